@@ -1,0 +1,27 @@
+"""unified_ce: cross-entropy losses written once against the Python array API.
+
+One canonical :class:`CrossEntropySpec`, one core evaluating it on NumPy, PyTorch, JAX, CuPy, Dask
+and array-api-strict arrays (on the input's device, differentiable where the library is), and thin
+dialects in :mod:`unified_ce.adapters` that speak each framework's interface exactly.
+
+Importing this package imports no array framework.
+"""
+
+from __future__ import annotations
+
+from ._api import cross_entropy, softmax, value_and_grad
+from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
+from ._spec import CrossEntropySpec
+
+__all__ = [
+    "CrossEntropySpec",
+    "InvalidArgumentError",
+    "InvalidTypeError",
+    "LabelOutOfRangeError",
+    "__version__",
+    "cross_entropy",
+    "softmax",
+    "value_and_grad",
+]
+
+__version__ = "0.1.0"

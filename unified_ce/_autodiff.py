@@ -1,0 +1,132 @@
+"""Thin glue that makes the core's analytic gradient the gradient of PyTorch and JAX.
+
+The math lives in :mod:`unified_ce._core`; here it is only registered:
+
+* PyTorch: a ``torch.autograd.Function`` whose backward calls :func:`_core.backward` with torch
+  operations, so double backward (``create_graph=True``) differentiates the gradient itself.  Used
+  when only the logits need a gradient; if a probability target or a weight requires grad too, the
+  core's forward (plain torch operations) is differentiated by autograd instead.
+* JAX: a ``jax.custom_vjp`` per spec (cached), whose backward is the same function; gradients with
+  respect to float targets and weights come from ``jax.vjp`` of the forward (dead code under ``jit``
+  when not asked for).  ``jax.hessian`` differentiates through the backward.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import sys
+from typing import Any
+
+from . import _core
+from ._backend import is_jax, is_torch
+from ._spec import CrossEntropySpec
+
+__all__ = ["evaluate", "evaluate_with_grad"]
+
+
+def evaluate(inp: _core.Inputs, logits: Any, target: Any, class_weight: Any, sample_weight: Any) -> Any:
+    """The loss of validated inputs, differentiable wherever the array library is."""
+    if is_torch(logits):
+        torch = sys.modules["torch"]
+        others = (target, class_weight, sample_weight)
+        if (
+            torch.is_grad_enabled()
+            and logits.requires_grad
+            and not any(a is not None and a.requires_grad for a in others)
+        ):
+            return _torch_function().apply(logits, target, class_weight, sample_weight, inp)
+    elif is_jax(logits):
+        return _jax_function(inp.spec)(logits, target, class_weight, sample_weight)
+    out, _ = _core.forward(inp)
+    return _core.finish(inp, out)
+
+
+def evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
+    """Loss and d sum(loss * grad_output)/d logits, by the analytic gradient (any library)."""
+    out, res = _core.forward(inp)
+    out = _core.finish(inp, out)
+    xp = inp.xp
+    if grad_output is None:
+        g = xp.ones(out.shape, dtype=inp.x.dtype, device=inp.device)
+    else:
+        if tuple(grad_output.shape) != tuple(out.shape):
+            from ._errors import InvalidArgumentError
+
+            raise InvalidArgumentError(
+                f"grad_output must have the loss's shape {tuple(out.shape)}; got {tuple(grad_output.shape)}"
+            )
+        g = grad_output
+    return out, _core.backward(inp, res, g)
+
+
+@functools.lru_cache(maxsize=1)
+def _torch_function() -> Any:
+    import torch
+
+    class CrossEntropyFunction(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx: Any, logits: Any, target: Any, cw: Any, sw: Any, inp: Any) -> Any:  # type: ignore[override]
+            out, res = _core.forward(inp)
+            ctx.inp = inp
+            ctx.res = res
+            ctx.save_for_backward(logits)
+            return _core.finish(inp, out)
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: Any) -> Any:  # type: ignore[override]
+            (logits,) = ctx.saved_tensors
+            inp = ctx.inp
+            res = ctx.res
+            if torch.is_grad_enabled():
+                # double backward: rebuild from the tracked logits, recompute the residuals
+                x = logits if logits.dtype == inp.x.dtype else logits.to(inp.x.dtype)
+                inp = dataclasses.replace(inp, x=x)
+                res = dataclasses.replace(res, m=None, ls=None)
+            return _core.backward(inp, res, grad_out), None, None, None, None
+
+    return CrossEntropyFunction
+
+
+@functools.lru_cache(maxsize=512)
+def _jax_function(spec: CrossEntropySpec) -> Any:
+    import jax
+
+    def prep(x: Any, t: Any, cw: Any, sw: Any) -> _core.Inputs:
+        return _core.prepare(spec, x, t, cw, sw, check_values=False)
+
+    def plain(x: Any, t: Any, cw: Any, sw: Any) -> Any:
+        inp = prep(x, t, cw, sw)
+        out, _ = _core.forward(inp)
+        return _core.finish(inp, out)
+
+    @jax.custom_vjp
+    def f(x: Any, t: Any, cw: Any, sw: Any) -> Any:
+        return plain(x, t, cw, sw)
+
+    def fwd(x: Any, t: Any, cw: Any, sw: Any) -> Any:
+        inp = prep(x, t, cw, sw)
+        out, res = _core.forward(inp)
+        return _core.finish(inp, out), (x, t, cw, sw, res.m, res.ls, res.denom)
+
+    def bwd(saved: Any, g: Any) -> Any:
+        x, t, cw, sw, m, ls, denom = saved
+        inp = prep(x, t, cw, sw)
+        dx = _core.backward(inp, _core.Residuals(m, ls, denom), g)
+        import jax.numpy as jnp
+
+        float_t = jnp.issubdtype(t.dtype, jnp.floating)
+        rest = {"t": t if float_t else None, "cw": cw, "sw": sw}
+        rest = {k: v for k, v in rest.items() if v is not None}
+        cot: dict[str, Any] = {}
+        if rest:
+
+            def of_rest(r: dict[str, Any]) -> Any:
+                return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw))
+
+            _, vjp = jax.vjp(of_rest, rest)
+            (cot,) = vjp(g)
+        return dx, cot.get("t"), cot.get("cw"), cot.get("sw")
+
+    f.defvjp(fwd, bwd)
+    return f

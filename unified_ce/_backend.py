@@ -1,0 +1,122 @@
+"""Array-library plumbing: namespaces, devices, dtypes, laziness.
+
+Nothing here imports a framework at module level; a framework is touched only once one of its
+arrays is seen (``array_api_compat`` inspects ``type(x).__module__`` without importing).
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from typing import Any
+
+import array_api_compat as compat
+
+from ._errors import InvalidArgumentError, InvalidTypeError
+
+__all__ = [
+    "as_array_like",
+    "compute_dtype",
+    "is_dask",
+    "is_jax",
+    "is_lazy",
+    "is_torch",
+    "namespace_of",
+]
+
+is_torch = compat.is_torch_array
+is_jax = compat.is_jax_array
+is_dask = compat.is_dask_array
+
+
+def _library(x: Any) -> str:
+    mod = type(x).__module__.split(".")[0]
+    return {"jaxlib": "jax"}.get(mod, mod)
+
+
+def namespace_of(named: dict[str, Any]) -> Any:
+    """The array namespace of the named arrays (``None`` values skipped).
+
+    Raises
+    ------
+    InvalidTypeError
+        If an argument is not an array, or the arrays come from different array libraries.
+    InvalidArgumentError
+        If the arrays live on different devices.
+    """
+    arrays = {k: v for k, v in named.items() if v is not None}
+    for name, value in arrays.items():
+        if not compat.is_array_api_obj(value):
+            raise InvalidTypeError(
+                f"{name} must be an array (NumPy, PyTorch, JAX, CuPy, Dask or array-api-strict); "
+                f"got {type(value).__name__}"
+            )
+    libs = {name: _library(v) for name, v in arrays.items()}
+    if len(set(libs.values())) > 1:
+        desc = ", ".join(f"{k} is a {v} array" for k, v in libs.items())
+        raise InvalidTypeError(f"all arrays must come from one array library; {desc}")
+    xp = compat.array_namespace(*arrays.values())
+    devices = {name: compat.device(v) for name, v in arrays.items()}
+    first = next(iter(devices.values()), None)
+    if any(d != first for d in devices.values()):
+        desc = ", ".join(f"{k} is on {d}" for k, d in devices.items())
+        raise InvalidArgumentError(f"all arrays must be on one device; {desc}")
+    return xp
+
+
+def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
+    """Convert a Python sequence / NumPy array for ``name`` to ``xp`` on ``like``'s device.
+
+    Arrays of ``xp`` are returned as they are (and checked by :func:`namespace_of` later).
+    """
+    if value is None or compat.is_array_api_obj(value) and _library(value) == _library(like):
+        return value
+    if isinstance(value, (list, tuple, int, float)) or type(value).__module__ == "numpy":
+        try:
+            return xp.asarray(value, device=compat.device(like))
+        except Exception as exc:  # pragma: no cover - depends on the library's message
+            raise InvalidTypeError(f"{name} could not be converted to an array: {exc}") from exc
+    return value
+
+
+def is_lazy(x: Any) -> bool:
+    """Whether reading ``x``'s values would need a computation (Dask) or is impossible (a JAX tracer)."""
+    if is_dask(x):
+        return True
+    if is_jax(x):
+        jax = sys.modules["jax"]
+        return isinstance(x, jax.core.Tracer)
+    return False
+
+
+@functools.lru_cache(maxsize=64)
+def _compute_dtype_cached(xp: Any, dtype: Any) -> Any:
+    name = getattr(dtype, "name", str(dtype)).replace("torch.", "")
+    if name in ("float16", "bfloat16", "half"):
+        return xp.float32
+    return dtype
+
+
+def compute_dtype(xp: Any, dtype: Any) -> Any:
+    """The dtype arithmetic runs in: float32 for half precision, else the input's dtype."""
+    try:
+        return _compute_dtype_cached(xp, dtype)
+    except TypeError:  # unhashable dtype object
+        return _compute_dtype_cached.__wrapped__(xp, dtype)
+
+
+def is_floating(xp: Any, dtype: Any) -> bool:
+    name = getattr(dtype, "name", str(dtype)).replace("torch.", "")
+    if name in ("bfloat16", "float16", "half"):
+        return True
+    try:
+        return bool(xp.isdtype(dtype, "real floating"))
+    except Exception:
+        return False
+
+
+def is_integer(xp: Any, dtype: Any) -> bool:
+    try:
+        return bool(xp.isdtype(dtype, "integral"))
+    except Exception:
+        return False

@@ -1,0 +1,528 @@
+"""The one implementation of the math: forward, analytic gradient and reductions.
+
+Everything here is written once against the array API standard (``xp`` is the namespace of the
+inputs as given by ``array_api_compat``); every array it creates is made on the input's device.
+No boolean indexing and no data-dependent shapes, so it traces under ``jax.jit`` and stays lazy
+on Dask.
+
+Notation (see :class:`~unified_ce.CrossEntropySpec`): for one item the loss is written as
+
+.. math:: L = \\alpha \\cdot \\mathrm{ls} + \\sum_c \\beta_c (m - x_c)
+
+with :math:`m = \\max_c x_c`, :math:`\\mathrm{ls} = \\log \\sum_c e^{x_c - m}` (so that
+:math:`\\mathrm{lse} = m + \\mathrm{ls}`), :math:`\\beta_c` the weighted target mass of class
+:math:`c` and :math:`\\alpha = \\sum_c \\beta_c`.  This form never subtracts two large numbers
+(the target logit is gathered from the raw logits and enters as :math:`m - x_t \\ge 0`), and its
+gradient is simply :math:`\\partial L / \\partial x = \\alpha\\,\\mathrm{softmax}(x) - \\beta`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ._backend import (
+    compute_dtype,
+    is_dask,
+    is_floating,
+    is_integer,
+    is_jax,
+    is_lazy,
+    is_torch,
+    namespace_of,
+)
+from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
+from ._spec import CrossEntropySpec
+
+import array_api_compat as compat
+import numpy as np
+
+__all__ = ["Inputs", "backward", "forward", "prepare", "softmax"]
+
+
+def _axis(axis: int, ndim: int, name: str) -> int:
+    if not -ndim <= axis < ndim:
+        raise InvalidArgumentError(f"{name}={axis} is out of range for logits with {ndim} dimensions")
+    return axis % ndim
+
+
+@dataclass
+class Inputs:
+    """Validated inputs of one evaluation (internal)."""
+
+    spec: CrossEntropySpec
+    xp: Any
+    x: Any  # logits in the compute dtype
+    t: Any  # index target (integer, class axis absent) or probs target (compute dtype)
+    cw: Any  # class weights (compute dtype) or None
+    sw: Any  # per-sample weights (compute dtype) or None
+    axis: int  # class axis (softmax) -- for sigmoid, unused
+    n_classes: int
+    out_dtype: Any
+    in_dtype: Any
+    device: Any
+    lazy: bool
+    keep_shape: tuple[int, ...]  # per-item loss shape with the class axis kept (size 1)
+
+
+def _zero(xp: Any, inp: Inputs) -> Any:
+    return xp.asarray(0.0, dtype=inp.x.dtype, device=inp.device)
+
+
+def prepare(
+    spec: CrossEntropySpec,
+    logits: Any,
+    target: Any,
+    class_weight: Any = None,
+    sample_weight: Any = None,
+    *,
+    check_values: bool = True,
+) -> Inputs:
+    """Check the arrays against ``spec`` and bring them to the compute dtype.
+
+    Shapes and dtypes are always checked.  Label values are checked when they can be read
+    (not for Dask arrays or JAX tracers; there an invalid label gives a NaN loss instead).
+    """
+    xp = namespace_of(
+        {"logits": logits, "target": target, "class_weight": class_weight, "sample_weight": sample_weight}
+    )
+    if not is_floating(xp, logits.dtype):
+        raise InvalidTypeError(f"logits must be a floating-point array; got dtype {logits.dtype}")
+    ndim = logits.ndim
+    shape = tuple(logits.shape)
+    if any(s is None for s in shape):
+        raise InvalidArgumentError("logits must have a known shape (Dask arrays with unknown chunk sizes: call compute_chunk_sizes())")
+    device = compat.device(logits)
+    cdtype = compute_dtype(xp, logits.dtype)
+    x = logits if cdtype == logits.dtype else xp.astype(logits, cdtype)
+    lazy = is_lazy(logits) or is_lazy(target)
+
+    if spec.activation == "softmax":
+        if ndim < 1:
+            raise InvalidArgumentError("logits must have at least one dimension (the class axis)")
+        axis = _axis(spec.axis, ndim, "axis")
+        n_classes = shape[axis]
+        if n_classes < 1:
+            raise InvalidArgumentError(f"logits must have at least one class along axis {spec.axis}; got shape {shape}")
+        keep_shape = shape[:axis] + (1,) + shape[axis + 1 :]
+        index_shape = shape[:axis] + shape[axis + 1 :]
+    else:
+        axis = 0
+        n_classes = 2
+        keep_shape = shape
+        index_shape = shape
+
+    # ---- target
+    if spec.target == "index":
+        if tuple(target.shape) != index_shape:
+            what = "the logits' shape without the class axis" if spec.activation == "softmax" else "the logits' shape"
+            raise InvalidArgumentError(
+                f"target of class indices must have {what}, {index_shape}; got shape {tuple(target.shape)}"
+            )
+        if is_floating(xp, target.dtype):
+            # integral-valued float labels (MXNet's convention): checked, then cast
+            if check_values and not lazy and target.size and not bool(xp.all(xp.floor(target) == target)):
+                raise InvalidArgumentError("target holds class indices but has non-integer values")
+            t = target
+        elif is_integer(xp, target.dtype):
+            t = target
+        else:
+            raise InvalidTypeError(f"target of class indices must have an integer dtype; got {target.dtype}")
+        if check_values and not lazy and target.size:
+            _check_labels(xp, spec, t, n_classes)
+    else:
+        if tuple(target.shape) != shape:
+            raise InvalidArgumentError(
+                f"target of probabilities must have the logits' shape {shape}; got shape {tuple(target.shape)}"
+            )
+        if not is_floating(xp, target.dtype):
+            raise InvalidTypeError(f"target of probabilities must have a floating dtype; got {target.dtype}")
+        t = target if target.dtype == cdtype else xp.astype(target, cdtype)
+
+    # ---- class weights
+    cw = None
+    if class_weight is not None:
+        if spec.activation != "softmax":
+            raise InvalidArgumentError("class_weight is only defined for softmax cross-entropy")
+        if class_weight.ndim != 1 or class_weight.shape[0] != n_classes:
+            raise InvalidArgumentError(
+                f"class_weight must be a 1-D array of length C={n_classes} (one weight per class); "
+                f"got shape {tuple(class_weight.shape)}"
+            )
+        if not (is_floating(xp, class_weight.dtype) or is_integer(xp, class_weight.dtype)):
+            raise InvalidTypeError(f"class_weight must be a real array; got dtype {class_weight.dtype}")
+        cw = class_weight if class_weight.dtype == cdtype else xp.astype(class_weight, cdtype)
+
+    # ---- per-sample weights
+    sw = None
+    if sample_weight is not None:
+        sshape = tuple(sample_weight.shape)
+        ok = len(sshape) <= len(keep_shape) and all(
+            s == 1 or s == k for s, k in zip(sshape[::-1], keep_shape[::-1])
+        )
+        if not ok:
+            raise InvalidArgumentError(
+                f"sample_weight of shape {sshape} must broadcast to the per-item loss shape {keep_shape} "
+                "(the logits' shape with the class axis of size 1)"
+            )
+        if not (is_floating(xp, sample_weight.dtype) or is_integer(xp, sample_weight.dtype)):
+            raise InvalidTypeError(f"sample_weight must be a real array; got dtype {sample_weight.dtype}")
+        sw = sample_weight if sample_weight.dtype == cdtype else xp.astype(sample_weight, cdtype)
+
+    return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, logits.dtype, logits.dtype, device, lazy, keep_shape)
+
+
+def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> None:
+    bad = (t < 0) | (t >= n_classes)
+    if spec.uses_ignore:
+        bad = bad & (t != spec.ignore_index)
+    if bool(xp.any(bad)):
+        lo, hi = xp.min(t), xp.max(t)
+        lo, hi = (int(lo), int(hi)) if is_integer(xp, t.dtype) else (float(lo), float(hi))
+        ign = f" or ignore_index={spec.ignore_index}" if spec.uses_ignore else ""
+        what = "class labels" if spec.activation == "softmax" else "binary labels"
+        raise LabelOutOfRangeError(
+            f"target holds {what} outside [0, {n_classes}){ign} (labels range from {lo} to {hi})"
+        )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _index_dtype(xp: Any, t: Any) -> Any:
+    if is_jax(t):
+        return t.dtype if is_integer(xp, t.dtype) else xp.int32
+    return xp.int64
+
+
+def _class_iota(inp: Inputs) -> Any:
+    """0, 1, ..., C-1 along the class axis, broadcastable against the logits."""
+    xp = inp.xp
+    iota = xp.arange(inp.n_classes, device=inp.device)
+    shape = [1] * inp.x.ndim
+    shape[inp.axis] = inp.n_classes
+    return xp.reshape(iota, tuple(shape))
+
+
+def _along_axis(inp: Inputs, v: Any) -> Any:
+    """A length-C vector reshaped to broadcast along the class axis."""
+    shape = [1] * inp.x.ndim
+    shape[inp.axis] = inp.n_classes
+    return inp.xp.reshape(v, tuple(shape))
+
+
+def _gather(inp: Inputs, idx: Any) -> Any:
+    """x[..., idx, ...] along the class axis; ``idx`` has the keep shape."""
+    xp = inp.xp
+    take = getattr(xp, "take_along_axis", None)
+    if take is not None and not is_dask(inp.x):
+        return take(inp.x, idx, axis=inp.axis)
+    # Dask (and old array-api-strict): a one-hot mask, still fused and lazy
+    return xp.sum(xp.where(_class_iota(inp) == idx, inp.x, _zero(xp, inp)), axis=inp.axis, keepdims=True)
+
+
+def _take_weights(inp: Inputs, idx: Any) -> Any:
+    """class_weight[idx] with the keep shape."""
+    xp = inp.xp
+    flat = xp.reshape(idx, (-1,))
+    if is_dask(inp.x):
+        onehot = xp.astype(_class_iota(inp) == idx, inp.x.dtype)
+        return xp.sum(onehot * _along_axis(inp, inp.cw), axis=inp.axis, keepdims=True)
+    return xp.reshape(xp.take(inp.cw, flat, axis=0), tuple(idx.shape))
+
+
+@dataclass
+class _Index:
+    """What an index target contributes: valid mask, safe index, alpha, beta pieces."""
+
+    valid: Any  # bool (keep shape) or None
+    idx: Any  # index (keep shape), ignored -> 0
+    w_t: Any  # class weight of the label (keep shape) or None
+    alpha: Any  # sum_c beta_c (keep shape) or a Python float
+    beta_t: Any  # beta at the label: coefficient of the one-hot part
+    beta_u: Any  # coefficient of the uniform part (scalar or a class-axis vector)
+    bad: Any  # bool (keep shape) for lazy label checks, or None
+
+
+def _index_parts(inp: Inputs) -> _Index:
+    xp, spec = inp.xp, inp.spec
+    t = xp.expand_dims(inp.t, axis=inp.axis) if spec.activation == "softmax" else inp.t
+    if not is_integer(xp, t.dtype) or (is_torch(t) and t.dtype != xp.int64):
+        t = xp.astype(t, _index_dtype(xp, t))
+    valid = None
+    if spec.uses_ignore:
+        valid = t != spec.ignore_index
+        t = xp.where(valid, t, xp.zeros_like(t))
+    bad = None
+    if inp.lazy:
+        bad = (t < 0) | (t >= inp.n_classes)
+        t = xp.where(bad, xp.zeros_like(t), t)
+    eps = spec.label_smoothing
+    C = inp.n_classes
+    if spec.activation == "sigmoid":
+        return _Index(valid, t, None, 1.0, None, None, bad)
+    w_t = _take_weights(inp, t) if inp.cw is not None else None
+    if spec.weighting == "per_class":
+        if inp.cw is None:
+            alpha: Any = 1.0
+            beta_t: Any = 1.0 - eps
+            beta_u: Any = eps / C
+        else:
+            alpha = (1.0 - eps) * w_t + (eps / C) * xp.sum(inp.cw) if eps else w_t
+            beta_t = (1.0 - eps) * w_t
+            beta_u = _along_axis(inp, inp.cw) * (eps / C)
+    else:  # per_item: s * ((1-eps) onehot + eps/C)
+        s = 1.0 if inp.cw is None else ((1.0 - eps) * w_t + (eps / C) * xp.sum(inp.cw) if eps else w_t)
+        alpha = s
+        beta_t = (1.0 - eps) * s
+        beta_u = s * (eps / C)
+    return _Index(valid, t, w_t, alpha, beta_t, beta_u, bad)
+
+
+@dataclass
+class Residuals:
+    """What the backward pass needs besides the inputs: O(items), never O(items x classes)."""
+
+    m: Any  # max over the class axis (keep shape) or 0 for log-prob inputs
+    ls: Any  # log-sum-exp of x - m (keep shape) or 0
+    denom: Any  # the mean's denominator (0-d) or None
+
+
+def _stats(inp: Inputs) -> tuple[Any, Any]:
+    xp, x = inp.xp, inp.x
+    if inp.spec.inputs == "log_probs":
+        zero = _zero(xp, inp)
+        return zero, zero
+    m = xp.max(x, axis=inp.axis, keepdims=True)
+    # a row of -inf (or +inf) has no finite max: keep it so that the row gives nan like log_softmax
+    ls = xp.log(xp.sum(xp.exp(x - m), axis=inp.axis, keepdims=True))
+    return m, ls
+
+
+def _probs_parts(inp: Inputs) -> tuple[Any, Any, Any]:
+    """alpha (keep shape), beta (full shape), q (full shape) for a probability target."""
+    xp, spec = inp.xp, inp.spec
+    eps = spec.label_smoothing
+    q = inp.t
+    if eps:
+        denom = inp.n_classes if spec.activation == "softmax" else 2
+        q = q * (1.0 - eps) + eps / denom
+    if spec.activation == "sigmoid":
+        return None, None, q
+    wq = q if inp.cw is None else q * _along_axis(inp, inp.cw)
+    if spec.weighting == "per_class":
+        beta = wq
+        alpha = xp.sum(wq, axis=inp.axis, keepdims=True)
+    elif inp.cw is None:  # per_item without class weights: lse - sum_c q_c x_c
+        beta = q
+        alpha = 1.0
+    else:  # per_item: s * (lse - sum_c q_c x_c), s = sum_c w_c q_c
+        alpha = xp.sum(wq, axis=inp.axis, keepdims=True)
+        beta = alpha * q
+    return alpha, beta, q
+
+
+# --------------------------------------------------------------------------- forward
+
+
+def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
+    """Per-item losses (keep shape) before masking, sample weights and scale.
+
+    Returns ``(loss, valid, residuals_without_denominator, parts)``.
+    """
+    xp, spec = inp.xp, inp.spec
+    if spec.activation == "sigmoid":
+        x = inp.x
+        if spec.target == "index":
+            parts = _index_parts(inp)
+            q = xp.astype(parts.idx, x.dtype)
+            if spec.label_smoothing:
+                q = q * (1.0 - spec.label_smoothing) + spec.label_smoothing / 2
+            valid = parts.valid
+        else:
+            _, _, q = _probs_parts(inp)
+            parts, valid = None, None
+        zero = _zero(xp, inp)
+        loss = xp.maximum(x, zero) - q * x + xp.log1p(xp.exp(-xp.abs(x)))
+        if parts is not None and parts.bad is not None:
+            loss = xp.where(parts.bad, xp.asarray(math.nan, dtype=x.dtype, device=inp.device), loss)
+        return loss, valid, Residuals(zero, zero, None), (parts, q)
+
+    m, ls = _stats(inp)
+    if spec.target == "index":
+        parts = _index_parts(inp)
+        x_t = _gather(inp, parts.idx)
+        mx_t = m - x_t
+        loss = parts.alpha * ls + parts.beta_t * mx_t
+        if spec.label_smoothing:
+            if spec.weighting == "per_class" and inp.cw is not None:
+                loss = loss + xp.sum(parts.beta_u * (m - inp.x), axis=inp.axis, keepdims=True)
+            else:
+                loss = loss + parts.beta_u * xp.sum(m - inp.x, axis=inp.axis, keepdims=True)
+        if parts.bad is not None:
+            loss = xp.where(parts.bad, xp.asarray(math.nan, dtype=inp.x.dtype, device=inp.device), loss)
+        return loss, parts.valid, Residuals(m, ls, None), parts
+    alpha, beta, q = _probs_parts(inp)
+    loss = alpha * ls + xp.sum(beta * (m - inp.x), axis=inp.axis, keepdims=True)
+    if spec.weighting == "per_item" and spec.inputs == "logits":
+        # alpha != sum_c beta_c for unnormalised targets: add (alpha - sum beta) * m
+        loss = loss + (alpha - xp.sum(beta, axis=inp.axis, keepdims=True)) * m
+    if spec.soft_loss == "kl":
+        qlog = xp.where(q > 0, q * xp.log(q + spec.kl_eps), _zero(xp, inp))
+        wql = qlog if inp.cw is None else qlog * _along_axis(inp, inp.cw)
+        if spec.weighting == "per_item" and inp.cw is not None:
+            wql = qlog * xp.sum(q * _along_axis(inp, inp.cw), axis=inp.axis, keepdims=True)
+        loss = loss + xp.sum(wql, axis=inp.axis, keepdims=True)
+    return loss, None, Residuals(m, ls, None), (alpha, beta, q)
+
+
+def _denominator(inp: Inputs, valid: Any, parts: Any) -> Any:
+    xp, spec = inp.xp, inp.spec
+    dtype = inp.x.dtype
+
+    def const(v: float) -> Any:
+        return xp.asarray(float(v), dtype=dtype, device=inp.device)
+
+    n_items = math.prod(inp.keep_shape)
+    kind = spec.denominator
+    if kind == "batch":
+        d = const(inp.x.shape[_axis(spec.batch_axis, inp.x.ndim, "batch_axis")])
+    elif kind == "items":
+        d = const(n_items)
+    elif kind in ("label_weight", "item_weight") and inp.cw is not None and spec.activation == "softmax":
+        if spec.target == "index":
+            w = parts.w_t if kind == "label_weight" else parts.alpha
+        else:
+            alpha, _, q = parts
+            w = xp.sum(q * _along_axis(inp, inp.cw), axis=inp.axis, keepdims=True)
+        if valid is not None:
+            w = xp.where(valid, w, _zero(xp, inp))
+        d = xp.sum(w)
+    else:  # "valid", or a weight denominator without class weights
+        d = xp.sum(xp.astype(valid, dtype)) if valid is not None else const(n_items)
+    if spec.zero_denominator == "zero":
+        d = xp.where(d == 0, const(1.0), d)
+    return d
+
+
+def _apply_item_weights(inp: Inputs, loss: Any, valid: Any) -> Any:
+    xp = inp.xp
+    if valid is not None:
+        loss = xp.where(valid, loss, _zero(xp, inp))
+    if inp.sw is not None:
+        loss = loss * inp.sw
+    if inp.spec.scale != 1.0:
+        loss = loss * inp.spec.scale
+    return loss
+
+
+def _sample_axes(inp: Inputs) -> tuple[int, tuple[int, ...], int]:
+    b = _axis(inp.spec.batch_axis, inp.x.ndim, "batch_axis")
+    axes = tuple(i for i in range(len(inp.keep_shape)) if i != b)
+    count = math.prod(inp.keep_shape[i] for i in axes)
+    return b, axes, count
+
+
+def forward(inp: Inputs) -> tuple[Any, Residuals]:
+    """The reduced loss (compute dtype) and the residuals for :func:`backward`."""
+    xp, spec = inp.xp, inp.spec
+    loss, valid, res, parts = item_losses(inp)
+    loss = _apply_item_weights(inp, loss, valid)
+    if spec.reduction == "none":
+        out = loss if (spec.keepdims or spec.activation == "sigmoid") else xp.squeeze(loss, axis=inp.axis)
+    elif spec.reduction == "sum":
+        out = xp.sum(loss)
+    elif spec.reduction == "mean":
+        res.denom = _denominator(inp, valid, parts)
+        out = xp.sum(loss) / res.denom
+    else:  # sample_mean
+        _, axes, count = _sample_axes(inp)
+        out = xp.sum(loss, axis=axes) / float(count) if axes else loss
+    return out, res
+
+
+# --------------------------------------------------------------------------- backward
+
+
+def _upstream(inp: Inputs, g: Any, res: Residuals) -> Any:
+    """d(output)/d(item loss) times the cotangent ``g``, with the keep shape (broadcastable)."""
+    xp, spec = inp.xp, inp.spec
+    if spec.reduction == "none":
+        if spec.activation == "softmax" and not spec.keepdims:
+            g = xp.expand_dims(g, axis=inp.axis)
+        return g
+    if spec.reduction == "sum":
+        return g
+    if spec.reduction == "mean":
+        return g / res.denom
+    b, axes, count = _sample_axes(inp)
+    shape = [1] * len(inp.keep_shape)
+    shape[b] = inp.keep_shape[b]
+    return xp.reshape(g, tuple(shape)) / float(count)
+
+
+def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
+    """d sum(output * grad_output) / d logits, in the logits' dtype."""
+    xp, spec = inp.xp, inp.spec
+    x = inp.x
+    g = grad_output
+    if g.dtype != x.dtype:
+        g = xp.astype(g, x.dtype)
+    c = _upstream(inp, g, res)
+    if inp.sw is not None:
+        c = c * inp.sw
+    if spec.scale != 1.0:
+        c = c * spec.scale
+
+    if spec.activation == "sigmoid":
+        if spec.target == "index":
+            parts = _index_parts(inp)
+            q = xp.astype(parts.idx, x.dtype)
+            if spec.label_smoothing:
+                q = q * (1.0 - spec.label_smoothing) + spec.label_smoothing / 2
+            if parts.valid is not None:
+                c = xp.where(parts.valid, c, _zero(xp, inp))
+        else:
+            _, _, q = _probs_parts(inp)
+        sig = 1.0 / (1.0 + xp.exp(-x))
+        grad = c * (sig - q)
+        return grad if grad.dtype == inp.in_dtype else xp.astype(grad, inp.in_dtype)
+
+    logp_input = spec.inputs == "log_probs"
+    if spec.target == "index":
+        parts = _index_parts(inp)
+        if parts.valid is not None:
+            c = xp.where(parts.valid, c, _zero(xp, inp))
+        if parts.bad is not None:
+            c = xp.where(parts.bad, xp.asarray(math.nan, dtype=x.dtype, device=inp.device), c)
+        onehot = xp.astype(_class_iota(inp) == parts.idx, x.dtype)
+        beta = parts.beta_t * onehot
+        if spec.label_smoothing:
+            beta = beta + parts.beta_u
+        alpha = parts.alpha
+    else:
+        alpha, beta, _ = _probs_parts(inp)
+    if logp_input:
+        grad = -(c * beta)
+    else:
+        m, ls = (res.m, res.ls) if res.m is not None else _stats(inp)
+        p = xp.exp(x - (m + ls))
+        grad = c * (alpha * p - beta)
+    return grad if grad.dtype == inp.in_dtype else xp.astype(grad, inp.in_dtype)
+
+
+def softmax(inp: Inputs) -> Any:
+    """softmax along the class axis, in the logits' dtype."""
+    xp = inp.xp
+    m, ls = _stats(inp)
+    p = xp.exp(inp.x - (m + ls))
+    return p if p.dtype == inp.in_dtype else xp.astype(p, inp.in_dtype)
+
+
+def finish(inp: Inputs, out: Any) -> Any:
+    """Cast the output back to the logits' dtype (and make NumPy scalars 0-d arrays)."""
+    out = out if out.dtype == inp.out_dtype else inp.xp.astype(out, inp.out_dtype)
+    if isinstance(out, np.generic):
+        out = np.asarray(out)
+    return out

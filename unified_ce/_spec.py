@@ -1,0 +1,216 @@
+"""The canonical specification of a cross-entropy computation.
+
+:class:`CrossEntropySpec` is the public contract between the dialects and the core: a dialect
+translates its own argument names and defaults into one spec (pure Python, cached), and the core
+evaluates a spec on arrays.  The spec holds every *static* option; arrays (logits, targets, class
+weights, per-sample weights) are call arguments, never spec fields.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from ._errors import InvalidArgumentError, InvalidTypeError
+
+__all__ = ["CrossEntropySpec"]
+
+Activation = Literal["softmax", "sigmoid"]
+TargetKind = Literal["index", "probs"]
+InputKind = Literal["logits", "log_probs"]
+SoftLoss = Literal["cross_entropy", "kl"]
+Weighting = Literal["per_class", "per_item"]
+Reduction = Literal["none", "sum", "mean", "sample_mean"]
+Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch"]
+ZeroDenominator = Literal["nan", "zero"]
+
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "activation": ("softmax", "sigmoid"),
+    "target": ("index", "probs"),
+    "inputs": ("logits", "log_probs"),
+    "soft_loss": ("cross_entropy", "kl"),
+    "weighting": ("per_class", "per_item"),
+    "reduction": ("none", "sum", "mean", "sample_mean"),
+    "denominator": ("items", "valid", "label_weight", "item_weight", "batch"),
+    "zero_denominator": ("nan", "zero"),
+}
+
+
+@dataclass(frozen=True)
+class CrossEntropySpec:
+    r"""Every static option of one cross-entropy computation.
+
+    Notation: :math:`x` are the scores along the class axis (``C`` classes), :math:`q` the target
+    distribution of an item (one-hot for ``target="index"``), :math:`w` the class weights (ones
+    when none are given), :math:`\epsilon` the label smoothing.  The smoothed target is
+    :math:`\tilde q = (1-\epsilon) q + \epsilon / C` (:math:`(1-\epsilon) q + \epsilon/2` for
+    sigmoid).  With :math:`\ell_c = -\log \mathrm{softmax}(x)_c` the loss of one item is
+
+    * ``weighting="per_class"`` (PyTorch, Chainer):
+      :math:`L = \sum_c w_c \tilde q_c \ell_c`
+    * ``weighting="per_item"`` (BrainPy):
+      :math:`L = (\sum_c w_c \tilde q_c) \cdot (\mathrm{lse}(x) - \sum_c \tilde q_c x_c)`, which is
+      :math:`(\sum_c w_c \tilde q_c) \sum_c \tilde q_c \ell_c` when :math:`\tilde q` sums to one
+
+    plus :math:`\sum_c w_c \tilde q_c \log(\tilde q_c + \mathrm{kl\_eps})` for ``soft_loss="kl"``.
+    Items whose label equals ``ignore_index`` have loss 0 and no gradient.  Each item loss is then
+    multiplied by the per-sample weight (if given) and by ``scale``, and reduced.
+
+    Parameters
+    ----------
+    activation : {"softmax", "sigmoid"}
+        Softmax over ``axis``, or an independent sigmoid per element (binary cross-entropy; the
+        target then has the logits' shape and ``axis`` is unused).
+    axis : int
+        The class axis of the logits (negative values count from the end).
+    target : {"index", "probs"}
+        Integer class indices (the logits' shape without ``axis``; for sigmoid, binary labels of
+        the logits' shape) or a probability-like target of the logits' shape (need not be
+        normalised).
+    inputs : {"logits", "log_probs"}
+        Unnormalised scores, or scores already passed through ``log_softmax`` (used as they are).
+    ignore_index : int or None
+        Label value whose items are ignored (index targets only).
+    label_smoothing : float
+        :math:`\epsilon \in [0, 1]`.
+    soft_loss : {"cross_entropy", "kl"}
+        For probability targets: cross-entropy, or KL divergence (cross-entropy minus the
+        target's entropy, :math:`q \log(q + \mathrm{kl\_eps})`).
+    kl_eps : float
+        The ``eps`` inside the KL's :math:`\log(q + \mathrm{eps})` (Chainer uses 1e-7... see its
+        dialect page).
+    weighting : {"per_class", "per_item"}
+        Where class weights enter (see above).  Identical for unsmoothed index targets.
+    reduction : {"none", "sum", "mean", "sample_mean"}
+        ``"none"``: one loss per item (the logits' shape without the class axis, or with it kept
+        as size 1 if ``keepdims``); ``"sum"``; ``"mean"``: the sum divided by ``denominator``;
+        ``"sample_mean"``: one value per index of ``batch_axis``, the mean over all other axes
+        (MXNet Gluon).
+    denominator : {"items", "valid", "label_weight", "item_weight", "batch"}
+        What ``"mean"`` divides by: the number of items; the number of non-ignored items; the sum
+        of ``w[label]`` over non-ignored items (PyTorch; equals ``"valid"`` without class
+        weights); the sum of the per-item weights :math:`\sum_c w_c \tilde q_c` over non-ignored
+        items (BrainPy); or the size of ``batch_axis`` (Chainer's ``normalize=False``).
+    zero_denominator : {"nan", "zero"}
+        The mean when the denominator is 0 (every item ignored, or no items): ``0/0 = nan``
+        (PyTorch), or 0 (Chainer's ``max(count, 1)``).
+    batch_axis : int
+        The batch axis of the logits, for ``"sample_mean"`` and ``denominator="batch"``.
+    keepdims : bool
+        With ``reduction="none"``, keep the class axis with size 1 (Paddle).
+    scale : float
+        A constant factor applied to every item (MXNet's ``weight``).
+
+    Examples
+    --------
+    >>> from unified_ce import CrossEntropySpec
+    >>> spec = CrossEntropySpec(axis=1, ignore_index=-100, denominator="label_weight")
+    >>> spec.reduction, spec.zero_denominator
+    ('mean', 'nan')
+    >>> spec.replace(reduction="sum") == spec
+    False
+    """
+
+    activation: Activation = "softmax"
+    axis: int = -1
+    target: TargetKind = "index"
+    inputs: InputKind = "logits"
+    ignore_index: int | None = None
+    label_smoothing: float = 0.0
+    soft_loss: SoftLoss = "cross_entropy"
+    kl_eps: float = 0.0
+    weighting: Weighting = "per_class"
+    reduction: Reduction = "mean"
+    denominator: Denominator = "valid"
+    zero_denominator: ZeroDenominator = "nan"
+    batch_axis: int = 0
+    keepdims: bool = False
+    scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        for name, choices in _CHOICES.items():
+            value = getattr(self, name)
+            if value not in choices:
+                raise InvalidArgumentError(
+                    f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}"
+                )
+        for name in ("axis", "batch_axis"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise InvalidTypeError(f"{name} must be an int; got {value!r}")
+        if self.ignore_index is not None and (
+            isinstance(self.ignore_index, bool) or not isinstance(self.ignore_index, int)
+        ):
+            raise InvalidTypeError(f"ignore_index must be an int or None; got {self.ignore_index!r}")
+        ls = self.label_smoothing
+        if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0.0 <= ls <= 1.0:
+            raise InvalidArgumentError(f"label_smoothing must be a float in [0, 1]; got {ls!r}")
+        for name in ("kl_eps", "scale"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidTypeError(f"{name} must be a finite float; got {value!r}")
+        if self.kl_eps < 0:
+            raise InvalidArgumentError(f"kl_eps must be >= 0; got {self.kl_eps!r}")
+        if not isinstance(self.keepdims, bool):
+            raise InvalidTypeError(f"keepdims must be a bool; got {self.keepdims!r}")
+        # canonical float values so that equal specs hash equal
+        object.__setattr__(self, "label_smoothing", float(ls))
+        object.__setattr__(self, "kl_eps", float(self.kl_eps))
+        object.__setattr__(self, "scale", float(self.scale))
+
+    def replace(self, **changes: Any) -> CrossEntropySpec:
+        """Return a copy with some fields changed (validated again)."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def uses_ignore(self) -> bool:
+        """Whether some labels may be ignored (index targets with an ignore value)."""
+        return self.target == "index" and self.ignore_index is not None
+
+    def describe(self) -> str:
+        """Say in plain words what this spec computes."""
+        parts = []
+        if self.activation == "softmax":
+            scores = "log-probabilities" if self.inputs == "log_probs" else "logits"
+            parts.append(f"softmax cross-entropy over axis {self.axis} of the {scores}")
+        else:
+            parts.append("elementwise sigmoid (binary) cross-entropy of the logits")
+        if self.target == "index":
+            t = "integer class labels" if self.activation == "softmax" else "binary labels (0 or 1)"
+            if self.ignore_index is not None:
+                t += f"; items labelled {self.ignore_index} are ignored"
+        else:
+            t = "probability targets of the logits' shape"
+            if self.soft_loss == "kl":
+                t += f", loss = KL divergence (eps={self.kl_eps:g})"
+        parts.append("targets: " + t)
+        if self.label_smoothing:
+            parts.append(f"label smoothing {self.label_smoothing:g}")
+        parts.append(
+            "class weights multiply each class's term"
+            if self.weighting == "per_class"
+            else "class weights give each item the weight sum_c w_c q_c"
+        )
+        red = {
+            "none": "no reduction: one loss per item" + (" (class axis kept, size 1)" if self.keepdims else ""),
+            "sum": "the sum over all items",
+            "sample_mean": f"one value per index of axis {self.batch_axis}: the mean over all other axes",
+        }
+        if self.reduction == "mean":
+            den = {
+                "items": "the number of items",
+                "valid": "the number of non-ignored items",
+                "label_weight": "the sum of the class weights of the non-ignored labels "
+                "(the number of non-ignored items without class weights)",
+                "item_weight": "the sum of the per-item weights of the non-ignored items",
+                "batch": f"the size of axis {self.batch_axis} (the batch)",
+            }[self.denominator]
+            zero = "nan" if self.zero_denominator == "nan" else "0"
+            parts.append(f"reduction: the sum divided by {den} ({zero} when that is 0)")
+        else:
+            parts.append("reduction: " + red[self.reduction])
+        if self.scale != 1.0:
+            parts.append(f"every item multiplied by {self.scale:g}")
+        return "; ".join(parts) + "."

@@ -1,0 +1,217 @@
+"""The PyTorch dialect: ``torch.nn.CrossEntropyLoss`` and ``torch.nn.functional.cross_entropy``.
+
+Works on arrays of every supported library, not only torch tensors.  Translation to the spec:
+
+========================  =================================================================
+PyTorch                   :class:`~unified_ce.CrossEntropySpec`
+========================  =================================================================
+class axis                ``axis=1`` (``axis=0`` for unbatched ``(C,)`` input)
+target kind               probabilities iff ``target.shape == input.shape``, else indices
+``weight``                ``class_weight``, ``weighting="per_class"``
+``ignore_index``          ``ignore_index`` (index targets only)
+``label_smoothing``       ``label_smoothing`` (``(1-eps) q + eps/C``)
+``reduction='mean'``      index targets: ``denominator="label_weight"`` (sum of ``weight[y]``
+                          over non-ignored items); probabilities: ``denominator="items"``;
+                          ``zero_denominator="nan"`` (every label ignored gives nan)
+``size_average/reduce``   the legacy pair, mapped as PyTorch's ``_Reduction.legacy_get_string``
+========================  =================================================================
+
+Deliberate differences from PyTorch (documented in ``docs/dialects/torch.md``):
+
+* class-index targets of any integer dtype are accepted (PyTorch wants int64; JAX without x64
+  has no int64), and a label outside ``[0, C)`` that is not ``ignore_index`` raises
+  :class:`~unified_ce.LabelOutOfRangeError` on every device (PyTorch raises on CPU and asserts
+  on CUDA).
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Any
+
+from .._backend import is_floating, is_integer, namespace_of
+from .._errors import InvalidArgumentError, InvalidTypeError
+from .._spec import CrossEntropySpec
+from ._base import Call, DialectLoss, check_choice, dialect_function
+
+__all__ = ["CrossEntropyLoss", "cross_entropy"]
+
+_REDUCTIONS = ("none", "mean", "sum")
+
+#: The dialect's semantics, one row per question of the cross-dialect matrix.
+SEMANTICS = {
+    "class axis": "1 (0 for unbatched (C,) input)",
+    "target kinds": "int indices, or probabilities of the input's shape",
+    "ignore label": "ignore_index=-100 (indices only)",
+    "label smoothing": "yes: (1-eps) q + eps/C",
+    "class weight enters": "per class: sum_c w_c q_c (-log p_c)",
+    "mean divides by": "sum of weight[label] over non-ignored items (indices); item count (probabilities)",
+    "all ignored (mean)": "nan (0/0)",
+    "output shape": "scalar, or target's shape for reduction='none'",
+    "per-sample weights": "no",
+    "log-prob input": "no (that is NLLLoss)",
+}
+
+
+def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+    """PyTorch's ``_Reduction.legacy_get_string``: the reduction named by the deprecated pair."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    if not reduce:
+        return "none"
+    return "mean" if size_average else "sum"
+
+
+@functools.lru_cache(maxsize=512)
+def _spec(ndim: int, probs: bool, ignore_index: int, reduction: str, label_smoothing: float) -> CrossEntropySpec:
+    return CrossEntropySpec(
+        axis=1 if ndim >= 2 else 0,
+        target="probs" if probs else "index",
+        ignore_index=None if probs else ignore_index,
+        label_smoothing=label_smoothing,
+        reduction=reduction,  # type: ignore[arg-type]
+        denominator="items" if probs else "label_weight",
+        zero_denominator="nan",
+    )
+
+
+def _translate(
+    input: Any,
+    target: Any,
+    weight: Any,
+    size_average: bool | None,
+    ignore_index: int,
+    reduce: bool | None,
+    reduction: str,
+    label_smoothing: float,
+) -> Call:
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+            UserWarning,
+            stacklevel=4,
+        )
+    check_choice("reduction", reduction, _REDUCTIONS)
+    xp = namespace_of({"input": input, "target": target})
+    if input.ndim < 1:
+        raise InvalidArgumentError("input must have shape (C,), (N, C) or (N, C, d1, ...); got a 0-d array")
+    probs = tuple(target.shape) == tuple(input.shape)
+    if probs and not is_floating(xp, target.dtype):
+        raise InvalidTypeError(
+            f"target with the input's shape holds class probabilities and must be floating; got dtype {target.dtype}"
+        )
+    if not probs and not is_integer(xp, target.dtype):
+        raise InvalidTypeError(
+            f"target of class indices must have an integer dtype (int64 in PyTorch); got {target.dtype}"
+        )
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise InvalidTypeError(f"ignore_index must be an int; got {ignore_index!r}")
+    if probs and ignore_index != -100:
+        # PyTorch: "ignore_index is not supported for floating point target"
+        raise InvalidArgumentError(
+            f"ignore_index={ignore_index} is not supported with a probability target (the input's shape); "
+            "leave it at -100"
+        )
+    spec = _spec(input.ndim, probs, ignore_index, reduction, label_smoothing)
+    return Call(spec, input, target, class_weight=weight)
+
+
+@dialect_function
+def cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Call:
+    """``torch.nn.functional.cross_entropy`` on any array library.
+
+    Parameters
+    ----------
+    input : array
+        Logits of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dK)``.
+    target : array
+        Class indices of shape ``()``, ``(N,)`` or ``(N, d1, ..., dK)``, or class probabilities of
+        the input's shape.
+    weight : array, optional
+        A weight per class, length ``C``.
+    size_average, reduce : bool, optional
+        Deprecated; when either is given they override ``reduction`` as in PyTorch.
+    ignore_index : int
+        Label whose items are ignored (class-index targets only).
+    reduction : {'mean', 'sum', 'none'}
+    label_smoothing : float
+        In ``[0, 1]``.
+
+    Returns
+    -------
+    array
+        Scalar, or the target's shape (without the class axis) for ``reduction='none'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.torch import cross_entropy
+    >>> x = np.array([[-1.0, 0.0, 1.0, 2.0], [2.0, 0.0, 1.0, -1.0]])
+    >>> print(f"{float(cross_entropy(x, np.array([3, 0]))):.8f}")
+    0.44018970
+    >>> loss, grad = cross_entropy.value_and_grad(x, np.array([3, 0]), reduction="sum")
+    >>> grad.shape
+    (2, 4)
+    """
+    return _translate(input, target, weight, size_average, ignore_index, reduce, reduction, label_smoothing)
+
+
+class CrossEntropyLoss(DialectLoss):
+    """``torch.nn.CrossEntropyLoss`` on any array library.
+
+    Same arguments as :func:`cross_entropy`; call the object as ``loss(input, target)`` (or
+    ``loss.forward(input, target)``), or ``loss.value_and_grad(input, target, grad_output=None)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.torch import CrossEntropyLoss
+    >>> loss = CrossEntropyLoss(weight=np.array([1.0, 2.0, 3.0]), ignore_index=0)
+    >>> x = np.zeros((3, 3)); t = np.array([1, 2, 0])
+    >>> print(round(float(loss(x, t)), 6))
+    1.098612
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+        label_smoothing: float = 0.0,
+    ) -> None:
+        if size_average is not None or reduce is not None:
+            reduction = legacy_reduction(size_average, reduce)
+            warnings.warn(
+                f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+                UserWarning,
+                stacklevel=2,
+            )
+        check_choice("reduction", reduction, _REDUCTIONS)
+        CrossEntropySpec(label_smoothing=label_smoothing)  # validate now, like PyTorch
+        self.weight = weight
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+        self.label_smoothing = label_smoothing
+
+    def _translate(self, input: Any, target: Any) -> Call:
+        return _translate(input, target, self.weight, None, self.ignore_index, None, self.reduction, self.label_smoothing)
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """Same as calling the object."""
+        return self(input, target)
+
+    def __repr__(self) -> str:
+        return f"CrossEntropyLoss(ignore_index={self.ignore_index}, reduction={self.reduction!r}, label_smoothing={self.label_smoothing})"
