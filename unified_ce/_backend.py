@@ -56,7 +56,8 @@ def namespace_of(named: dict[str, Any]) -> Any:
         desc = ", ".join(f"{k} is a {v} array" for k, v in libs.items())
         raise InvalidTypeError(f"all arrays must come from one array library; {desc}")
     xp = compat.array_namespace(*arrays.values())
-    devices = {name: compat.device(v) for name, v in arrays.items()}
+    # a traced JAX value has no concrete device (None): it cannot disagree with the others
+    devices = {name: d for name, v in arrays.items() if (d := compat.device(v)) is not None}
     first = next(iter(devices.values()), None)
     if any(d != first for d in devices.values()):
         desc = ", ".join(f"{k} is on {d}" for k, d in devices.items())

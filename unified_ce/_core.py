@@ -114,6 +114,7 @@ def prepare(
         index_shape = shape
 
     # ---- target
+    out_dtype = logits.dtype
     if spec.target == "index":
         if tuple(target.shape) != index_shape:
             what = "the logits' shape without the class axis" if spec.activation == "softmax" else "the logits' shape"
@@ -138,6 +139,15 @@ def prepare(
             )
         if not is_floating(xp, target.dtype):
             raise InvalidTypeError(f"target of probabilities must have a floating dtype; got {target.dtype}")
+        if check_values and not lazy and target.size and bool(xp.any(target < 0)):
+            raise InvalidArgumentError(
+                f"target of probabilities must be non-negative; got a minimum of {float(xp.min(target))}"
+            )
+        # type promotion as in the array API (PyTorch: float32 logits with a float64 target give float64)
+        out_dtype = xp.result_type(logits.dtype, target.dtype)
+        if out_dtype != logits.dtype:
+            cdtype = compute_dtype(xp, out_dtype)
+            x = logits if cdtype == logits.dtype else xp.astype(logits, cdtype)
         t = target if target.dtype == cdtype else xp.astype(target, cdtype)
 
     # ---- class weights
@@ -170,10 +180,20 @@ def prepare(
             raise InvalidTypeError(f"sample_weight must be a real array; got dtype {sample_weight.dtype}")
         sw = sample_weight if sample_weight.dtype == cdtype else xp.astype(sample_weight, cdtype)
 
-    return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, logits.dtype, logits.dtype, device, lazy, keep_shape)
+    return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, logits.dtype, device, lazy, keep_shape)
+
+
+def _holds_ignore(xp: Any, spec: CrossEntropySpec, t: Any) -> bool:
+    """Whether ``t``'s integer dtype can represent ``ignore_index`` (uint8 labels cannot hold -100)."""
+    if not spec.uses_ignore or not is_integer(xp, t.dtype):
+        return True
+    info = xp.iinfo(t.dtype)
+    return bool(info.min <= spec.ignore_index <= info.max)
 
 
 def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> None:
+    if not _holds_ignore(xp, spec, t):  # no label can equal ignore_index; compare in a wider dtype
+        t = xp.astype(t, xp.int64)
     bad = (t < 0) | (t >= n_classes)
     if spec.uses_ignore:
         bad = bad & (t != spec.ignore_index)
@@ -248,7 +268,7 @@ class _Index:
 def _index_parts(inp: Inputs) -> _Index:
     xp, spec = inp.xp, inp.spec
     t = xp.expand_dims(inp.t, axis=inp.axis) if spec.activation == "softmax" else inp.t
-    if not is_integer(xp, t.dtype) or (is_torch(t) and t.dtype != xp.int64):
+    if not is_integer(xp, t.dtype) or (is_torch(t) and t.dtype != xp.int64) or not _holds_ignore(xp, spec, t):
         t = xp.astype(t, _index_dtype(xp, t))
     valid = None
     if spec.uses_ignore:
@@ -294,7 +314,10 @@ def _stats(inp: Inputs) -> tuple[Any, Any]:
     if inp.spec.inputs == "log_probs":
         zero = _zero(xp, inp)
         return zero, zero
-    m = xp.max(x, axis=inp.axis, keepdims=True)
+    if math.prod(x.shape) == 0:  # no items (dask cannot take the max of empty chunks)
+        m = xp.zeros(inp.keep_shape, dtype=x.dtype, device=inp.device)
+    else:
+        m = xp.max(x, axis=inp.axis, keepdims=True)
     # a row of -inf (or +inf) has no finite max: keep it so that the row gives nan like log_softmax
     ls = xp.log(xp.sum(xp.exp(x - m), axis=inp.axis, keepdims=True))
     return m, ls
@@ -365,6 +388,9 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
         return loss, parts.valid, Residuals(m, ls, None), parts
     alpha, beta, q = _probs_parts(inp)
     loss = alpha * ls + xp.sum(beta * (m - inp.x), axis=inp.axis, keepdims=True)
+    if inp.lazy:  # values unknown at call time: a negative probability poisons the item with NaN
+        neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True)
+        loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
     if spec.weighting == "per_item" and spec.inputs == "logits":
         # alpha != sum_c beta_c for unnormalised targets: add (alpha - sum beta) * m
         loss = loss + (alpha - xp.sum(beta, axis=inp.axis, keepdims=True)) * m
@@ -507,7 +533,7 @@ def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
         grad = -(c * beta)
     else:
         m, ls = (res.m, res.ls) if res.m is not None else _stats(inp)
-        p = xp.exp(x - (m + ls))
+        p = xp.exp((x - m) - ls)  # not x - (m + ls): m + ls rounds away the small differences
         grad = c * (alpha * p - beta)
     return grad if grad.dtype == inp.in_dtype else xp.astype(grad, inp.in_dtype)
 
@@ -516,7 +542,7 @@ def softmax(inp: Inputs) -> Any:
     """softmax along the class axis, in the logits' dtype."""
     xp = inp.xp
     m, ls = _stats(inp)
-    p = xp.exp(inp.x - (m + ls))
+    p = xp.exp((inp.x - m) - ls)
     return p if p.dtype == inp.in_dtype else xp.astype(p, inp.in_dtype)
 
 

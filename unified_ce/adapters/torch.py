@@ -54,6 +54,21 @@ SEMANTICS = {
 }
 
 
+#: Golden cases (``unified_ce/conformance/golden/torch.json``) where PyTorch raises but this dialect
+#: deliberately accepts the input, with the reason.
+GOLDEN_DEVIATIONS = {
+    **{
+        f"{api}/labels-{dt}": "class indices of any integer dtype are accepted (PyTorch: int64 or uint8 only; "
+        "JAX without x64 has no int64)"
+        for api in ("cross_entropy", "CrossEntropyLoss")
+        for dt in ("int32", "int16", "int8")
+    },
+    "cross_entropy/labels-int32-ignore1-weight": "class indices of any integer dtype are accepted",
+    "cross_entropy/weight_dtype_mismatch": "a class weight of another floating dtype is cast to the input's "
+    "dtype (PyTorch requires the same dtype)",
+}
+
+
 def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
     """PyTorch's ``_Reduction.legacy_get_string``: the reduction named by the deprecated pair."""
     size_average = True if size_average is None else size_average
