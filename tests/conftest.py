@@ -246,6 +246,10 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, *, dtype: Any = None,
         rtol, atol = 1e-2, 1e-3
     scale = float(np.nanmax(np.abs(expected), initial=0.0)) if expected.size else 0.0
     np.testing.assert_allclose(
-        actual.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol * max(1.0, scale),
-        equal_nan=True, err_msg=what,
+        actual.astype(np.float64),
+        expected.astype(np.float64),
+        rtol=rtol,
+        atol=atol * max(1.0, scale),
+        equal_nan=True,
+        err_msg=what,
     )

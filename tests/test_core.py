@@ -67,33 +67,63 @@ class Case:
 S = CrossEntropySpec
 CASES = [
     Case("default", S(), (4, 5)),
-    Case("axis1-rank3-ignore-weights-smoothing", S(axis=1, ignore_index=1, label_smoothing=0.2,
-         denominator="label_weight"), (3, 4, 2), class_weight=True, ignore_fraction=0.3),
+    Case(
+        "axis1-rank3-ignore-weights-smoothing",
+        S(axis=1, ignore_index=1, label_smoothing=0.2, denominator="label_weight"),
+        (3, 4, 2),
+        class_weight=True,
+        ignore_fraction=0.3,
+    ),
     Case("axis0", S(axis=0, reduction="none", keepdims=True), (3, 4)),
     Case("probs-per_class-sum", S(target="probs", label_smoothing=0.1, reduction="sum"), (3, 4), class_weight=True),
-    Case("probs-unnormalised-per_item", S(target="probs", weighting="per_item", denominator="item_weight"),
-         (3, 4), class_weight=True, unnormalised=True),
-    Case("index-per_item-smoothing", S(weighting="per_item", label_smoothing=0.3, ignore_index=-100,
-         denominator="item_weight"), (5, 4), class_weight=True, ignore_fraction=0.3),
+    Case(
+        "probs-unnormalised-per_item",
+        S(target="probs", weighting="per_item", denominator="item_weight"),
+        (3, 4),
+        class_weight=True,
+        unnormalised=True,
+    ),
+    Case(
+        "index-per_item-smoothing",
+        S(weighting="per_item", label_smoothing=0.3, ignore_index=-100, denominator="item_weight"),
+        (5, 4),
+        class_weight=True,
+        ignore_fraction=0.3,
+    ),
     Case("kl", S(target="probs", soft_loss="kl", kl_eps=0.0), (3, 4), zeros_in_target=True),
-    Case("kl-eps-weights", S(target="probs", soft_loss="kl", kl_eps=1e-7, reduction="none"), (3, 4),
-         class_weight=True),
+    Case("kl-eps-weights", S(target="probs", soft_loss="kl", kl_eps=1e-7, reduction="none"), (3, 4), class_weight=True),
     Case("log_probs", S(inputs="log_probs", reduction="sum"), (4, 3)),
-    Case("sample_mean", S(axis=-1, reduction="sample_mean", batch_axis=1, scale=0.5), (2, 3, 4),
-         sample_weight=(1, 3, 1)),
-    Case("sample-weight-mean", S(axis=1, ignore_index=0, denominator="valid"), (4, 3, 2),
-         sample_weight=(4, 1, 2), ignore_fraction=0.2),
-    Case("batch-denominator", S(axis=1, ignore_index=-1, denominator="batch", zero_denominator="zero"),
-         (3, 4), ignore_fraction=0.5),
+    Case(
+        "sample_mean", S(axis=-1, reduction="sample_mean", batch_axis=1, scale=0.5), (2, 3, 4), sample_weight=(1, 3, 1)
+    ),
+    Case(
+        "sample-weight-mean",
+        S(axis=1, ignore_index=0, denominator="valid"),
+        (4, 3, 2),
+        sample_weight=(4, 1, 2),
+        ignore_fraction=0.2,
+    ),
+    Case(
+        "batch-denominator",
+        S(axis=1, ignore_index=-1, denominator="batch", zero_denominator="zero"),
+        (3, 4),
+        ignore_fraction=0.5,
+    ),
     Case("items-denominator-with-ignore", S(ignore_index=2, denominator="items"), (5, 3), ignore_fraction=0.4),
-    Case("all-ignored-nan", S(ignore_index=-1, denominator="label_weight"), (3, 4), class_weight=True,
-         ignore_fraction=1.0),
+    Case(
+        "all-ignored-nan",
+        S(ignore_index=-1, denominator="label_weight"),
+        (3, 4),
+        class_weight=True,
+        ignore_fraction=1.0,
+    ),
     Case("all-ignored-zero", S(ignore_index=-1, zero_denominator="zero"), (3, 4), ignore_fraction=1.0),
     Case("empty-batch", S(), (0, 4)),
     Case("one-class", S(reduction="none"), (3, 1)),
     Case("sigmoid-index-ignore", S(activation="sigmoid", ignore_index=-1), (4, 3), ignore_fraction=0.3),
-    Case("sigmoid-probs-smoothing", S(activation="sigmoid", target="probs", label_smoothing=0.2,
-         reduction="sum"), (3, 2)),
+    Case(
+        "sigmoid-probs-smoothing", S(activation="sigmoid", target="probs", label_smoothing=0.2, reduction="sum"), (3, 2)
+    ),
     Case("sigmoid-none-batch", S(activation="sigmoid", reduction="none"), (2, 3, 2)),
 ]
 
@@ -181,8 +211,10 @@ def test_result_is_on_the_input_device() -> None:
     x = xps.asarray(np.random.default_rng(0).normal(size=(3, 4)), device=dev)
     t = xps.asarray(np.array([0, 3, -1]), device=dev)
     w = xps.asarray(np.ones(4), device=dev)
-    for spec in (CrossEntropySpec(ignore_index=-1, label_smoothing=0.1, denominator="label_weight"),
-                 CrossEntropySpec(ignore_index=-1, reduction="none")):
+    for spec in (
+        CrossEntropySpec(ignore_index=-1, label_smoothing=0.1, denominator="label_weight"),
+        CrossEntropySpec(ignore_index=-1, reduction="none"),
+    ):
         out = uce.cross_entropy(x, t, spec, class_weight=w)
         assert out.device == dev
         value, grad = uce.value_and_grad(x, t, spec, class_weight=w)

@@ -22,6 +22,9 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat as compat
+import numpy as np
+
 from ._backend import (
     compute_dtype,
     is_dask,
@@ -34,9 +37,6 @@ from ._backend import (
 )
 from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from ._spec import CrossEntropySpec
-
-import array_api_compat as compat
-import numpy as np
 
 __all__ = ["Inputs", "backward", "forward", "prepare", "softmax"]
 
@@ -168,17 +168,28 @@ def prepare(
     sw = None
     if sample_weight is not None:
         sshape = tuple(sample_weight.shape)
-        ok = len(sshape) <= len(keep_shape) and all(
-            s == 1 or s == k for s, k in zip(sshape[::-1], keep_shape[::-1])
-        )
+        # "sample_mean" (MXNet) multiplies the loss by the weight with broadcasting and then averages
+        # every axis but the batch axis: a weight axis of size k > 1 where the loss has size 1 (not the
+        # batch axis) is averaged out, i.e. it contributes the mean of the weights along it.
+        avg_axes: tuple[int, ...] = ()
+        if spec.reduction == "sample_mean" and len(sshape) <= len(keep_shape):
+            off = len(keep_shape) - len(sshape)
+            b = _axis(spec.batch_axis, len(keep_shape), "batch_axis")
+            avg_axes = tuple(i for i, s in enumerate(sshape) if s != 1 and keep_shape[off + i] == 1 and off + i != b)
+        eff = tuple(1 if i in avg_axes else s for i, s in enumerate(sshape))
+        ok = len(eff) <= len(keep_shape) and all(s == 1 or s == k for s, k in zip(eff[::-1], keep_shape[::-1]))
         if not ok:
+            extra = " (axes other than the batch axis may be larger: they are averaged)"
+            extra = extra if spec.reduction == "sample_mean" else ""
             raise InvalidArgumentError(
                 f"sample_weight of shape {sshape} must broadcast to the per-item loss shape {keep_shape} "
-                "(the logits' shape with the class axis of size 1)"
+                f"(the logits' shape with the class axis of size 1){extra}"
             )
         if not (is_floating(xp, sample_weight.dtype) or is_integer(xp, sample_weight.dtype)):
             raise InvalidTypeError(f"sample_weight must be a real array; got dtype {sample_weight.dtype}")
         sw = sample_weight if sample_weight.dtype == cdtype else xp.astype(sample_weight, cdtype)
+        if avg_axes:
+            sw = xp.mean(sw, axis=avg_axes, keepdims=True)
 
     return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, logits.dtype, device, lazy, keep_shape)
 
@@ -200,7 +211,7 @@ def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> No
     if bool(xp.any(bad)):
         lo, hi = xp.min(t), xp.max(t)
         lo, hi = (int(lo), int(hi)) if is_integer(xp, t.dtype) else (float(lo), float(hi))
-        ign = f" or ignore_index={spec.ignore_index}" if spec.uses_ignore else ""
+        ign = f" (other than ignore_index={spec.ignore_index})" if spec.uses_ignore else ""
         what = "class labels" if spec.activation == "softmax" else "binary labels"
         raise LabelOutOfRangeError(
             f"target holds {what} outside [0, {n_classes}){ign} (labels range from {lo} to {hi})"
@@ -268,6 +279,11 @@ class _Index:
 def _index_parts(inp: Inputs) -> _Index:
     xp, spec = inp.xp, inp.spec
     t = xp.expand_dims(inp.t, axis=inp.axis) if spec.activation == "softmax" else inp.t
+    float_bad = None
+    if inp.lazy and is_floating(xp, t.dtype):  # integral-valued float labels: check before the cast
+        float_bad = (xp.floor(t) != t) | (t < 0) | (t >= inp.n_classes)
+        if spec.uses_ignore:
+            float_bad = float_bad & (t != spec.ignore_index)
     if not is_integer(xp, t.dtype) or (is_torch(t) and t.dtype != xp.int64) or not _holds_ignore(xp, spec, t):
         t = xp.astype(t, _index_dtype(xp, t))
     valid = None
@@ -277,6 +293,8 @@ def _index_parts(inp: Inputs) -> _Index:
     bad = None
     if inp.lazy:
         bad = (t < 0) | (t >= inp.n_classes)
+        if float_bad is not None:
+            bad = bad | float_bad
         t = xp.where(bad, xp.zeros_like(t), t)
     eps = spec.label_smoothing
     C = inp.n_classes

@@ -7,14 +7,17 @@ No array math happens in a dialect.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .. import _core
 from .._autodiff import evaluate, evaluate_with_grad
 from .._backend import as_array_like, namespace_of
-from .._errors import InvalidArgumentError
+from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
 
 __all__ = ["Call", "DialectFunction", "DialectLoss", "check_choice", "dialect_function"]
@@ -33,6 +36,34 @@ class Call:
     class_weight: Any = None
     sample_weight: Any = None
     with_softmax: bool = False
+    #: the dialect's names of the canonical arguments, e.g. ``(("logits", "input"), ("class_weight", "weight"))``,
+    #: so that error messages name the argument the user passed
+    names: tuple[tuple[str, str], ...] = ()
+
+
+_NAME_RE = re.compile(r"\b(logits|target|class_weight|sample_weight)\b('s?)?")
+
+
+def _renamed(call: Call, exc: Exception) -> Exception:
+    names = dict(call.names)
+
+    def sub(m: re.Match[str]) -> str:
+        new = names.get(m.group(1), m.group(1))
+        return new + ("'s" if m.group(2) and not new.endswith("s") else (m.group(2) or ""))
+
+    out = type(exc)(_NAME_RE.sub(sub, str(exc)))
+    return out
+
+
+@contextlib.contextmanager
+def _dialect_names(call: Call) -> Iterator[None]:
+    """Re-raise the core's argument errors with the dialect's argument names."""
+    try:
+        yield
+    except (InvalidArgumentError, InvalidTypeError) as exc:
+        if not call.names:
+            raise
+        raise _renamed(call, exc) from None
 
 
 def _inputs(call: Call) -> tuple[_core.Inputs, Any, Any]:
@@ -46,7 +77,8 @@ def _inputs(call: Call) -> tuple[_core.Inputs, Any, Any]:
 
 def run(call: Call) -> Any:
     """Evaluate a translated call (differentiable where the array library is)."""
-    inp, cw, sw = _inputs(call)
+    with _dialect_names(call):
+        inp, cw, sw = _inputs(call)
     out = evaluate(inp, call.logits, call.target, cw, sw)
     if call.with_softmax:
         return out, _core.softmax(inp)
@@ -55,7 +87,8 @@ def run(call: Call) -> Any:
 
 def run_with_grad(call: Call, grad_output: Any = None) -> tuple[Any, Any]:
     """Evaluate a translated call and its analytic gradient with respect to the logits."""
-    inp, _, _ = _inputs(call)
+    with _dialect_names(call):
+        inp, _, _ = _inputs(call)
     out, grad = evaluate_with_grad(inp, grad_output)
     if call.with_softmax:
         return (out, _core.softmax(inp)), grad
@@ -65,9 +98,7 @@ def run_with_grad(call: Call, grad_output: Any = None) -> tuple[Any, Any]:
 def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
     """Raise a clear error unless ``value`` is one of ``choices``."""
     if value not in choices:
-        raise InvalidArgumentError(
-            f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}"
-        )
+        raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
 F = TypeVar("F", bound=Callable[..., Call])

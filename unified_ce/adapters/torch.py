@@ -38,6 +38,7 @@ from ._base import Call, DialectLoss, check_choice, dialect_function
 __all__ = ["CrossEntropyLoss", "cross_entropy"]
 
 _REDUCTIONS = ("none", "mean", "sum")
+_NAMES = (("logits", "input"), ("class_weight", "weight"))
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
 SEMANTICS = {
@@ -130,7 +131,7 @@ def _translate(
             "leave it at -100"
         )
     spec = _spec(input.ndim, probs, ignore_index, reduction, label_smoothing)
-    return Call(spec, input, target, class_weight=weight)
+    return Call(spec, input, target, class_weight=weight, names=_NAMES)
 
 
 @dialect_function
@@ -222,7 +223,9 @@ class CrossEntropyLoss(DialectLoss):
         self.label_smoothing = label_smoothing
 
     def _translate(self, input: Any, target: Any) -> Call:
-        return _translate(input, target, self.weight, None, self.ignore_index, None, self.reduction, self.label_smoothing)
+        return _translate(
+            input, target, self.weight, None, self.ignore_index, None, self.reduction, self.label_smoothing
+        )
 
     def forward(self, input: Any, target: Any) -> Any:
         """Same as calling the object."""

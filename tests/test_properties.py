@@ -1,0 +1,227 @@
+"""Property tests (hypothesis): identities every correct cross-entropy satisfies.
+
+* index targets == one-hot probability targets;
+* a moved class axis == ``moveaxis`` of the inputs;
+* ignored items == the same items sliced out;
+* ``jax.jit`` == eager;
+* ``value_and_grad`` == the library's autodiff (torch, jax);
+* the torch dialect == ``torch.nn.functional.cross_entropy``, values and gradients in float64, on
+  random shapes, weights, ignore values, smoothing and reductions.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import unified_ce as uce
+from tests.conftest import Backend, make_backend
+from unified_ce import CrossEntropySpec
+
+settings.register_profile("unified_ce", max_examples=25, deadline=None, derandomize=True)
+settings.load_profile("unified_ce")
+
+
+@st.composite
+def problems(draw: Any, probs: bool | None = None) -> dict[str, Any]:
+    """Random logits (rank 1-4), class axis, targets, weights and spec options."""
+    ndim = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(1, 4), min_size=ndim, max_size=ndim)))
+    axis = draw(st.integers(-ndim, ndim - 1))
+    C = shape[axis]
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=shape) * draw(st.sampled_from([0.1, 3.0, 30.0]))
+    ishape = shape[: axis % ndim] + shape[axis % ndim + 1 :]
+    ignore = draw(st.sampled_from([None, -100, 0, C - 1]))
+    t = rng.integers(0, C, size=ishape)
+    if ignore is not None:
+        t = np.where(rng.random(ishape) < 0.3, ignore, t)
+    return {
+        "x": x,
+        "t": t,
+        "axis": axis,
+        "C": C,
+        "ignore": ignore,
+        "cw": rng.random(C) + 0.1 if draw(st.booleans()) else None,
+        "smoothing": draw(st.sampled_from([0.0, 0.0, 0.1, 0.7])),
+        "reduction": draw(st.sampled_from(["none", "sum", "mean"])),
+        "weighting": draw(st.sampled_from(["per_class", "per_item"])),
+        "rng": rng,
+    }
+
+
+def _close(a: Any, b: Any, rtol: float = 1e-10, atol: float = 1e-12) -> None:
+    np.testing.assert_allclose(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64), rtol=rtol, atol=atol)
+
+
+def _onehot(t: np.ndarray, C: int, axis: int) -> np.ndarray:
+    oh = (t[..., None] == np.arange(C)).astype(np.float64)
+    return np.moveaxis(oh, -1, axis)
+
+
+@given(problems())
+def test_index_equals_onehot_probs(p: dict[str, Any]) -> None:
+    """Unsmoothed or smoothed, per-class or per-item: an index target is its one-hot distribution."""
+    spec = CrossEntropySpec(
+        axis=p["axis"],
+        label_smoothing=p["smoothing"],
+        weighting=p["weighting"],
+        reduction="sum" if p["reduction"] == "mean" else p["reduction"],
+    )
+    a = uce.cross_entropy(p["x"], p["t"] % p["C"], spec, class_weight=p["cw"])
+    b = uce.cross_entropy(
+        p["x"], _onehot(p["t"] % p["C"], p["C"], p["axis"]), spec.replace(target="probs"), class_weight=p["cw"]
+    )
+    _close(a, b)
+    _, ga = uce.value_and_grad(p["x"], p["t"] % p["C"], spec, class_weight=p["cw"])
+    _, gb = uce.value_and_grad(
+        p["x"], _onehot(p["t"] % p["C"], p["C"], p["axis"]), spec.replace(target="probs"), class_weight=p["cw"]
+    )
+    _close(ga, gb)
+
+
+@given(problems(), st.integers(0, 3))
+def test_class_axis_is_moveaxis(p: dict[str, Any], dest: int) -> None:
+    """Computing over class axis ``a`` == moving that axis to ``dest`` and computing there."""
+    x, ndim = p["x"], p["x"].ndim
+    dest = dest % ndim
+    spec = CrossEntropySpec(
+        axis=p["axis"],
+        ignore_index=p["ignore"],
+        label_smoothing=p["smoothing"],
+        reduction=p["reduction"],
+        denominator="label_weight",
+    )
+    a = uce.cross_entropy(x, p["t"], spec, class_weight=p["cw"])
+    b = uce.cross_entropy(np.moveaxis(x, p["axis"], dest), p["t"], spec.replace(axis=dest), class_weight=p["cw"])
+    _close(a, b)
+    _, ga = uce.value_and_grad(x, p["t"], spec, class_weight=p["cw"])
+    _, gb = uce.value_and_grad(np.moveaxis(x, p["axis"], dest), p["t"], spec.replace(axis=dest), class_weight=p["cw"])
+    _close(np.moveaxis(ga, p["axis"], dest), gb)
+
+
+@given(problems())
+def test_ignored_items_equal_items_sliced_out(p: dict[str, Any]) -> None:
+    """Sum and means over non-ignored items don't see the ignored ones (rank-2 view: items × classes)."""
+    x = np.moveaxis(p["x"], p["axis"], -1).reshape(-1, p["C"])
+    t = p["t"].reshape(-1)
+    ignore = -100 if p["ignore"] is None else p["ignore"]
+    t = np.where(p["rng"].random(t.shape) < 0.3, ignore, t)
+    keep = t != ignore
+    for denominator in ("valid", "label_weight", "item_weight"):
+        spec = CrossEntropySpec(
+            ignore_index=ignore,
+            label_smoothing=p["smoothing"],
+            weighting=p["weighting"],
+            reduction="sum" if p["reduction"] == "none" else p["reduction"],
+            denominator=denominator,
+        )
+        a = uce.cross_entropy(x, t, spec, class_weight=p["cw"])
+        b = uce.cross_entropy(x[keep], t[keep], spec.replace(ignore_index=None), class_weight=p["cw"])
+        _close(a, b)
+        _, ga = uce.value_and_grad(x, t, spec, class_weight=p["cw"])
+        _, gb = uce.value_and_grad(x[keep], t[keep], spec.replace(ignore_index=None), class_weight=p["cw"])
+        _close(ga[keep], gb)
+        assert np.all(ga[~keep] == 0)
+
+
+@pytest.mark.parametrize("name", ["jax", "torch"])
+@given(p=problems())
+def test_value_and_grad_equals_autodiff(name: str, p: dict[str, Any]) -> None:
+    be = make_backend(Backend(name))
+    spec = CrossEntropySpec(
+        axis=p["axis"],
+        ignore_index=p["ignore"],
+        label_smoothing=p["smoothing"],
+        reduction=p["reduction"],
+        weighting=p["weighting"],
+        denominator="label_weight",
+    )
+    x, t = be.asarray(p["x"]), be.asarray(p["t"])
+    cw = None if p["cw"] is None else be.asarray(p["cw"])
+    out = uce.cross_entropy(x, t, spec, class_weight=cw)
+    go = be.asarray(p["rng"].normal(size=tuple(out.shape)))
+    v1, g1 = uce.value_and_grad(x, t, spec, class_weight=cw, grad_output=go)
+    v2, g2 = be.grad(lambda x: uce.cross_entropy(x, t, spec, class_weight=cw), x, go)
+    _close(be.to_numpy(v1), be.to_numpy(v2))
+    _close(be.to_numpy(g1), be.to_numpy(g2))
+
+
+@given(problems())
+def test_jit_equals_eager(p: dict[str, Any]) -> None:
+    be = make_backend(Backend.JAX)
+    import jax
+
+    spec = CrossEntropySpec(
+        axis=p["axis"],
+        ignore_index=p["ignore"],
+        label_smoothing=p["smoothing"],
+        reduction=p["reduction"],
+        weighting=p["weighting"],
+        denominator="item_weight",
+    )
+    x, t = be.asarray(p["x"]), be.asarray(p["t"])
+    cw = None if p["cw"] is None else be.asarray(p["cw"])
+
+    def f(x: Any, t: Any) -> Any:
+        return uce.cross_entropy(x, t, spec, class_weight=cw)
+
+    _close(jax.jit(f)(x, t), f(x, t))
+    _close(jax.jit(jax.grad(lambda x, t: f(x, t).sum()))(x, t), jax.grad(lambda x, t: f(x, t).sum())(x, t))
+
+
+@st.composite
+def torch_problems(draw: Any) -> dict[str, Any]:
+    """Inputs in PyTorch's layout: (C,), (N, C) or (N, C, d1, ...); indices or probabilities."""
+    ndim = draw(st.integers(1, 4))
+    shape = tuple(draw(st.lists(st.integers(0 if ndim > 1 else 1, 4), min_size=ndim, max_size=ndim)))
+    if ndim > 1:
+        shape = (shape[0], max(shape[1], 1), *shape[2:])
+    C = shape[1] if ndim > 1 else shape[0]
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    x = rng.normal(size=shape) * 3
+    kw: dict[str, Any] = {"reduction": draw(st.sampled_from(["none", "sum", "mean"]))}
+    if draw(st.booleans()):
+        kw["weight"] = rng.random(C) + 0.1
+    if draw(st.booleans()):
+        kw["label_smoothing"] = draw(st.floats(0.0, 1.0))
+    if draw(st.booleans()):
+        t = rng.random(shape)
+    else:
+        tshape = (shape[0], *shape[2:]) if ndim > 1 else ()
+        t = rng.integers(0, C, size=tshape)
+        ignore = draw(st.sampled_from([-100, -1, 0]))
+        kw["ignore_index"] = ignore
+        t = np.where(rng.random(tshape) < 0.3, ignore, t)
+    return {"x": x, "t": t, "kw": kw, "rng": rng}
+
+
+@given(torch_problems())
+def test_torch_dialect_equals_torch(p: dict[str, Any]) -> None:
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from unified_ce.adapters.torch import CrossEntropyLoss, cross_entropy
+
+    kw_t = {k: torch.from_numpy(v) if isinstance(v, np.ndarray) else v for k, v in p["kw"].items()}
+    x = torch.from_numpy(p["x"]).requires_grad_(True)
+    t = torch.from_numpy(p["t"])
+    ref = F.cross_entropy(x, t, **kw_t)
+    go = torch.from_numpy(p["rng"].normal(size=tuple(ref.shape)))
+    (g_ref,) = torch.autograd.grad(ref, x, go)
+    for fn in (cross_entropy, CrossEntropyLoss(**{k: v for k, v in kw_t.items()})):
+        x2 = torch.from_numpy(p["x"]).requires_grad_(True)
+        out = fn(x2, t) if fn is not cross_entropy else fn(x2, t, **kw_t)
+        assert out.shape == ref.shape and out.dtype == ref.dtype
+        (g,) = torch.autograd.grad(out, x2, go)
+        _close(out.detach(), ref.detach())
+        _close(g, g_ref, rtol=1e-9)
+    # NumPy: the analytic gradient equals torch's
+    value, grad = cross_entropy.value_and_grad(p["x"], p["t"], grad_output=go.numpy(), **p["kw"])
+    _close(value, ref.detach())
+    _close(grad, g_ref, rtol=1e-9)
