@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ._api import cross_entropy, softmax, value_and_grad
 from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
+from ._porting import explain, port
 from ._spec import CrossEntropySpec
 
 __all__ = [
@@ -20,6 +21,8 @@ __all__ = [
     "LabelOutOfRangeError",
     "__version__",
     "cross_entropy",
+    "explain",
+    "port",
     "softmax",
     "value_and_grad",
 ]

@@ -21,7 +21,7 @@ Activation = Literal["softmax", "sigmoid"]
 TargetKind = Literal["index", "probs"]
 InputKind = Literal["logits", "log_probs"]
 SoftLoss = Literal["cross_entropy", "kl"]
-Weighting = Literal["per_class", "per_item"]
+Weighting = Literal["per_class", "per_item", "per_label"]
 Reduction = Literal["none", "sum", "mean", "sample_mean"]
 Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch"]
 ZeroDenominator = Literal["nan", "zero"]
@@ -31,7 +31,7 @@ _CHOICES: dict[str, tuple[str, ...]] = {
     "target": ("index", "probs"),
     "inputs": ("logits", "log_probs"),
     "soft_loss": ("cross_entropy", "kl"),
-    "weighting": ("per_class", "per_item"),
+    "weighting": ("per_class", "per_item", "per_label"),
     "reduction": ("none", "sum", "mean", "sample_mean"),
     "denominator": ("items", "valid", "label_weight", "item_weight", "batch"),
     "zero_denominator": ("nan", "zero"),
@@ -53,6 +53,9 @@ class CrossEntropySpec:
     * ``weighting="per_item"`` (BrainPy):
       :math:`L = (\sum_c w_c \tilde q_c) \cdot (\mathrm{lse}(x) - \sum_c \tilde q_c x_c)`, which is
       :math:`(\sum_c w_c \tilde q_c) \sum_c \tilde q_c \ell_c` when :math:`\tilde q` sums to one
+    * ``weighting="per_label"`` (BrainPy, index targets only): the class weight of the label
+      :math:`y` itself, not of the smoothed distribution, multiplies the item,
+      :math:`L = w_y \sum_c \tilde q_c \ell_c`
 
     plus :math:`\sum_c w_c \tilde q_c \log(\tilde q_c + \mathrm{kl\_eps})` for ``soft_loss="kl"``.
     Items whose label equals ``ignore_index`` have loss 0 and no gradient.  Each item loss is then
@@ -81,8 +84,10 @@ class CrossEntropySpec:
     kl_eps : float
         The ``eps`` inside the KL's :math:`\log(q + \mathrm{eps})` (Chainer uses 1e-7... see its
         dialect page).
-    weighting : {"per_class", "per_item"}
+    weighting : {"per_class", "per_item", "per_label"}
         Where class weights enter (see above).  Identical for unsmoothed index targets.
+        ``"per_label"`` needs ``target="index"``; with ``denominator="item_weight"`` the mean
+        divides by the sum of :math:`w_y` (like ``"label_weight"``).
     reduction : {"none", "sum", "mean", "sample_mean"}
         ``"none"``: one loss per item (the logits' shape without the class axis, or with it kept
         as size 1 if ``keepdims``); ``"sum"``; ``"mean"``: the sum divided by ``denominator``;
@@ -102,6 +107,15 @@ class CrossEntropySpec:
         With ``reduction="none"``, keep the class axis with size 1 (Paddle).
     scale : float
         A constant factor applied to every item (MXNet's ``weight``).
+    min_shifted_logit : float or None
+        Softmax only: clip the shifted logits :math:`x_c - \max_c x_c` from below at this value
+        (<= 0) in the loss, so that one class contributes at most ``-min_shifted_logit`` plus
+        the log-sum-exp (Paddle's CPU softmax uses -64).  The gradient stays
+        :math:`\alpha\,\mathrm{softmax}(x) - \beta` of the unclipped logits, as in Paddle.
+    probs_sum_to_one : bool
+        Softmax with ``target="probs"``: every target distribution must sum to 1 along ``axis``
+        (within :math:`\sqrt{\mathrm{eps}}` of the dtype); other targets raise (eagerly) or
+        give a NaN loss (lazily).  Paddle's soft labels.
 
     Examples
     --------
@@ -128,6 +142,8 @@ class CrossEntropySpec:
     batch_axis: int = 0
     keepdims: bool = False
     scale: float = 1.0
+    min_shifted_logit: float | None = None
+    probs_sum_to_one: bool = False
 
     def __post_init__(self) -> None:
         for name, choices in _CHOICES.items():
@@ -155,6 +171,17 @@ class CrossEntropySpec:
             raise InvalidArgumentError(f"kl_eps must be >= 0; got {self.kl_eps!r}")
         if not isinstance(self.keepdims, bool):
             raise InvalidTypeError(f"keepdims must be a bool; got {self.keepdims!r}")
+        if self.weighting == "per_label" and self.target != "index":
+            raise InvalidArgumentError("weighting='per_label' (the class weight of the label) needs target='index'")
+        msl = self.min_shifted_logit
+        if msl is not None:
+            if isinstance(msl, bool) or not isinstance(msl, (int, float)) or not math.isfinite(msl):
+                raise InvalidTypeError(f"min_shifted_logit must be a finite float or None; got {msl!r}")
+            if msl > 0:
+                raise InvalidArgumentError(f"min_shifted_logit must be <= 0; got {msl!r}")
+            object.__setattr__(self, "min_shifted_logit", float(msl))
+        if not isinstance(self.probs_sum_to_one, bool):
+            raise InvalidTypeError(f"probs_sum_to_one must be a bool; got {self.probs_sum_to_one!r}")
         # canonical float values so that equal specs hash equal
         object.__setattr__(self, "label_smoothing", float(ls))
         object.__setattr__(self, "kl_eps", float(self.kl_eps))
@@ -169,8 +196,8 @@ class CrossEntropySpec:
         """Whether some labels may be ignored (index targets with an ignore value)."""
         return self.target == "index" and self.ignore_index is not None
 
-    def describe(self) -> str:
-        """Say in plain words what this spec computes."""
+    def describe(self, *, class_weight: bool = True) -> str:
+        """Say in plain words what this spec computes (``class_weight=False``: no class weights are given)."""
         parts = []
         if self.activation == "softmax":
             scores = "log-probabilities" if self.inputs == "log_probs" else "logits"
@@ -185,14 +212,21 @@ class CrossEntropySpec:
             t = "probability targets of the logits' shape"
             if self.soft_loss == "kl":
                 t += f", loss = KL divergence (eps={self.kl_eps:g})"
+            if self.probs_sum_to_one and self.activation == "softmax":
+                t += ", each summing to 1"
         parts.append("targets: " + t)
+        if self.min_shifted_logit is not None and self.activation == "softmax" and self.inputs == "logits":
+            parts.append(f"logits more than {-self.min_shifted_logit:g} below the maximum count as that far below")
         if self.label_smoothing:
             parts.append(f"label smoothing {self.label_smoothing:g}")
-        parts.append(
-            "class weights multiply each class's term"
-            if self.weighting == "per_class"
-            else "class weights give each item the weight sum_c w_c q_c"
-        )
+        if class_weight:
+            parts.append(
+                "class weights multiply each class's term"
+                if self.weighting == "per_class"
+                else "class weights give each item the weight sum_c w_c q_c"
+                if self.weighting == "per_item"
+                else "class weights give each item the weight of its label"
+            )
         red = {
             "none": "no reduction: one loss per item" + (" (class axis kept, size 1)" if self.keepdims else ""),
             "sum": "the sum over all items",
