@@ -149,9 +149,7 @@ class CrossEntropySpec:
         for name, choices in _CHOICES.items():
             value = getattr(self, name)
             if value not in choices:
-                raise InvalidArgumentError(
-                    f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}"
-                )
+                raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
         for name in ("axis", "batch_axis"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int):
@@ -240,7 +238,7 @@ class CrossEntropySpec:
                 "(the number of non-ignored items without class weights)",
                 "item_weight": "the sum of the per-item weights of the non-ignored items",
                 "batch": f"the size of axis {self.batch_axis} (the batch)",
-            }[self.denominator]
+            }[self.denominator if class_weight or self.denominator not in ("label_weight", "item_weight") else "valid"]
             zero = "nan" if self.zero_denominator == "nan" else "0"
             parts.append(f"reduction: the sum divided by {den} ({zero} when that is 0)")
         else:
