@@ -180,9 +180,12 @@ def _relevant(tr: Translated, ndim: int) -> dict[str, Any]:
             weighting = "per_class"  # identical for one-hot targets, or without class weights
         out["weighting"] = weighting
     out["reduction"] = s.reduction
-    if s.reduction == "none":
+    if (s.reduction == "sample_mean" and s.activation == "softmax" and ndim == 2
+            and s.batch_axis % ndim != s.axis % ndim):
+        out["reduction"] = "none"  # one item per batch index: the per-sample means are the item losses
+    if out["reduction"] == "none":
         out["keepdims"] = s.keepdims or s.activation == "sigmoid"
-    if s.reduction == "sample_mean":
+    if out["reduction"] == "sample_mean":
         out["batch_axis"] = s.batch_axis % ndim
     if s.reduction == "mean":
         d = s.denominator
