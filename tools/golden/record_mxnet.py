@@ -331,6 +331,10 @@ def errors():
     record("err-label_transposed_keepdims", [x, np.zeros((1, 3), F32)], tags=["error", "label_shape"], expect_error=True)
     record("err-dense_label_size", [x, np.zeros(11, F32)], {"sparse_label": False},
            tags=["error", "soft_target", "label_shape"], expect_error=True)
+    record("err-dense_label_larger", [x, np.zeros(16, F32)], {"sparse_label": False},
+           tags=["error", "soft_target", "label_shape"], expect_error=True,
+           note="under autograd.record a label with more elements is refused; outside it NDArray.reshape "
+           "would silently take its first pred.size elements")
     record("err-dense_label_float64", [x, probs((3, 4), dt=F64)], {"sparse_label": False},
            tags=["error", "soft_target"], expect_error=True, note="the label must have pred's dtype")
     record("err-dense_label_int", [x, np.eye(4, dtype=np.int32)[[0, 1, 2]]], {"sparse_label": False},

@@ -48,6 +48,9 @@ from ._base import Call, DialectLoss
 
 __all__ = ["SoftmaxCELoss", "SoftmaxCrossEntropyLoss"]
 
+#: MXNet's names of the canonical arguments (for error messages).
+_NAMES = (("logits", "pred"), ("target", "label"))
+
 #: The keyword arguments of Gluon's ``Block.__init__`` that ``Loss`` passes on (no effect here).
 _BLOCK_KWARGS = ("prefix", "params")
 
@@ -203,7 +206,7 @@ class SoftmaxCrossEntropyLoss(DialectLoss):
             raise InvalidTypeError(
                 f"sample_weight must have pred's dtype {pred.dtype} (as in MXNet); got {sample_weight.dtype}"
             )
-        return Call(self._spec_, pred, label, sample_weight=sample_weight)
+        return Call(self._spec_, pred, label, sample_weight=sample_weight, names=_NAMES)
 
     def _sparse(self, xp: Any, pred: Any, label: Any) -> Any:
         # ``pick`` takes the index with the class axis removed, or kept with size 1
