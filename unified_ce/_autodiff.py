@@ -27,6 +27,8 @@ __all__ = ["evaluate", "evaluate_with_grad"]
 
 def evaluate(inp: _core.Inputs, logits: Any, target: Any, class_weight: Any, sample_weight: Any) -> Any:
     """The loss of validated inputs, differentiable wherever the array library is."""
+    if inp.kernel is not None:  # a fused kernel chosen by unified_ce.kernels (in _core.prepare)
+        return inp.kernel.evaluate(inp)
     if is_torch(logits):
         torch = sys.modules["torch"]
         others = (target, class_weight, sample_weight)
@@ -44,6 +46,8 @@ def evaluate(inp: _core.Inputs, logits: Any, target: Any, class_weight: Any, sam
 
 def evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
     """Loss and d sum(loss * grad_output)/d logits, by the analytic gradient (any library)."""
+    if inp.kernel is not None:  # a fused kernel: loss and gradient in one launch
+        return inp.kernel.evaluate_with_grad(inp, grad_output)
     out, res = _core.forward(inp)
     out = _core.finish(inp, out)
     xp = inp.xp

@@ -18,6 +18,7 @@ gradient is simply :math:`\\partial L / \\partial x = \\alpha\\,\\mathrm{softmax
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -64,6 +65,7 @@ class Inputs:
     device: Any
     lazy: bool
     keep_shape: tuple[int, ...]  # per-item loss shape with the class axis kept (size 1)
+    kernel: Any = None  # a fused kernel chosen by unified_ce.kernels (x is then the logits as given)
 
 
 def _zero(xp: Any, inp: Inputs) -> Any:
@@ -78,6 +80,7 @@ def prepare(
     sample_weight: Any = None,
     *,
     check_values: bool = True,
+    use_kernels: bool = True,
 ) -> Inputs:
     """Check the arrays against ``spec`` and bring them to the compute dtype.
 
@@ -95,7 +98,13 @@ def prepare(
         raise InvalidArgumentError("logits must have a known shape (Dask arrays with unknown chunk sizes: call compute_chunk_sizes())")
     device = compat.device(logits)
     cdtype = compute_dtype(xp, logits.dtype)
-    x = logits if cdtype == logits.dtype else xp.astype(logits, cdtype)
+    kernel = None
+    if use_kernels:  # the one place a fused kernel is chosen; it reads the logits uncast
+        from . import kernels
+
+        kernel = kernels.select(spec, logits, target, class_weight, sample_weight)
+        check_values = check_values and (kernel is None or kernels.may_read_values(logits))
+    x = logits if cdtype == logits.dtype or kernel is not None else xp.astype(logits, cdtype)
     lazy = is_lazy(logits) or is_lazy(target)
 
     if spec.activation == "softmax":
@@ -191,7 +200,7 @@ def prepare(
         if avg_axes:
             sw = xp.mean(sw, axis=avg_axes, keepdims=True)
 
-    return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, logits.dtype, device, lazy, keep_shape)
+    return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, logits.dtype, device, lazy, keep_shape, kernel)
 
 
 def _holds_ignore(xp: Any, spec: CrossEntropySpec, t: Any) -> bool:
@@ -559,6 +568,8 @@ def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
 def softmax(inp: Inputs) -> Any:
     """softmax along the class axis, in the logits' dtype."""
     xp = inp.xp
+    if inp.kernel is not None:  # the kernel left the logits uncast: compute in the compute dtype here
+        inp = dataclasses.replace(inp, x=xp.astype(inp.x, compute_dtype(xp, inp.x.dtype)), kernel=None)
     m, ls = _stats(inp)
     p = xp.exp((inp.x - m) - ls)
     return p if p.dtype == inp.in_dtype else xp.astype(p, inp.in_dtype)

@@ -1,0 +1,275 @@
+"""The one place that chooses how a spec is evaluated: the reference core or a fused kernel.
+
+The reference path is the array-API core (:mod:`unified_ce._core`), which runs everywhere.  The
+fused kernels are optional accelerations of the *same spec* for one array library and device:
+
+=========  =========================================  ==========================================
+kernel     arrays                                     module
+=========  =========================================  ==========================================
+triton     torch CUDA tensors (float32/16, bfloat16)  :mod:`unified_ce.kernels._triton`
+cupy       CuPy arrays (float32, float16)             :mod:`unified_ce.kernels._cupy`
+=========  =========================================  ==========================================
+
+Both cover softmax cross-entropy of logits with integer (or integral float) class targets and
+every other knob: class weights (per class or per item), ``ignore_index``, label smoothing,
+``reduction`` none / sum / mean with every denominator and ``zero_denominator``, ``scale``,
+per-item sample weights, any class axis.  Anything else (probability targets, log-probability
+inputs, sigmoid, ``sample_mean``, float64 logits, empty arrays, a class or sample weight that
+needs its own gradient) is evaluated by the reference core.
+
+The environment variable ``UNIFIED_CE_KERNEL`` (read at every call) selects:
+
+* ``auto`` (default): ``triton`` for torch CUDA tensors when Triton is installed, ``cupy`` for
+  CuPy arrays, the reference core otherwise and for every spec a kernel does not cover;
+* ``reference``: always the reference core;
+* ``triton`` / ``cupy``: that kernel wherever it covers the spec (the reference core where it does
+  not); raises :class:`KernelUnavailableError` when the kernel cannot run on the given arrays
+  (library not installed, arrays of another library, a CPU tensor).  For tests, ``triton`` also
+  runs on CPU tensors under Triton's interpreter (``TRITON_INTERPRET=1`` set before Triton is
+  first imported).
+
+:func:`explain` says which path a call takes and why.  Nothing here imports a framework until an
+array of that framework is seen.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import importlib.util
+import os
+import sys
+from typing import Any, Protocol
+
+from .._backend import is_floating, is_integer
+from .._errors import InvalidArgumentError
+from .._spec import CrossEntropySpec
+
+__all__ = [
+    "CHOICES",
+    "ENV_VAR",
+    "Kernel",
+    "KernelUnavailableError",
+    "check_grad_output",
+    "explain",
+    "loss_shape",
+    "may_read_values",
+    "requested",
+    "select",
+]
+
+ENV_VAR = "UNIFIED_CE_KERNEL"
+CHOICES = ("auto", "reference", "triton", "cupy")
+
+#: The spec fields the kernels implement (or that do not apply to index targets of logits); a spec
+#: that sets any other field away from its default goes to the reference core.
+_KERNEL_FIELDS = frozenset(
+    ("activation", "axis", "target", "inputs", "ignore_index", "label_smoothing", "soft_loss", "kl_eps", "weighting",
+     "reduction", "denominator", "zero_denominator", "batch_axis", "keepdims", "scale", "probs_sum_to_one")
+)  # fmt: skip
+_TORCH_DTYPES = ("float32", "float16", "bfloat16")
+_CUPY_DTYPES = ("float32", "float16")
+
+
+class KernelUnavailableError(RuntimeError):
+    """``UNIFIED_CE_KERNEL`` forces a kernel that cannot run on the given arrays."""
+
+
+class Kernel(Protocol):
+    """What a fused kernel provides (see :mod:`unified_ce.kernels._triton`)."""
+
+    name: str
+
+    def evaluate(self, inp: Any, double_backprop: bool = True) -> Any:
+        """The loss (differentiable where the library has autodiff)."""
+
+    def evaluate_with_grad(self, inp: Any, grad_output: Any) -> tuple[Any, Any]:
+        """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` None: ones)."""
+
+
+def loss_shape(inp: Any) -> tuple[int, ...]:
+    """The shape of the loss a kernel returns for validated inputs (``_core.Inputs``)."""
+    spec = inp.spec
+    if spec.reduction != "none":
+        return ()
+    if spec.keepdims:
+        return tuple(inp.keep_shape)
+    return tuple(inp.keep_shape[: inp.axis]) + tuple(inp.keep_shape[inp.axis + 1 :])
+
+
+def check_grad_output(inp: Any, grad_output: Any) -> tuple[int, ...]:
+    """The loss shape, after checking that ``grad_output`` (if given) has it (as the reference path does)."""
+    shape = loss_shape(inp)
+    if grad_output is not None and tuple(grad_output.shape) != shape:
+        raise InvalidArgumentError(f"grad_output must have the loss's shape {shape}; got {tuple(grad_output.shape)}")
+    return shape
+
+
+def requested() -> str:
+    """The value of ``UNIFIED_CE_KERNEL`` (``auto`` when unset), checked."""
+    value = os.environ.get(ENV_VAR, "auto").strip().lower() or "auto"
+    if value not in CHOICES:
+        raise InvalidArgumentError(
+            f"environment variable {ENV_VAR} must be one of {', '.join(CHOICES)}; got {os.environ.get(ENV_VAR)!r}"
+        )
+    return value
+
+
+def _library(x: Any) -> str:
+    return type(x).__module__.split(".")[0]
+
+
+def _dtype_name(dtype: Any) -> str:
+    return str(getattr(dtype, "name", dtype)).replace("torch.", "")
+
+
+def _triton_interpreted() -> bool:
+    return os.environ.get("TRITON_INTERPRET", "0").strip().lower() in ("1", "true", "on", "yes")
+
+
+def _triton_unavailable(logits: Any) -> str | None:
+    """Why the Triton kernel cannot run on these logits at all (None: it can)."""
+    if _library(logits) != "torch":
+        return f"the logits are a {_library(logits)} array, not a torch tensor"
+    if importlib.util.find_spec("triton") is None:
+        return "Triton is not installed (pip install 'unified-ce[triton]'; it ships with CUDA builds of torch)"
+    if logits.device.type != "cuda" and not (logits.device.type == "cpu" and _triton_interpreted()):
+        return f"the logits are on {logits.device}; Triton needs a CUDA device (or TRITON_INTERPRET=1 for CPU tests)"
+    return None
+
+
+def _cupy_unavailable(logits: Any) -> str | None:
+    if _library(logits) != "cupy":
+        return f"the logits are a {_library(logits)} array, not a CuPy array"
+    return None
+
+
+def _unsupported(
+    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any, dtypes: tuple[str, ...]
+) -> str | None:
+    """Why the fused kernels do not cover this call (None: they do)."""
+    for field in dataclasses.fields(spec):  # a spec field added after the kernels were written
+        if field.name not in _KERNEL_FIELDS and getattr(spec, field.name) != field.default:
+            return f"{field.name}={getattr(spec, field.name)!r}"
+    if spec.activation != "softmax":
+        return "sigmoid cross-entropy"
+    if spec.target != "index":
+        return "probability targets"
+    if spec.weighting == "per_label":
+        return "weighting='per_label'"
+    if spec.inputs != "logits":
+        return "log-probability inputs"
+    if spec.reduction not in ("none", "sum", "mean"):
+        return f"reduction={spec.reduction!r}"
+    if _dtype_name(logits.dtype) not in dtypes:
+        return f"logits of dtype {_dtype_name(logits.dtype)} (the kernels take {', '.join(dtypes)})"
+    if logits.ndim < 1 or any(s == 0 for s in logits.shape):
+        return "empty logits"
+    if logits.ndim and not -logits.ndim <= spec.axis < logits.ndim:
+        return "axis out of range"
+    if target is None or not (is_integer_like(target)):
+        return "targets that are not integer class indices"
+    if _library(logits) == "torch":
+        torch = sys.modules["torch"]
+        if torch.is_grad_enabled():
+            asked = [n for n, a in (("target", target), ("class_weight", class_weight), ("sample_weight", sample_weight))
+                     if a is not None and getattr(a, "requires_grad", False)]  # fmt: skip
+            if asked:
+                return f"a gradient with respect to {', '.join(asked)} is asked for"
+    return None
+
+
+def is_integer_like(target: Any) -> bool:
+    """Integer labels, or integral float labels (MXNet), of the array's own library."""
+    try:
+        import array_api_compat
+
+        xp = array_api_compat.array_namespace(target)
+    except Exception:
+        return False
+    return is_integer(xp, target.dtype) or is_floating(xp, target.dtype)
+
+
+@functools.lru_cache(maxsize=1)
+def _triton_kernel() -> Kernel:
+    from ._triton import TritonKernel
+
+    return TritonKernel()
+
+
+@functools.lru_cache(maxsize=1)
+def _cupy_kernel() -> Kernel:
+    from ._cupy import CupyKernel
+
+    return CupyKernel()
+
+
+def _choose(
+    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any
+) -> tuple[Kernel | None, str]:
+    choice = requested()
+    if choice == "reference":
+        return None, f"reference ({ENV_VAR}=reference)"
+    lib = _library(logits)
+    if choice == "auto":
+        if lib == "torch" and getattr(logits, "is_cuda", False):
+            why = _triton_unavailable(logits) or _unsupported(spec, logits, target, class_weight, sample_weight,
+                                                              _TORCH_DTYPES)  # fmt: skip
+            return (None, f"reference ({why})") if why else (_triton_kernel(), "triton")
+        if lib == "cupy":
+            why = _unsupported(spec, logits, target, class_weight, sample_weight, _CUPY_DTYPES)
+            return (None, f"reference ({why})") if why else (_cupy_kernel(), "cupy")
+        return None, f"reference (no fused kernel for {lib} arrays on this device)"
+    unavailable = _triton_unavailable(logits) if choice == "triton" else _cupy_unavailable(logits)
+    if unavailable:
+        raise KernelUnavailableError(f"{ENV_VAR}={choice} asks for the {choice} kernel, but {unavailable}")
+    dtypes = _TORCH_DTYPES if choice == "triton" else _CUPY_DTYPES
+    why = _unsupported(spec, logits, target, class_weight, sample_weight, dtypes)
+    if why:
+        return None, f"reference ({why}: not covered by the {choice} kernel)"
+    return (_triton_kernel() if choice == "triton" else _cupy_kernel()), choice
+
+
+def select(
+    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any = None, sample_weight: Any = None
+) -> Kernel | None:
+    """The fused kernel that evaluates this call, or ``None`` for the reference core.
+
+    Raises
+    ------
+    InvalidArgumentError
+        If ``UNIFIED_CE_KERNEL`` has a value other than ``auto``, ``reference``, ``triton``, ``cupy``.
+    KernelUnavailableError
+        If ``UNIFIED_CE_KERNEL`` forces a kernel that cannot run on these arrays.
+    """
+    return _choose(spec, logits, target, class_weight, sample_weight)[0]
+
+
+def explain(
+    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any = None, sample_weight: Any = None
+) -> str:
+    """Which path evaluates this call, and why: ``"triton"``, ``"cupy"`` or ``"reference (reason)"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce import CrossEntropySpec
+    >>> from unified_ce.kernels import explain
+    >>> explain(CrossEntropySpec(), np.zeros((2, 3), np.float32), np.array([0, 1]))
+    'reference (no fused kernel for numpy arrays on this device)'
+    """
+    return _choose(spec, logits, target, class_weight, sample_weight)[1]
+
+
+def may_read_values(logits: Any) -> bool:
+    """Whether validation may read array values on the host (a device synchronisation).
+
+    Not while ``torch.compile`` traces or a CUDA graph is being captured: there the kernels turn an
+    out-of-range label into a NaN loss and gradient instead of raising.
+    """
+    if _library(logits) != "torch":
+        return True
+    torch = sys.modules["torch"]
+    if torch.compiler.is_compiling():
+        return False
+    return not (logits.is_cuda and torch.cuda.is_current_stream_capturing())
