@@ -107,7 +107,7 @@ def record(cid, init, args, *, method="__call__", tags=(), note="", invalid=None
     if x64 is None:
         x64 = isinstance(x, np.ndarray) and x.dtype == F64
     expect, go = run(init, method, args, x64)
-    R.add(id=cid, api=CE, init=init, method=method, args=args, kwargs={}, grad_output=go,
+    R.add(id=cid, api=CE, init=dict(init or {}), method=method, args=args, kwargs={}, grad_output=go,
           expect=expect, invalid=invalid, tags=tags, note=note)
     return expect
 
