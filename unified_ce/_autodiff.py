@@ -9,6 +9,11 @@ The math lives in :mod:`unified_ce._core`; here it is only registered:
 * JAX: a ``jax.custom_vjp`` per spec (cached), whose backward is the same function; gradients with
   respect to float targets and weights come from ``jax.vjp`` of the forward (dead code under ``jit``
   when not asked for).  ``jax.hessian`` differentiates through the backward.
+
+``double_backprop=False`` (Chainer's ``enable_double_backprop=False``) keeps the first gradient and
+makes differentiating it again raise ``RuntimeError``: in torch the gradient computed under
+``create_graph=True`` hangs off a node whose backward raises; in JAX it passes through an identity
+whose JVP rule raises.
 """
 
 from __future__ import annotations
@@ -25,10 +30,16 @@ from ._spec import CrossEntropySpec
 __all__ = ["evaluate", "evaluate_with_grad"]
 
 
-def evaluate(inp: _core.Inputs, logits: Any, target: Any, class_weight: Any, sample_weight: Any) -> Any:
-    """The loss of validated inputs, differentiable wherever the array library is."""
+def evaluate(
+    inp: _core.Inputs, logits: Any, target: Any, class_weight: Any, sample_weight: Any, *, double_backprop: bool = True
+) -> Any:
+    """The loss of validated inputs, differentiable wherever the array library is.
+
+    With ``double_backprop=False`` the gradient with respect to the logits cannot be differentiated
+    again (a second differentiation raises ``RuntimeError``).
+    """
     if inp.kernel is not None:  # a fused kernel chosen by unified_ce.kernels (in _core.prepare)
-        return inp.kernel.evaluate(inp)
+        return inp.kernel.evaluate(inp, double_backprop=double_backprop)
     if is_torch(logits):
         torch = sys.modules["torch"]
         others = (target, class_weight, sample_weight)
@@ -37,9 +48,9 @@ def evaluate(inp: _core.Inputs, logits: Any, target: Any, class_weight: Any, sam
             and logits.requires_grad
             and not any(a is not None and a.requires_grad for a in others)
         ):
-            return _torch_function().apply(logits, target, class_weight, sample_weight, inp)
+            return _torch_function(double_backprop).apply(logits, target, class_weight, sample_weight, inp)
     elif is_jax(logits):
-        return _jax_function(inp.spec)(logits, target, class_weight, sample_weight)
+        return _jax_function(inp.spec, double_backprop)(logits, target, class_weight, sample_weight)
     out, _ = _core.forward(inp)
     return _core.finish(inp, out)
 
@@ -64,9 +75,26 @@ def evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
     return out, _core.backward(inp, res, g)
 
 
-@functools.lru_cache(maxsize=1)
-def _torch_function() -> Any:
+_NO_DOUBLE_BACKPROP = (
+    "a second derivative was requested, but the loss was evaluated without double-backprop support "
+    "(chainer dialect: enable_double_backprop=False, the default); pass enable_double_backprop=True"
+)
+
+
+@functools.lru_cache(maxsize=2)
+def _torch_function(double_backprop: bool = True) -> Any:
     import torch
+
+    class NoDoubleBackward(torch.autograd.Function):
+        """Identity on the gradient whose own backward raises (attached only under ``create_graph``)."""
+
+        @staticmethod
+        def forward(ctx: Any, gx: Any, *tracked: Any) -> Any:  # type: ignore[override]
+            return gx.clone()
+
+        @staticmethod
+        def backward(ctx: Any, *grads: Any) -> Any:  # type: ignore[override]
+            raise RuntimeError(_NO_DOUBLE_BACKPROP)
 
     class CrossEntropyFunction(torch.autograd.Function):
         @staticmethod
@@ -82,6 +110,10 @@ def _torch_function() -> Any:
             (logits,) = ctx.saved_tensors
             inp = ctx.inp
             res = ctx.res
+            if torch.is_grad_enabled() and not double_backprop:
+                with torch.no_grad():
+                    gx = _core.backward(inp, res, grad_out)
+                return NoDoubleBackward.apply(gx, logits, grad_out), None, None, None, None
             if torch.is_grad_enabled():
                 # double backward: rebuild from the tracked logits, recompute the residuals
                 x = logits if logits.dtype == inp.x.dtype else logits.to(inp.x.dtype)
@@ -92,8 +124,23 @@ def _torch_function() -> Any:
     return CrossEntropyFunction
 
 
+@functools.lru_cache(maxsize=1)
+def _jax_no_double_backward() -> Any:
+    import jax
+
+    @jax.custom_jvp
+    def once(g: Any) -> Any:
+        return g
+
+    @once.defjvp
+    def once_jvp(primals: Any, tangents: Any) -> Any:
+        raise RuntimeError(_NO_DOUBLE_BACKPROP)
+
+    return once
+
+
 @functools.lru_cache(maxsize=512)
-def _jax_function(spec: CrossEntropySpec) -> Any:
+def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     import jax
 
     def prep(x: Any, t: Any, cw: Any, sw: Any) -> _core.Inputs:
@@ -117,6 +164,8 @@ def _jax_function(spec: CrossEntropySpec) -> Any:
         x, t, cw, sw, m, ls, denom = saved
         inp = prep(x, t, cw, sw)
         dx = _core.backward(inp, _core.Residuals(m, ls, denom), g)
+        if not double_backprop:
+            dx = _jax_no_double_backward()(dx)
         import jax.numpy as jnp
 
         float_t = jnp.issubdtype(t.dtype, jnp.floating)

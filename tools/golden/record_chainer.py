@@ -8,6 +8,19 @@ Writes ``unified_ce/conformance/golden/chainer.json``.  Deterministic (fixed see
 Covers ``chainer.functions.softmax_cross_entropy`` (every argument) and
 ``chainer.functions.sigmoid_cross_entropy``.  The gradient is d sum(out * grad_output) / d x,
 taken with Chainer's own backward (CPU, non-debug mode, as users run it).
+
+Two additions to the plain case format (``unified_ce/conformance/_format.py``):
+
+* ``expect["grad_of_forward"]`` (soft-target cases only, and only where it differs from
+  ``expect["grad"]``): the derivative of Chainer's *forward* formula
+  (``softmax_cross_entropy.py`` lines 249-259), taken by Chainer's own autodiff of the same
+  formula written with ``F.log_softmax``.  Chainer's hand-written backward (line 291,
+  ``gx = y - t``) assumes that every soft-target row sums to 1, so for unnormalised targets its
+  gradient is not the derivative of the loss it returns.
+* a top-level ``"double_backward"`` list: second derivatives.  For each entry, ``gx`` is the
+  first gradient taken with ``chainer.grad(..., enable_double_backprop=True)`` and
+  ``expect["output"]`` is ``d sum(gx * v) / d x`` (a Hessian-vector product), or
+  ``expect["error"]`` where Chainer refuses (``enable_double_backprop=False``).
 """
 
 from __future__ import annotations
@@ -20,6 +33,7 @@ import numpy as np
 
 import chainer
 import chainer.functions as F
+from chainer.functions.loss.softmax_cross_entropy import SoftmaxCrossEntropy
 
 ROOT = Path(__file__).resolve().parents[2]
 _spec = importlib.util.spec_from_file_location("_format", ROOT / "unified_ce/conformance/_format.py")
@@ -67,6 +81,14 @@ def record(cid, api, args, kwargs=None, tags=(), note="", invalid=None):
         except Exception as exc:  # backward refused: record the output, grad null, note why
             note = (note + " " if note else "") + f"backward raised {type(exc).__name__}: {str(exc)[:200]}"
         expect = {"output": out, "grad": grad}
+        t = args[1]
+        unnormalised = _is_soft(x, t) and np.abs(t.astype(np.float64).sum(axis=1) - 1).max(initial=0.0) > 1e-6
+        if api == SCE and grad is not None and unnormalised and x.dtype != np.float16:  # float16: within its rounding
+            expect["grad_of_forward"] = soft_grad_of_forward(x, t, kwargs, out, grad_output)
+            note = (note + " " if note else "") + (
+                "Chainer's backward (y - t) is not the derivative of its forward here (the soft-target rows do "
+                "not sum to 1); grad_of_forward is that derivative, by Chainer's autodiff of the forward formula"
+            )
     except Exception as exc:
         expect = {"error": _err(exc)}
     CASES.append({
@@ -75,6 +97,34 @@ def record(cid, api, args, kwargs=None, tags=(), note="", invalid=None):
         "expect": expect, "invalid": invalid, "tags": list(tags), "note": note,
     })
     return expect
+
+
+def _is_soft(x, t):
+    return isinstance(t, np.ndarray) and t.dtype.kind == "f" and t.shape == np.shape(x)
+
+
+def soft_grad_of_forward(x, t, kwargs, out, grad_output):
+    """d sum(out * grad_output) / dx of Chainer's soft-target forward, by Chainer's autodiff.
+
+    The forward formula is copied from ``SoftmaxCrossEntropy._soft_target_loss`` (chainer 7.8.1,
+    ``softmax_cross_entropy.py`` lines 249-259) and written with differentiable ``F`` functions.
+    """
+    xv = chainer.Variable(np.array(x, copy=True))
+    log_y = F.log_softmax(xv, axis=1)
+    eps = SoftmaxCrossEntropy.eps  # 1e-7, a class attribute (line 72)
+    if kwargs.get("soft_target_loss", "cross-entropy") == "kl-divergence":
+        ret = F.sum(t * (np.log(t + eps) - log_y), axis=1)
+    else:
+        ret = -F.sum(t * log_y, axis=1)
+    if kwargs.get("reduce", "mean") == "mean":
+        ret = F.sum(ret) * (1.0 / (x.size / x.shape[1]))
+    np.testing.assert_allclose(ret.array, out, rtol=1e-5, atol=1e-6)  # it is Chainer's forward
+    if grad_output is None:
+        ret.backward()
+    else:
+        ret.grad = grad_output.copy()
+        ret.backward()
+    return np.array(xv.grad, copy=True)
 
 
 def logits(shape, dt, scale=2.0):
@@ -210,7 +260,9 @@ def softmax_cases():
         qn = q.copy()
         qn[1] = -1.0
         record(f"sce/soft-minus_one_row-{name}", SCE, [x, qn], {"ignore_label": -1},
-               tags=["soft_target", "ignore_index"] + f64, note="ignore_label has no effect on soft targets; a row of -1 is used as weights")
+               tags=["soft_target", "ignore_index"] + f64, note="ignore_label has no effect on soft targets; a row of -1 is used as weights",
+               invalid="a soft target with negative entries (a row of -1, as if to ignore the item) is used as weights: "
+               "the loss of that row is sum_c log_softmax(x)_c, a number with no meaning")
         qs = probs((3, C, 2), dt)
         record(f"sce/soft-rank3-{name}", SCE, [x3, qs], tags=["soft_target", "higher_rank"] + f64,
                note="mean denominator is x.size / x.shape[1] = N*d1")
@@ -220,6 +272,37 @@ def softmax_cases():
         record(f"sce/soft-dbp-{name}", SCE, [x, q], {"enable_double_backprop": True},
                tags=["soft_target", "enable_double_backprop"] + f64,
                note="the double-backprop implementation does not support soft targets (select_item needs int labels)")
+        # ignore_label=None: nothing is ignored (t != None is all True)
+        record(f"sce/ignore_label_None-{name}", SCE, [x, labels(N, C)], {"ignore_label": None}, tags=["ignore_index"] + f64,
+               note="ignore_label=None: t != None is all True, nothing is ignored")
+        tm1 = labels(N, C)
+        tm1[3] = -1
+        record(f"sce/ignore_label_None-label_-1-{name}", SCE, [x, tm1], {"ignore_label": None, "reduce": "no"},
+               tags=["ignore_index", "out_of_range", "reduction:none"] + f64,
+               invalid="with ignore_label=None the label -1 is not ignored: numpy indexing wraps it to class C-1")
+        record(f"sce/label_-1-ignore_label_-100-{name}", SCE, [x, tm1], {"ignore_label": -100, "reduce": "no"},
+               tags=["ignore_index", "out_of_range", "reduction:none"] + f64,
+               invalid="-1 is not the ignore label (-100): numpy indexing wraps it to class C-1")
+        record(f"sce/dbp-ignore_label_None-label_-1-{name}", SCE, [x, tm1],
+               {"ignore_label": None, "reduce": "no", "enable_double_backprop": True},
+               tags=["ignore_index", "out_of_range", "reduction:none", "enable_double_backprop"] + f64,
+               invalid="with ignore_label=None the label -1 is not ignored: the double-backprop path clips it to class 0")
+        record(f"sce/dbp-normalize_false-{name}", SCE, [x, t], {"enable_double_backprop": True, "normalize": False},
+               tags=["enable_double_backprop", "normalize", "ignore_index"] + f64)
+        record(f"sce/dbp-cache_score_false-reduce_no-{name}", SCE, [x, t],
+               {"enable_double_backprop": True, "cache_score": False, "reduce": "no"},
+               tags=["enable_double_backprop", "cache_score", "reduction:none", "ignore_index"] + f64,
+               note="cache_score is forcibly off with enable_double_backprop=True (docstring)")
+        record(f"sce/dbp-all_ignored-normalize_false-class_weight-{name}", SCE, [x, ta],
+               {"enable_double_backprop": True, "normalize": False, "class_weight": cw},
+               tags=["enable_double_backprop", "all_ignored", "ignore_index", "normalize", "class_weight"] + f64)
+        record(f"sce/soft-class_weight_wrong_length-{name}", SCE, [x, q], {"class_weight": np.ones(C + 2, dt)},
+               tags=["soft_target", "class_weight"] + f64,
+               note="class_weight is ignored for soft targets, so its length is never checked")
+        record(f"sce/soft-kl-normalize_false-ignore_label-{name}", SCE, [x3, qs],
+               {"soft_target_loss": "kl-divergence", "normalize": False, "ignore_label": 0},
+               tags=["soft_target", "kl", "normalize", "ignore_index", "higher_rank"] + f64,
+               note="normalize and ignore_label have no effect on soft targets")
         # N=1, C=1
         record(f"sce/N=1-{name}", SCE, [logits((1, C), dt), np.array([2], np.int32)], tags=["N=1"] + f64)
         record(f"sce/C=1-{name}", SCE, [logits((3, 1), dt), np.zeros(3, np.int32)], tags=["C=1"] + f64)
@@ -229,6 +312,8 @@ def softmax_cases():
         tl = np.array([1, 1, 0, 2], np.int32)
         record(f"sce/large_logits-{name}", SCE, [xl, tl], {"reduce": "no"}, tags=["large_logits", "reduction:none"] + f64)
         record(f"sce/large_logits-mean-{name}", SCE, [xl, tl], tags=["large_logits"] + f64)
+        record(f"sce/large_logits-class_weight-ignore-{name}", SCE, [xl, np.array([1, -1, 0, 2], np.int32)],
+               {"class_weight": np.array([2.0, 0.5, 1.5], dt)}, tags=["large_logits", "class_weight", "ignore_index"] + f64)
         record(f"sce/large_logits-dbp-{name}", SCE, [xl, tl], {"enable_double_backprop": True, "reduce": "no"},
                tags=["large_logits", "enable_double_backprop", "reduction:none"] + f64)
         ql = np.array([[0.0, 1.0, 0.0], [0.5, 0.5, 0.0], [0.2, 0.3, 0.5], [0.0, 0.0, 1.0]], dt)
@@ -269,6 +354,18 @@ def softmax_cases():
     record("sce/float16-reduce_no", SCE, [x, np.array([3, -1, 1], np.int32)], {"reduce": "no"},
            tags=["float16", "reduction:none", "ignore_index"])
 
+    x = np.array([[-1, 0, 1, 2], [2, 0, 1, -1], [0.5, 0.25, -3, 1]], np.float16)
+    record("sce/float16-soft", SCE, [x, probs((3, 4), np.float16)], tags=["float16", "soft_target"])
+
+    # signed label dtypes other than int32/int64 (dtype kind 'i')
+    N, C = 5, 4
+    x = logits((N, C), np.float32)
+    for ldt in (np.int8, np.int16):
+        t = labels(N, C, ldt, ignore=-1)
+        record(f"sce/labels-{np.dtype(ldt).name}", SCE, [x, t], tags=[f"{np.dtype(ldt).name}_labels", "ignore_index"])
+    record("sce/dbp-labels-int8", SCE, [x, labels(N, C, np.int8, ignore=-1)], {"enable_double_backprop": True},
+           tags=["int8_labels", "ignore_index", "enable_double_backprop"])
+
     # mixed dtypes
     N, C = 4, 3
     x = logits((N, C), np.float32)
@@ -276,6 +373,10 @@ def softmax_cases():
            note="float32 logits with float64 soft targets: numpy promotes the loss to float64")
     record("sce/class_weight-f64-x32", SCE, [x, labels(N, C)], {"class_weight": np.array([1.0, 2.0, 0.5])},
            tags=["class_weight", "mixed_dtype"], note="float64 class_weight with float32 logits")
+    record("sce/soft-mixed-x32-t16", SCE, [x, probs((N, C), np.float16)], tags=["soft_target", "mixed_dtype"],
+           note="float32 logits with float16 soft targets: float32 loss")
+    record("sce/soft-mixed-x64-t32", SCE, [x.astype(np.float64), probs((N, C), np.float32)],
+           tags=["soft_target", "mixed_dtype", "float64"])
 
     # errors
     x = logits((4, 3), np.float32)
@@ -297,6 +398,24 @@ def softmax_cases():
     record("sce/err-label_above_C-reduce_no", SCE, [x, np.array([0, 7, 2, 1], np.int32)], {"reduce": "no"},
            tags=["out_of_range", "error"])
     record("sce/err-1d_x", SCE, [np.array([1.0, 2.0, 3.0], np.float32), np.array(1, np.int32)], tags=["error"])
+    record("sce/err-1d_x-soft", SCE, [np.array([1.0, 2.0, 3.0], np.float32), np.array([0.2, 0.3, 0.5], np.float32)],
+           tags=["error", "soft_target"])
+    record("sce/err-bool_labels", SCE, [x, np.array([0, 1, 1, 0], bool)], tags=["error"])
+    record("sce/err-C=0", SCE, [np.zeros((2, 0), np.float32), np.zeros(2, np.int32)], tags=["error", "C=0"])
+    record("sce/err-x3d_t1d", SCE, [logits((4, 3, 2), np.float32), labels(4, 3)], tags=["error", "higher_rank"])
+    record("sce/err-int_soft_shape", SCE, [x, np.zeros((4, 3), np.int32)], tags=["error"],
+           note="integer t with x's shape: integer labels must have x's shape without axis 1")
+    record("sce/err-dbp-uint8_labels", SCE, [x, np.array([0, 1, 2, 1], np.uint8)], {"enable_double_backprop": True},
+           tags=["uint8_labels", "error", "enable_double_backprop"])
+    record("sce/err-dbp-float_labels_hard_shape", SCE, [x, np.array([0, 1, 2, 1], np.float32)],
+           {"enable_double_backprop": True}, tags=["float_labels", "error", "enable_double_backprop"])
+    record("sce/err-dbp-reduce_sum", SCE, [x, labels(4, 3)], {"enable_double_backprop": True, "reduce": "sum"},
+           tags=["error", "enable_double_backprop"])
+    record("sce/err-class_weight_2d-soft", SCE, [x, probs((4, 3), np.float32)], {"class_weight": np.ones((1, 3), np.float32)},
+           tags=["class_weight", "soft_target", "error"], note="class_weight's ndim and dtype are checked even for soft targets")
+    record("sce/err-class_weight_int-dbp", SCE, [x, labels(4, 3)],
+           {"class_weight": np.array([1, 2, 3], np.int32), "enable_double_backprop": True},
+           tags=["class_weight", "error", "enable_double_backprop"])
 
 
 def sigmoid_cases():
@@ -343,7 +462,28 @@ def sigmoid_cases():
         tv[1, 1] = -2
         record(f"sig/label_2_and_-2-{name}", SIG, [x, tv], {"reduce": "no"}, tags=["out_of_range", "reduction:none"] + f64,
                invalid="labels other than 0/1/-1 are used as numbers in x*(t-(x>=0)) - log1p(exp(-|x|))")
+        record(f"sig/ignore-reduce_no-normalize_false-{name}", SIG, [x, ti], {"reduce": "no", "normalize": False},
+               tags=["ignore_index", "reduction:none", "normalize"] + f64, note="normalize is ignored with reduce='no'")
+        record(f"sig/all_ignored-normalize_false-{name}", SIG, [x, ta], {"normalize": False},
+               tags=["all_ignored", "ignore_index", "normalize"] + f64)
+        record(f"sig/rank3-reduce_no-{name}", SIG, [x3, t3], {"reduce": "no"},
+               tags=["higher_rank", "ignore_index", "reduction:none"] + f64)
+        record(f"sig/large_logits-mean-{name}", SIG, [xl, tl], tags=["large_logits"] + f64)
+        record(f"sig/C=1-{name}", SIG, [logits((4, 1), dt), np.array([[1], [0], [-1], [1]], np.int32)],
+               tags=["C=1", "ignore_index"] + f64)
+        record(f"sig/0d-{name}", SIG, [np.array(0.5, dt), np.array(1, np.int32)], tags=["unbatched"] + f64,
+               note="0-d input works with normalize=True")
+        record(f"sig/empty-normalize_false-{name}", SIG, [np.zeros((0, 3), dt), np.zeros((0, 3), np.int32)],
+               {"normalize": False}, tags=["empty", "normalize"] + f64, note="max(1, len(x)) = 1")
     x = logits((3, 2), np.float32)
+    for ldt in (np.int8, np.int16):
+        record(f"sig/labels-{np.dtype(ldt).name}", SIG, [x, np.array([[0, 1], [-1, 1], [1, 0]], ldt)],
+               tags=[f"{np.dtype(ldt).name}_labels", "ignore_index"])
+    xh = np.array([[-2.0, 3.0, 0.5], [5.0, 2.0, -0.5]], np.float16)
+    record("sig/float16", SIG, [xh, np.array([[0, 1, 0], [1, 1, -1]], np.int32)], tags=["float16", "ignore_index"])
+    record("sig/err-bool_labels", SIG, [x, np.zeros((3, 2), bool)], tags=["error"])
+    record("sig/err-0d-normalize_false", SIG, [np.array(0.5, np.float32), np.array(1, np.int32)], {"normalize": False},
+           tags=["error", "normalize", "unbatched"], note="normalize=False divides by len(x); a 0-d x has no len")
     record("sig/err-uint8_labels", SIG, [x, np.zeros((3, 2), np.uint8)], tags=["uint8_labels", "error"])
     record("sig/err-float_labels", SIG, [x, np.zeros((3, 2), np.float32)], tags=["float_labels", "error"])
     record("sig/err-shape", SIG, [x, np.zeros((3,), np.int32)], tags=["error"])
@@ -351,19 +491,72 @@ def sigmoid_cases():
     record("sig/err-int_x", SIG, [np.zeros((3, 2), np.int32), np.zeros((3, 2), np.int32)], tags=["error"])
 
 
+DOUBLE: list[dict] = []
+dd_rng = np.random.default_rng(31337)
+
+
+def record_double(cid, api, args, kwargs=None, tags=(), note=""):
+    """Second derivative: gx = d sum(out * grad_output)/dx (differentiable), then d sum(gx * v)/dx."""
+    kwargs = dict(kwargs or {})
+    assert cid not in _IDS, cid
+    _IDS.add(cid)
+    x = args[0]
+    v = dd_rng.uniform(-1.0, 1.0, size=x.shape).astype(x.dtype)
+    xv = chainer.Variable(np.array(x, copy=True))
+    y = FUNCS[api](xv, *[np.array(a, copy=True) for a in args[1:]], **kwargs)
+    grad_output = None if y.ndim == 0 else dd_rng.uniform(-1.0, 1.0, size=y.shape).astype(y.dtype)
+    gy = None if grad_output is None else [grad_output.copy()]
+    (gx,) = chainer.grad([y], [xv], grad_outputs=gy, enable_double_backprop=True)
+    try:
+        (hv,) = chainer.grad([F.sum(gx * v)], [xv])
+        expect = {"output": np.array(hv.array, copy=True), "first_grad": np.array(gx.array, copy=True)}
+    except Exception as exc:
+        expect = {"error": _err(exc), "first_grad": np.array(gx.array, copy=True)}
+    DOUBLE.append({
+        "id": cid, "api": api, "args": list(args), "kwargs": kwargs, "grad_output": grad_output, "v": v,
+        "expect": expect, "tags": list(tags), "note": note,
+    })
+
+
+def double_backward_cases():
+    for name, dt in DTS:
+        N, C = 4, 3
+        x = logits((N, C), dt)
+        t = np.array([2, -1, 0, 1], np.int32)
+        cw = np.array([0.5, 2.0, 1.5], dt)
+        record_double(f"dd/sce-dbp-{name}", SCE, [x, t], {"enable_double_backprop": True}, tags=["enable_double_backprop"])
+        record_double(f"dd/sce-no_dbp-{name}", SCE, [x, t], tags=["enable_double_backprop"],
+                      note="enable_double_backprop=False (default): the first gradient works, differentiating it raises")
+        record_double(f"dd/sce-no_dbp-soft-{name}", SCE, [x, probs((N, C), dt)], tags=["enable_double_backprop", "soft_target"])
+        record_double(f"dd/sce-dbp-class_weight-normalize_false-{name}", SCE, [x, t],
+                      {"enable_double_backprop": True, "class_weight": cw, "normalize": False},
+                      tags=["enable_double_backprop", "class_weight", "normalize"])
+        x3 = logits((2, C, 2), dt)
+        t3 = np.array([[0, 2], [-1, 1]], np.int32)
+        record_double(f"dd/sce-dbp-rank3-reduce_no-{name}", SCE, [x3, t3], {"enable_double_backprop": True, "reduce": "no"},
+                      tags=["enable_double_backprop", "higher_rank", "reduction:none"])
+        tb = np.array([[0, 1, -1], [1, 1, 0], [-1, 0, 1], [1, 0, 0]], np.int32)
+        record_double(f"dd/sig-{name}", SIG, [x, tb], tags=["ignore_index"],
+                      note="sigmoid_cross_entropy always supports double backprop (SigmoidCrossEntropyGrad.backward)")
+        record_double(f"dd/sig-reduce_no-{name}", SIG, [x, tb], {"reduce": "no"}, tags=["reduction:none"])
+        record_double(f"dd/sig-normalize_false-{name}", SIG, [x, tb], {"normalize": False}, tags=["normalize"])
+
+
 def main():
     softmax_cases()
     sigmoid_cases()
+    double_backward_cases()
     payload = {
         "dialect": "chainer", "framework": "chainer", "version": chainer.__version__,
         "recorded_with": {"numpy": np.__version__, "chainer": chainer.__version__, "python": sys.version.split()[0]},
+        "double_backward": DOUBLE,
         "cases": CASES,
     }
     OUT.parent.mkdir(parents=True, exist_ok=True)
     _format.dump(payload, OUT)
     back = _format.load(OUT)
-    assert len(back["cases"]) == len(CASES)
-    print(f"wrote {OUT} with {len(CASES)} cases ({OUT.stat().st_size} bytes)")
+    assert len(back["cases"]) == len(CASES) and len(back["double_backward"]) == len(DOUBLE)
+    print(f"wrote {OUT} with {len(CASES)} cases + {len(DOUBLE)} double-backward cases ({OUT.stat().st_size} bytes)")
 
 
 if __name__ == "__main__":

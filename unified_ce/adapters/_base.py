@@ -39,6 +39,9 @@ class Call:
     #: the dialect's names of the canonical arguments, e.g. ``(("logits", "input"), ("class_weight", "weight"))``,
     #: so that error messages name the argument the user passed
     names: tuple[tuple[str, str], ...] = ()
+    #: ``False``: the gradient that torch autograd / JAX get cannot be differentiated again (a second
+    #: differentiation raises ``RuntimeError``), as Chainer's ``enable_double_backprop=False``
+    double_backprop: bool = True
 
 
 _NAME_RE = re.compile(r"\b(logits|target|class_weight|sample_weight)\b('s?)?")
@@ -79,7 +82,7 @@ def run(call: Call) -> Any:
     """Evaluate a translated call (differentiable where the array library is)."""
     with _dialect_names(call):
         inp, cw, sw = _inputs(call)
-    out = evaluate(inp, call.logits, call.target, cw, sw)
+    out = evaluate(inp, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
     if call.with_softmax:
         return out, _core.softmax(inp)
     return out
