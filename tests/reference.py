@@ -84,7 +84,7 @@ def reference(
         qs = [(1 - eps) * qc + eps / C for qc in q]
         lse = _lse(xs) if spec.inputs == "logits" else 0.0
         nll = [lse - xc for xc in xs]  # -log softmax (or -x for log-prob inputs)
-        s = sum(wc * qc for wc, qc in zip(w, qs))
+        s = sum(wc * qc for wc, qc in zip(w, qs)) if spec.weighting != "per_label" else label_w
         if spec.weighting == "per_class":
             val = sum(wc * qc * lc for wc, qc, lc in zip(w, qs, nll) if qc != 0)
         else:

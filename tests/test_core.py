@@ -90,6 +90,13 @@ CASES = [
         class_weight=True,
         ignore_fraction=0.3,
     ),
+    Case(
+        "index-per_label-smoothing",
+        S(weighting="per_label", label_smoothing=0.3, ignore_index=-100, denominator="item_weight"),
+        (5, 4),
+        class_weight=True,
+        ignore_fraction=0.3,
+    ),
     Case("kl", S(target="probs", soft_loss="kl", kl_eps=0.0), (3, 4), zeros_in_target=True),
     Case("kl-eps-weights", S(target="probs", soft_loss="kl", kl_eps=1e-7, reduction="none"), (3, 4), class_weight=True),
     Case("log_probs", S(inputs="log_probs", reduction="sum"), (4, 3)),
