@@ -590,14 +590,20 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, Any, An
     _, stats, dx = output
     ctx.knobs = inputs[5:-2]
     ctx.double_backprop = inputs[-2]
-    ctx.save_for_backward(x, t, cw, sw, stats)
-    # the fused gradient (for an upstream gradient of 1), handed out once by the backward
-    ctx.fused_dx = dx if (inputs[-1] and g is None) else None
+    # the gradient for an upstream gradient of 1 is in dx (a scalar upstream gradient scales it)
+    fused = bool(inputs[-1]) and g is None and ctx.knobs[5] != "none"
+    # Eagerly, dx is handed out once by the backward and scaled in place there (kept off the saved
+    # tensors, whose version counter would reject the in-place scaling on a second backward).
+    # While torch.compile / AOTAutograd traces (dx is then a functional or fake tensor), dx is saved
+    # and scaled out of place, as a functional graph needs.
+    eager = type(dx) is torch.Tensor
+    ctx.fused_dx = dx if (fused and eager) else None
+    ctx.save_for_backward(x, t, cw, sw, stats, dx if (fused and not eager) else None)
     ctx.mark_non_differentiable(stats, dx)
 
 
 def _backward(ctx: Any, g_out: Any, g_stats: Any, g_dx: Any) -> tuple[Any, ...]:
-    x, t, cw, sw, stats = ctx.saved_tensors
+    x, t, cw, sw, stats, saved_dx = ctx.saved_tensors
     nones = (None,) * 16
     if torch.is_grad_enabled():  # create_graph=True: the reference gradient, itself differentiable
         if ctx.double_backprop:
@@ -610,6 +616,8 @@ def _backward(ctx: Any, g_out: Any, g_stats: Any, g_dx: Any) -> tuple[Any, ...]:
         ctx.fused_dx = None  # a second backward (retain_graph) recomputes instead of scaling twice
         torch.ops.unified_ce.scale_grad_(dx, g_out)
         return (dx, *nones)
+    if saved_dx is not None:
+        return ((saved_dx.to(torch.float32) * g_out).to(saved_dx.dtype), *nones)
     return (torch.ops.unified_ce.softmax_ce_backward(x, t, cw, sw, stats, g_out, *ctx.knobs), *nones)
 
 
@@ -698,7 +706,14 @@ class TritonKernel:
         ``double_backprop=False``: differentiating the gradient again raises ``RuntimeError``.
         """
         x = inp.x
-        grad = bool(torch.is_grad_enabled() and x.requires_grad and inp.spec.reduction != "none")
+        # fused (gradient in the forward) for sum / mean in eager mode; under torch.compile the
+        # forward keeps row stats and the backward kernel reads the logits again (functional graph)
+        grad = bool(
+            torch.is_grad_enabled()
+            and x.requires_grad
+            and inp.spec.reduction != "none"
+            and not torch.compiler.is_compiling()
+        )
         args = _op_args(inp)
         out, _, _ = torch.ops.unified_ce.softmax_ce(x, inp.t, inp.cw, inp.sw, None, *args, double_backprop, grad)
         return _finish(inp, out)
