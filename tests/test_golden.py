@@ -110,6 +110,10 @@ def test_golden(dialect: str, case: dict[str, Any], backend: BackendInfo) -> Non
     expect = case["expect"]
     args = case["args"]
     logits_np = args[0]
+    if be.backend.value.startswith("array_api_strict") and any(
+        _is_array(v) and v.dtype == np.float16 for v in [*args, *case["kwargs"].values()]
+    ):
+        pytest.skip("the array API standard (array_api_strict) has no float16")
     if "error" in expect or case.get("invalid"):
         if case["id"] in deviations:
             fn, _ = _callable(dialect, case, be)

@@ -158,6 +158,14 @@ def prepare(
             cdtype = compute_dtype(xp, out_dtype)
             x = logits if cdtype == logits.dtype else xp.astype(logits, cdtype)
         t = target if target.dtype == cdtype else xp.astype(target, cdtype)
+        if spec.probs_sum_to_one and spec.activation == "softmax" and check_values and not lazy and target.size:
+            sums = xp.sum(t, axis=axis)
+            tol = _sum_tol(xp, out_dtype)
+            if bool(xp.any(xp.abs(sums - 1.0) > tol)):
+                raise InvalidArgumentError(
+                    f"target of probabilities must sum to 1 along axis {spec.axis} (within {tol:.1e}); got sums "
+                    f"from {float(xp.min(sums))} to {float(xp.max(sums))}"
+                )
 
     # ---- class weights
     cw = None
@@ -203,6 +211,11 @@ def prepare(
     return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, logits.dtype, device, lazy, keep_shape, kernel)
 
 
+def _sum_tol(xp: Any, dtype: Any) -> float:
+    """How far from 1 a probability target may sum under ``probs_sum_to_one``: sqrt(eps) of its dtype."""
+    return math.sqrt(float(xp.finfo(dtype).eps))
+
+
 def _holds_ignore(xp: Any, spec: CrossEntropySpec, t: Any) -> bool:
     """Whether ``t``'s integer dtype can represent ``ignore_index`` (uint8 labels cannot hold -100)."""
     if not spec.uses_ignore or not is_integer(xp, t.dtype):
@@ -232,7 +245,11 @@ def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> No
 
 def _index_dtype(xp: Any, t: Any) -> Any:
     if is_jax(t):
-        return t.dtype if is_integer(xp, t.dtype) else xp.int32
+        # a signed type of >= 32 bits is kept; narrower or unsigned labels widen to int32, so that they
+        # compare with a negative ignore_index by value (JAX would cast -1 to uint8 255)
+        if is_integer(xp, t.dtype) and xp.iinfo(t.dtype).min < 0 and xp.iinfo(t.dtype).bits >= 32:
+            return t.dtype
+        return xp.int32
     return xp.int64
 
 
@@ -250,6 +267,14 @@ def _along_axis(inp: Inputs, v: Any) -> Any:
     shape = [1] * inp.x.ndim
     shape[inp.axis] = inp.n_classes
     return inp.xp.reshape(v, tuple(shape))
+
+
+def _gap(inp: Inputs, d: Any) -> Any:
+    """``m - x`` (the distance below the maximum logit), capped at ``-spec.min_shifted_logit`` if set."""
+    floor = inp.spec.min_shifted_logit
+    if floor is None or inp.spec.inputs != "logits":
+        return d
+    return inp.xp.minimum(d, inp.xp.asarray(-floor, dtype=d.dtype, device=inp.device))
 
 
 def _gather(inp: Inputs, idx: Any) -> Any:
@@ -403,20 +428,23 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
     if spec.target == "index":
         parts = _index_parts(inp)
         x_t = _gather(inp, parts.idx)
-        mx_t = m - x_t
+        mx_t = _gap(inp, m - x_t)
         loss = parts.alpha * ls + parts.beta_t * mx_t
         if spec.label_smoothing:
             if spec.weighting == "per_class" and inp.cw is not None:
-                loss = loss + xp.sum(parts.beta_u * (m - inp.x), axis=inp.axis, keepdims=True)
+                loss = loss + xp.sum(parts.beta_u * _gap(inp, m - inp.x), axis=inp.axis, keepdims=True)
             else:
-                loss = loss + parts.beta_u * xp.sum(m - inp.x, axis=inp.axis, keepdims=True)
+                loss = loss + parts.beta_u * xp.sum(_gap(inp, m - inp.x), axis=inp.axis, keepdims=True)
         if parts.bad is not None:
             loss = xp.where(parts.bad, xp.asarray(math.nan, dtype=inp.x.dtype, device=inp.device), loss)
         return loss, parts.valid, Residuals(m, ls, None), parts
     alpha, beta, q = _probs_parts(inp)
-    loss = alpha * ls + xp.sum(beta * (m - inp.x), axis=inp.axis, keepdims=True)
+    loss = alpha * ls + xp.sum(beta * _gap(inp, m - inp.x), axis=inp.axis, keepdims=True)
     if inp.lazy:  # values unknown at call time: a negative probability poisons the item with NaN
         neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True)
+        if spec.probs_sum_to_one:  # and so does a distribution that does not sum to 1
+            off = xp.abs(xp.sum(inp.t, axis=inp.axis, keepdims=True) - 1.0) > _sum_tol(xp, inp.out_dtype)
+            neg = neg | off
         loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
     if spec.weighting == "per_item" and spec.inputs == "logits":
         # alpha != sum_c beta_c for unnormalised targets: add (alpha - sum beta) * m

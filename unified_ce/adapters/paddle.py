@@ -1,0 +1,284 @@
+"""The Paddle dialect: ``paddle.nn.functional.softmax_with_cross_entropy``.
+
+Works on arrays of every supported library, not only Paddle tensors (Paddle is never imported).
+Emulates PaddlePaddle 3.3.1 on CPU: the Python wrapper ``base_softmax_with_cross_entropy`` in
+``python/paddle/nn/functional/loss.py``, the shape checks of ``CrossEntropyWithSoftmaxInferMeta``
+(``paddle/phi/infermeta/binary.cc``) and the CPU kernels ``cross_entropy_kernel.cc`` /
+``cross_entropy_grad_kernel.cc``.  Translation to the spec:
+
+=========================  =================================================================
+Paddle                     :class:`~unified_ce.CrossEntropySpec`
+=========================  =================================================================
+``axis=-1``                ``axis`` (any axis in ``[-ndim, ndim)``)
+output                     ``reduction="none"``, ``keepdims=True``: the logits' shape with
+                           ``axis`` of size 1, in the logits' dtype
+``soft_label=False``       ``target="index"``: the label has the logits' shape with ``axis``
+                           of size 1 (integer dtype, or floats holding whole numbers); a
+                           label without that axis is reshaped to
+                           ``[label.shape[0], logits.shape[1]]`` as Paddle does
+``soft_label=True``        ``target="probs"``, ``probs_sum_to_one=True``: the label has the
+                           logits' shape and dtype and is a distribution along ``axis``
+``ignore_index=-100``      ``ignore_index`` (hard labels only; ignored items give 0)
+``numeric_stable_mode``    no effect on the values (as on Paddle's CPU); ``False`` requires
+                           ``axis`` to be the last axis, as in Paddle
+``return_softmax``         ``Call(with_softmax=True)``: ``(loss, softmax(logits, axis))``
+CPU softmax clip           ``min_shifted_logit=-64``: ``x - max(x)`` is clipped at -64, so a
+                           class contributes at most 64 (+ the log-sum-exp) to the loss
+=========================  =================================================================
+
+Deliberate differences from Paddle (documented in ``docs/dialects/paddle.md``):
+
+* labels outside ``[0, C)`` that are not ``ignore_index`` raise
+  :class:`~unified_ce.LabelOutOfRangeError` (as Paddle's CPU kernel does), and so do int64
+  labels that Paddle's ``static_cast<int>`` would wrap into range; non-integer float labels
+  (which Paddle truncates) and bool labels raise too;
+* soft labels that are not distributions (rows not summing to 1, negative entries) raise,
+  where Paddle returns ``sum_c q_c (-log p_c)`` with a gradient ``softmax - q`` that is not
+  that loss's gradient (Paddle issue #63678: normalising is the caller's duty);
+* float16 logits are accepted (Paddle has no float16 CPU kernel, its GPU kernel takes them);
+* the gradient exists for float labels too (Paddle's CPU backward has integer kernels only).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import warnings
+from typing import Any
+
+from .._backend import is_floating, namespace_of
+from .._errors import InvalidArgumentError, InvalidTypeError
+from .._spec import CrossEntropySpec
+from ._base import Call, dialect_function
+
+__all__ = ["VisibleDeprecationWarning", "softmax_with_cross_entropy"]
+
+_NAMES = (("target", "label"),)
+_INT32 = (-(2**31), 2**31 - 1)
+#: ``ValueClip`` of Paddle's CPU softmax (``paddle/phi/kernels/funcs/softmax_impl.h``: kThreshold = -64)
+_CPU_SOFTMAX_CLIP = -64.0
+
+#: The dialect's semantics, one row per question of the cross-dialect matrix.
+SEMANTICS = {
+    "class axis": "axis=-1 (any axis)",
+    "target kinds": "soft_label=False: class indices with the class axis kept as size 1 (any integer dtype, "
+    "or whole-valued floats); True: distributions of the logits' shape and dtype",
+    "ignore label": "ignore_index=-100 (hard labels only)",
+    "label smoothing": "no",
+    "class weight enters": "no class weights",
+    "mean divides by": "n/a (no reduction)",
+    "all ignored (mean)": "n/a (no reduction: every item 0)",
+    "output shape": "logits' shape with the class axis kept as size 1 (+ the softmax with return_softmax)",
+    "per-sample weights": "no",
+    "log-prob input": "no",
+}
+
+#: Golden cases (``unified_ce/conformance/golden/paddle.json``) where Paddle raises but this dialect
+#: deliberately accepts the input, with the reason.
+GOLDEN_DEVIATIONS = {
+    "softmax_with_cross_entropy/logits_float16": "float16 logits are accepted (Paddle 3.3.1 registers "
+    "cross_entropy_with_softmax for float16 on GPU only; its CPU build refuses them)",
+}
+
+
+class VisibleDeprecationWarning(UserWarning):
+    """Paddle's ``paddle.utils.deprecated.VisibleDeprecationWarning`` (a ``UserWarning``, shown by default)."""
+
+
+_DEPRECATION = (
+    'API "paddle.nn.functional.loss.softmax_with_cross_entropy" is deprecated since 2.0.0, and will be removed in '
+    'future versions. Please use "paddle.nn.functional.cross_entropy" instead.\n    Reason: Please notice that '
+    'behavior of "paddle.nn.functional.softmax_with_cross_entropy" and "paddle.nn.functional.cross_entropy" is '
+    "different."
+)
+
+
+@functools.lru_cache(maxsize=512)
+def _spec(axis: int, soft_label: bool, ignore_index: int) -> CrossEntropySpec:
+    return CrossEntropySpec(
+        axis=axis,
+        target="probs" if soft_label else "index",
+        ignore_index=None if soft_label else ignore_index,
+        reduction="none",
+        keepdims=True,
+        min_shifted_logit=_CPU_SOFTMAX_CLIP,
+        probs_sum_to_one=soft_label,
+    )
+
+
+def _flag(name: str, value: Any) -> bool:
+    if isinstance(value, bool) or type(value).__name__ == "bool_":
+        return bool(value)
+    raise InvalidTypeError(f"{name} must be a bool; got {value!r}")
+
+
+def _label_with_kept_axis(xp: Any, logits: Any, label: Any) -> Any:
+    """Paddle's treatment of a label with one axis fewer than the logits (loss.py).
+
+    ``label = paddle.reshape(label, [label.shape[0], logits.shape[1]])``: this only yields a valid
+    label for 2-D logits whose second axis has size 1 (C=1 with ``axis=-1``, or N=1 with
+    ``axis=0``); everything else fails here or in the shape checks that follow.
+    """
+    if label.ndim == 0:
+        raise InvalidArgumentError(
+            "label of 1-D logits (C,) must have shape (1,) (the class axis kept with size 1); got a 0-d label"
+        )
+    new_shape = (label.shape[0], logits.shape[1])
+    if new_shape[0] * new_shape[1] != math.prod(label.shape):
+        raise InvalidArgumentError(
+            f"label must have the logits' shape {tuple(logits.shape)} with the class axis of size 1 (or the logits' "
+            f"shape for soft_label=True); a label of shape {tuple(label.shape)} has one axis fewer and Paddle "
+            f"reshapes it to [label.shape[0], logits.shape[1]] = {list(new_shape)}, which does not fit"
+        )
+    return xp.reshape(label, new_shape)
+
+
+def _translate(
+    logits: Any,
+    label: Any,
+    soft_label: bool,
+    ignore_index: int,
+    numeric_stable_mode: bool,
+    return_softmax: bool,
+    axis: int,
+) -> Call:
+    warnings.warn(_DEPRECATION, VisibleDeprecationWarning, stacklevel=4)
+    soft_label = _flag("soft_label", soft_label)
+    numeric_stable_mode = _flag("numeric_stable_mode", numeric_stable_mode)
+    return_softmax = _flag("return_softmax", return_softmax)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise InvalidTypeError(f"ignore_index must be an int; got {ignore_index!r}")
+    if not _INT32[0] <= ignore_index <= _INT32[1]:
+        raise InvalidArgumentError(f"ignore_index must fit in int32 (Paddle's attribute type); got {ignore_index}")
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise InvalidTypeError(f"axis must be an int; got {axis!r}")
+    xp = namespace_of({"logits": logits, "label": label})
+    ndim = logits.ndim
+    if ndim == 0:
+        raise InvalidArgumentError("logits must have at least one dimension; got a 0-d array")
+    if label.ndim not in (ndim - 1, ndim):
+        raise InvalidArgumentError(
+            f"label must have as many dimensions as the logits ({ndim}), the class axis kept with size 1; "
+            f"got {label.ndim} dimensions"
+        )
+    if label.ndim == ndim - 1:
+        label = _label_with_kept_axis(xp, logits, label)
+    if not -ndim <= axis < ndim:
+        raise InvalidArgumentError(f"axis must be in [-{ndim}, {ndim - 1}] for {ndim}-D logits; got {axis}")
+    ax = axis % ndim
+    if not numeric_stable_mode and ax != ndim - 1:
+        raise InvalidArgumentError("axis must be the last axis (-1) when numeric_stable_mode=False (as in Paddle)")
+    shape = tuple(logits.shape)
+    want = shape if soft_label else (*shape[:ax], 1, *shape[ax + 1 :])
+    if label.ndim != ndim or tuple(label.shape) != want:
+        what = "the logits' shape" if soft_label else "the logits' shape with the class axis of size 1"
+        raise InvalidArgumentError(
+            f"label must have {what}, {want} (soft_label={soft_label}, axis={axis}); got shape {tuple(label.shape)}"
+        )
+    if soft_label:
+        if not is_floating(xp, label.dtype) or label.dtype != logits.dtype:
+            raise InvalidTypeError(
+                f"label of soft_label=True must have the logits' dtype {logits.dtype} (as in Paddle); got {label.dtype}"
+            )
+    else:
+        label = xp.reshape(label, shape[:ax] + shape[ax + 1 :])
+    return Call(_spec(axis, soft_label, ignore_index), logits, label, with_softmax=return_softmax, names=_NAMES)
+
+
+@dialect_function
+def softmax_with_cross_entropy(
+    logits: Any,
+    label: Any,
+    soft_label: bool = False,
+    ignore_index: int = -100,
+    numeric_stable_mode: bool = True,
+    return_softmax: bool = False,
+    axis: int = -1,
+) -> Call:
+    r"""``paddle.nn.functional.softmax_with_cross_entropy`` on any array library.
+
+    The loss of one item (no reduction) is, with :math:`p = \mathrm{softmax}(logits)` along
+    ``axis``, :math:`-\log p_{label}` for hard labels and :math:`-\sum_c label_c \log p_c` for
+    soft labels; items whose label is ``ignore_index`` give 0.  As on Paddle's CPU,
+    :math:`\log p_c` is clipped at :math:`-64 - \log \sum_k e^{\max(x_k - m, -64)}` (the
+    softmax clips ``x - max(x)`` at -64), so one class costs at most about 64.  Paddle
+    deprecated this function in 2.0 in favour of ``cross_entropy``; like Paddle, calling it
+    warns (:class:`VisibleDeprecationWarning`).
+
+    Parameters
+    ----------
+    logits : array
+        Unscaled scores of any shape with at least one dimension; floating dtype.
+    label : array
+        ``soft_label=False``: class indices of the logits' shape with ``axis`` of size 1 (any
+        integer dtype, or a float dtype holding whole numbers).  ``soft_label=True``: a
+        distribution along ``axis`` (summing to 1) of the logits' shape and dtype.  A label with
+        one axis fewer is reshaped to ``[label.shape[0], logits.shape[1]]``, as Paddle does
+        (which only fits 2-D logits whose second axis has size 1).
+    soft_label : bool
+        Whether ``label`` holds distributions instead of class indices.
+    ignore_index : int
+        Hard labels equal to it give loss 0 and no gradient (any int32 value, also one in
+        ``[0, C)``).  Unused for soft labels.
+    numeric_stable_mode : bool
+        No effect on the result (Paddle's CPU kernel is always stable); ``False`` requires
+        ``axis`` to be the last axis, as in Paddle.
+    return_softmax : bool
+        Also return ``softmax(logits)`` along ``axis``.
+    axis : int
+        The class axis, in ``[-logits.ndim, logits.ndim)``.
+
+    Returns
+    -------
+    array or tuple of arrays
+        The loss, of the logits' shape with ``axis`` of size 1 and the logits' dtype; with
+        ``return_softmax=True``, ``(loss, softmax)``.
+
+    Raises
+    ------
+    LabelOutOfRangeError
+        A hard label outside ``[0, C)`` that is not ``ignore_index``.
+    InvalidArgumentError
+        Shapes as Paddle refuses them; ``numeric_stable_mode=False`` with another axis than the
+        last; non-integer float labels; soft labels that are negative or do not sum to 1.
+    InvalidTypeError
+        A soft label of another dtype than the logits; integer logits; bool labels.
+
+    Examples
+    --------
+    Paddle's documentation example (``[1.15328646]``, shape ``[1]``):
+
+    >>> import warnings; warnings.simplefilter("ignore")
+    >>> import numpy as np
+    >>> from unified_ce.adapters.paddle import softmax_with_cross_entropy
+    >>> logits = np.array([0.4, 0.6, 0.9], dtype=np.float32)
+    >>> label = np.array([1], dtype=np.int64)
+    >>> softmax_with_cross_entropy(logits=logits, label=label)
+    array([1.1532865], dtype=float32)
+
+    A batch keeps the class axis with size 1 (Paddle: ``[[0.44018966], [0.44018975]]``):
+
+    >>> x = np.array([[-1.0, 0.0, 1.0, 2.0], [2.0, 0.0, 1.0, -1.0]])
+    >>> softmax_with_cross_entropy(x, np.array([[3], [0]]))
+    array([[0.4401897],
+           [0.4401897]])
+
+    Soft labels, the softmax, and the class axis first:
+
+    >>> loss, p = softmax_with_cross_entropy(x.T, np.full((1, 2), 2), axis=0, return_softmax=True)
+    >>> loss.shape, p.shape
+    ((1, 2), (4, 2))
+    >>> q = np.array([[0.0, 0.0, 0.5, 0.5], [0.25, 0.25, 0.25, 0.25]])
+    >>> softmax_with_cross_entropy(x, q, soft_label=True)
+    array([[0.9401897],
+           [1.9401897]])
+
+    A class 100 below the maximum costs 64 (+ the log-sum-exp), as on Paddle's CPU:
+
+    >>> softmax_with_cross_entropy(np.array([[0.0, 100.0]]), np.array([[0]]))
+    array([[64.]])
+    >>> loss, grad = softmax_with_cross_entropy.value_and_grad(x, np.array([[3], [-100]]))
+    >>> grad[1]
+    array([0., 0., 0., 0.])
+    """
+    return _translate(logits, label, soft_label, ignore_index, numeric_stable_mode, return_softmax, axis)
