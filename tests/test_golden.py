@@ -153,7 +153,7 @@ def test_golden(dialect: str, case: dict[str, Any], backend: BackendInfo) -> Non
         # the framework's backward is not the derivative of its own forward here (documented in the
         # dialect): compare with that derivative, recorded by the framework's autodiff of its forward
         grad_expected = expect["grad_of_forward"]
-        assert not np.allclose(grad_expected, expect["grad"], rtol=1e-3, atol=1e-4), "no deviation to document"
+        assert not np.allclose(grad_expected, expect["grad"], rtol=2e-5, atol=2e-6), "no deviation to document"
     if grad_expected is None or not _is_array(logits_np) or logits_np.size == 0:
         return
     go = case.get("grad_output")
