@@ -445,6 +445,9 @@ def error_cases():
            tags=["class_weight", "reduction:none"], invalid="weight of length < C: weight[label] clamps the index")
     record("weight_len_long", {"weight": np.array([1.0, 2.0, 3.0, 4.0], F32), "reduction": "none"}, [x, t],
            tags=["class_weight", "reduction:none"], invalid="weight of length > C: the extra weights are unused")
+    record("err-size_average", {"size_average": False}, [x, t], tags=["size_average", "error"],
+           note="BrainPy's docstring (PyTorch's) documents size_average and reduce; the constructor has neither")
+    record("err-reduce", {"reduce": False}, [x, t], tags=["reduce", "error"])
     record("err-scalar_input", None, [np.array(1.0, F32), np.array(0, np.int32)], tags=["error"])
     record("int_input", None, [np.array([[1, 2, 3], [0, 0, 1]], np.int32), np.array([2, 0], np.int32)], tags=[],
            invalid="integer logits are accepted (logsumexp promotes them to float)")
