@@ -26,6 +26,7 @@ from typing import Any
 import array_api_compat as compat
 import numpy as np
 
+from . import _fastpath
 from ._backend import (
     compute_dtype,
     is_dask,
@@ -269,6 +270,11 @@ def _along_axis(inp: Inputs, v: Any) -> Any:
     return inp.xp.reshape(v, tuple(shape))
 
 
+def _times(a: Any, b: Any) -> Any:
+    """``a * b``, without an operation when ``a`` is the Python number 1 (the common unweighted case)."""
+    return b if isinstance(a, (int, float)) and a == 1 else a * b
+
+
 def _gap(inp: Inputs, d: Any) -> Any:
     """``m - x`` (the distance below the maximum logit), capped at ``-spec.min_shifted_logit`` if set."""
     floor = inp.spec.min_shifted_logit
@@ -344,8 +350,9 @@ def _index_parts(inp: Inputs) -> _Index:
             alpha = (1.0 - eps) * w_t + (eps / C) * xp.sum(inp.cw) if eps else w_t
             beta_t = (1.0 - eps) * w_t
             beta_u = _along_axis(inp, inp.cw) * (eps / C)
-    else:  # per_item: s * ((1-eps) onehot + eps/C)
-        s = 1.0 if inp.cw is None else ((1.0 - eps) * w_t + (eps / C) * xp.sum(inp.cw) if eps else w_t)
+    else:  # per_item: s * ((1-eps) onehot + eps/C); per_label: s = w[label] (BrainPy)
+        smoothed = eps and spec.weighting == "per_item"
+        s = 1.0 if inp.cw is None else ((1.0 - eps) * w_t + (eps / C) * xp.sum(inp.cw) if smoothed else w_t)
         alpha = s
         beta_t = (1.0 - eps) * s
         beta_u = s * (eps / C)
@@ -371,7 +378,9 @@ def _stats(inp: Inputs) -> tuple[Any, Any]:
     else:
         m = xp.max(x, axis=inp.axis, keepdims=True)
     # a row of -inf (or +inf) has no finite max: keep it so that the row gives nan like log_softmax
-    ls = xp.log(xp.sum(xp.exp(x - m), axis=inp.axis, keepdims=True))
+    e = x - m
+    e = _fastpath.exp_(xp, e) if _fastpath.mutable(inp) else xp.exp(e)  # in place: e is the core's own
+    ls = xp.log(xp.sum(e, axis=inp.axis, keepdims=True))
     return m, ls
 
 
@@ -429,7 +438,7 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
         parts = _index_parts(inp)
         x_t = _gather(inp, parts.idx)
         mx_t = _gap(inp, m - x_t)
-        loss = parts.alpha * ls + parts.beta_t * mx_t
+        loss = _times(parts.alpha, ls) + _times(parts.beta_t, mx_t)
         if spec.label_smoothing:
             if spec.weighting == "per_class" and inp.cw is not None:
                 loss = loss + xp.sum(parts.beta_u * _gap(inp, m - inp.x), axis=inp.axis, keepdims=True)
@@ -459,29 +468,44 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
 
 
 def _denominator(inp: Inputs, valid: Any, parts: Any) -> Any:
+    return _denominator_total(inp, _denominator_part(inp, valid, parts))
+
+
+def _denominator_part(inp: Inputs, valid: Any, parts: Any) -> Any:
+    """The items' contribution to the mean's denominator (a 0-d sum), or None when it is a count.
+
+    Contributions of blocks of items add up (the blocked path of :func:`forward`).
+    """
     xp, spec = inp.xp, inp.spec
-    dtype = inp.x.dtype
-
-    def const(v: float) -> Any:
-        return xp.asarray(float(v), dtype=dtype, device=inp.device)
-
-    n_items = math.prod(inp.keep_shape)
     kind = spec.denominator
-    if kind == "batch":
-        d = const(inp.x.shape[_axis(spec.batch_axis, inp.x.ndim, "batch_axis")])
-    elif kind == "items":
-        d = const(n_items)
-    elif kind in ("label_weight", "item_weight") and inp.cw is not None and spec.activation == "softmax":
+    if kind in ("batch", "items"):
+        return None
+    if kind in ("label_weight", "item_weight") and inp.cw is not None and spec.activation == "softmax":
         if spec.target == "index":
             w = parts.w_t if kind == "label_weight" else parts.alpha
         else:
-            alpha, _, q = parts
+            _, _, q = parts
             w = xp.sum(q * _along_axis(inp, inp.cw), axis=inp.axis, keepdims=True)
         if valid is not None:
             w = xp.where(valid, w, _zero(xp, inp))
-        d = xp.sum(w)
-    else:  # "valid", or a weight denominator without class weights
-        d = xp.sum(xp.astype(valid, dtype)) if valid is not None else const(n_items)
+        return xp.sum(w)
+    # "valid", or a weight denominator without class weights
+    return xp.sum(xp.astype(valid, inp.x.dtype)) if valid is not None else None
+
+
+def _denominator_total(inp: Inputs, part: Any) -> Any:
+    """The mean's denominator (0-d) from the summed contributions of :func:`_denominator_part`."""
+    xp, spec = inp.xp, inp.spec
+
+    def const(v: float) -> Any:
+        return xp.asarray(float(v), dtype=inp.x.dtype, device=inp.device)
+
+    if part is not None:
+        d = part
+    elif spec.denominator == "batch":
+        d = const(inp.x.shape[_axis(spec.batch_axis, inp.x.ndim, "batch_axis")])
+    else:
+        d = const(math.prod(inp.keep_shape))
     if spec.zero_denominator == "zero":
         d = xp.where(d == 0, const(1.0), d)
     return d
@@ -508,14 +532,30 @@ def _sample_axes(inp: Inputs) -> tuple[int, tuple[int, ...], int]:
 def forward(inp: Inputs) -> tuple[Any, Residuals]:
     """The reduced loss (compute dtype) and the residuals for :func:`backward`."""
     xp, spec = inp.xp, inp.spec
-    loss, valid, res, parts = item_losses(inp)
-    loss = _apply_item_weights(inp, loss, valid)
+    blocks = _fastpath.row_blocks(inp)
+    if blocks is None:
+        loss, valid, res, parts = item_losses(inp)
+        loss = _apply_item_weights(inp, loss, valid)
+        dpart = _denominator_part(inp, valid, parts) if spec.reduction == "mean" else None
+    else:  # bounded memory: items in blocks, O(block) temporaries, O(items) results
+        losses, ms, lss, dparts = [], [], [], []
+        for sl in blocks:
+            sub = _fastpath.block_inputs(inp, blocks, sl)
+            loss, valid, res, parts = item_losses(sub)
+            losses.append(_apply_item_weights(sub, loss, valid))
+            ms.append(res.m)
+            lss.append(res.ls)
+            dparts.append(_denominator_part(sub, valid, parts) if spec.reduction == "mean" else None)
+        loss = xp.concat(losses, axis=blocks.axis)
+        if getattr(res.m, "ndim", 0):  # 0-d (log-probability inputs) are shared by every block
+            res = Residuals(xp.concat(ms, axis=blocks.axis), xp.concat(lss, axis=blocks.axis), None)
+        dpart = None if dparts[0] is None else sum(dparts[1:], dparts[0])
     if spec.reduction == "none":
         out = loss if (spec.keepdims or spec.activation == "sigmoid") else xp.squeeze(loss, axis=inp.axis)
     elif spec.reduction == "sum":
         out = xp.sum(loss)
     elif spec.reduction == "mean":
-        res.denom = _denominator(inp, valid, parts)
+        res.denom = _denominator_total(inp, dpart)
         out = xp.sum(loss) / res.denom
     else:  # sample_mean
         _, axes, count = _sample_axes(inp)
@@ -555,7 +595,30 @@ def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
         c = c * inp.sw
     if spec.scale != 1.0:
         c = c * spec.scale
+    blocks = _fastpath.row_blocks(inp)
+    if blocks is None:
+        grad = _item_grad(inp, res, c)
+        return grad if grad.dtype == inp.in_dtype else xp.astype(grad, inp.in_dtype)
+    # bounded memory: the gradient is the only items x classes array; each block is computed in it
+    grad = xp.empty(tuple(x.shape), dtype=inp.in_dtype, device=inp.device)
+    nd = x.ndim
+    for sl in blocks:
+        sub = _fastpath.block_inputs(inp, blocks, sl)
+        rs = Residuals(_fastpath.block_of(res.m, blocks, sl, nd), _fastpath.block_of(res.ls, blocks, sl, nd), res.denom)
+        out = _fastpath.block_of(grad, blocks, sl, nd)
+        gb = _item_grad(sub, rs, _fastpath.block_of(c, blocks, sl, nd), out if grad.dtype == x.dtype else None)
+        if gb is not out:
+            out[...] = gb
+    return grad
 
+
+def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None) -> Any:
+    """The gradient (compute dtype) given ``c``, d(output)/d(item loss) with the keep shape.
+
+    ``out``: where to write it (an array the core owns, in the compute dtype), else a new array.
+    """
+    xp, spec = inp.xp, inp.spec
+    x = inp.x
     if spec.activation == "sigmoid":
         if spec.target == "index":
             parts = _index_parts(inp)
@@ -567,30 +630,42 @@ def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
         else:
             _, _, q = _probs_parts(inp)
         sig = 1.0 / (1.0 + xp.exp(-x))
-        grad = c * (sig - q)
-        return grad if grad.dtype == inp.in_dtype else xp.astype(grad, inp.in_dtype)
+        return c * (sig - q)
 
-    logp_input = spec.inputs == "log_probs"
-    if spec.target == "index":
+    # softmax: grad = c * (alpha * p - beta), p = softmax(x), beta = the weighted target mass
+    index = spec.target == "index"
+    if index:
         parts = _index_parts(inp)
         if parts.valid is not None:
             c = xp.where(parts.valid, c, _zero(xp, inp))
         if parts.bad is not None:
             c = xp.where(parts.bad, xp.asarray(math.nan, dtype=x.dtype, device=inp.device), c)
+        alpha = parts.alpha
+    else:
+        alpha, beta, _ = _probs_parts(inp)
+    if index and (spec.inputs == "log_probs" or not _fastpath.mutable(inp)):
         onehot = xp.astype(_class_iota(inp) == parts.idx, x.dtype)
         beta = parts.beta_t * onehot
         if spec.label_smoothing:
             beta = beta + parts.beta_u
-        alpha = parts.alpha
-    else:
-        alpha, beta, _ = _probs_parts(inp)
-    if logp_input:
-        grad = -(c * beta)
-    else:
-        m, ls = (res.m, res.ls) if res.m is not None else _stats(inp)
+    if spec.inputs == "log_probs":
+        return -(c * beta)
+    m, ls = (res.m, res.ls) if res.m is not None else _stats(inp)
+    if not _fastpath.mutable(inp):
         p = xp.exp((x - m) - ls)  # not x - (m + ls): m + ls rounds away the small differences
-        grad = c * (alpha * p - beta)
-    return grad if grad.dtype == inp.in_dtype else xp.astype(grad, inp.in_dtype)
+        return c * (alpha * p - beta)
+    # in place on one buffer (the gradient itself): exp((x - m) - ls) * (c alpha) - c beta
+    p = _fastpath.subtract_into(xp, x, m, out)
+    p -= ls
+    p = _fastpath.exp_(xp, p)
+    p *= _times(alpha, c)
+    if index:  # c beta = c beta_t onehot (+ c beta_u): O(items) scatter, then the uniform part
+        p = _fastpath.scatter_sub_(xp, p, parts.idx, _times(parts.beta_t, c), inp.axis)
+        if spec.label_smoothing:
+            p -= c * parts.beta_u
+    else:
+        p -= c * beta
+    return p
 
 
 def softmax(inp: Inputs) -> Any:
@@ -599,7 +674,12 @@ def softmax(inp: Inputs) -> Any:
     if inp.kernel is not None:  # the kernel left the logits uncast: compute in the compute dtype here
         inp = dataclasses.replace(inp, x=xp.astype(inp.x, compute_dtype(xp, inp.x.dtype)), kernel=None)
     m, ls = _stats(inp)
-    p = xp.exp((inp.x - m) - ls)
+    if _fastpath.mutable(inp):
+        p = inp.x - m
+        p -= ls
+        p = _fastpath.exp_(xp, p)
+    else:
+        p = xp.exp((inp.x - m) - ls)
     return p if p.dtype == inp.in_dtype else xp.astype(p, inp.in_dtype)
 
 
