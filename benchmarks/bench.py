@@ -173,14 +173,22 @@ def _fix_mmap_threshold() -> None:
     _MMAP_FIXED = True
 
 
-def peak_extra(fn: Callable[[], Any], kept: Callable[[Any], int], repeats: int = 3) -> int | None:
-    """Peak resident bytes a call adds beyond what it returns (``kept(result)`` bytes): min of repeats."""
+def peak_extra(
+    fn: Callable[[], Any], kept: Callable[[Any], int], setup: Callable[[], Any] | None = None, repeats: int = 3
+) -> int | None:
+    """Peak resident bytes a call adds beyond what it returns (``kept(result)`` bytes): min of repeats.
+
+    ``setup`` runs before each measurement (e.g. dropping the previous gradient, so that freeing it
+    inside the call cannot hide an allocation).
+    """
     if not rss_available():
         return None
     _fix_mmap_threshold()
     fn()  # warm
     best: int | None = None
     for _ in range(repeats):
+        if setup is not None:
+            setup()
         gc.collect()
         _reset_peak()
         base = _status("VmRSS")
@@ -275,6 +283,9 @@ def _torch_size(cfg: Config, rows: list[Row], size: str) -> None:
     xg = x.clone().requires_grad_(True)
     ours_loss = CrossEntropyLoss()
 
+    def clear() -> None:
+        xg.grad = None
+
     def step(loss_fn: Callable[..., Any], t: Any = t) -> Any:
         xg.grad = None
         loss_fn(xg, t).backward()
@@ -301,8 +312,8 @@ def _torch_size(cfg: Config, rows: list[Row], size: str) -> None:
         row = Row("torch", case, size, "CrossEntropyLoss (torch dialect)", "F.cross_entropy", to, tn_, ratio, target)
         if big:
             kept = nbytes if grads else (lambda out: 0)
-            row.mem_ours = peak_extra(fo, kept)
-            row.mem_native = peak_extra(fn_, kept)
+            row.mem_ours = peak_extra(fo, kept, setup=clear)
+            row.mem_native = peak_extra(fn_, kept, setup=clear)
             row.mem_target = 1.0
         rows.append(row)
         print_row(row)
