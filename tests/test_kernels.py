@@ -13,6 +13,7 @@ path with (a) the reference core in the same dtype and (b) an obviously correct 
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 import shutil
@@ -27,7 +28,8 @@ torch = pytest.importorskip("torch")
 CUDA = torch.cuda.is_available()
 if not CUDA:  # Triton's interpreter on CPU tensors; must be set before Triton is first imported
     os.environ["TRITON_INTERPRET"] = "1"
-triton = pytest.importorskip("triton")
+HAS_TRITON = importlib.util.find_spec("triton") is not None and hasattr(torch.library, "custom_op")
+needs_triton = pytest.mark.skipif(not HAS_TRITON, reason="needs triton (pip install 'unified-ce[triton]')")
 
 import unified_ce as uce  # noqa: E402
 from unified_ce import CrossEntropySpec, kernels  # noqa: E402
@@ -201,6 +203,7 @@ def _run(x: Any, t: Any, cw: Any, sw: Any, spec: CrossEntropySpec, g: Any) -> tu
     return loss.detach(), xr.grad, vloss, vgrad
 
 
+@needs_triton
 @pytest.mark.parametrize(("shape", "cw", "sw", "labels", "dtypes", "logits", "fields"), CASES)
 def test_triton_matches_reference_and_float64(use, shape, cw, sw, labels, dtypes, logits, fields) -> None:
     spec = CrossEntropySpec(**fields)
@@ -250,6 +253,7 @@ def _grad(x: Any, t: Any, cw: Any, spec: CrossEntropySpec, upstream: float = 1.0
     return xr.grad
 
 
+@needs_triton
 def test_fused_gradient_upstream_one_and_other(use, torch_case) -> None:
     x, t, cw, spec = torch_case
     use("reference")
@@ -259,6 +263,7 @@ def test_fused_gradient_upstream_one_and_other(use, torch_case) -> None:
     torch.testing.assert_close(_grad(x, t, cw, spec, 3.0), want3, rtol=1e-5, atol=1e-7)
 
 
+@needs_triton
 def test_retain_graph_second_backward_is_not_scaled_twice(use, torch_case) -> None:
     x, t, cw, spec = torch_case
     use("reference")
@@ -273,6 +278,7 @@ def test_retain_graph_second_backward_is_not_scaled_twice(use, torch_case) -> No
     torch.testing.assert_close(xr.grad, 2 * want, rtol=1e-5, atol=1e-7)
 
 
+@needs_triton
 def test_logits_are_not_overwritten_and_gradient_is_a_new_buffer(use, torch_case) -> None:
     x, t, cw, spec = torch_case
     use("triton")
@@ -285,6 +291,7 @@ def test_logits_are_not_overwritten_and_gradient_is_a_new_buffer(use, torch_case
     assert torch.equal(x, before) and grad.data_ptr() != x.data_ptr()
 
 
+@needs_triton
 def test_double_backward_uses_the_differentiable_reference(use, torch_case) -> None:
     x, t, cw, spec = torch_case
     v = torch.randn(x.shape, device=DEVICE)
@@ -301,6 +308,7 @@ def test_double_backward_uses_the_differentiable_reference(use, torch_case) -> N
     torch.testing.assert_close(hvp(), want, rtol=1e-5, atol=1e-7)
 
 
+@needs_triton
 def test_double_backprop_false_raises_on_second_derivative(use, torch_case) -> None:
     from unified_ce import _core
 
@@ -314,6 +322,7 @@ def test_double_backprop_false_raises_on_second_derivative(use, torch_case) -> N
         torch.autograd.grad(g.sum(), xr)
 
 
+@needs_triton
 def test_multi_block_rows(use, monkeypatch) -> None:
     """Rows longer than one block: online max / sum over column blocks, second pass for the gradient."""
     from unified_ce.kernels import _triton
@@ -337,6 +346,7 @@ def test_multi_block_rows(use, monkeypatch) -> None:
                 assert_close(a, w, "float32", f"{weighting} {reduction}")
 
 
+@needs_triton
 def test_float_labels_and_int32_labels(use) -> None:
     x, t, _, _ = _inputs((5, 6), False, False, None, "normal", {"axis": 1})
     spec = CrossEntropySpec(axis=1, ignore_index=-1)
@@ -347,6 +357,7 @@ def test_float_labels_and_int32_labels(use) -> None:
         torch.testing.assert_close(uce.cross_entropy(x, labels, spec), want)
 
 
+@needs_triton
 def test_invalid_labels_raise_eagerly_and_give_nan_unchecked(use) -> None:
     from unified_ce import _core
 
@@ -364,6 +375,7 @@ def test_invalid_labels_raise_eagerly_and_give_nan_unchecked(use) -> None:
         assert torch.isnan(out[1]) and torch.isfinite(out[[0, 2]]).all()
 
 
+@needs_triton
 def test_grad_output_shape_is_checked(use, torch_case) -> None:
     x, t, cw, spec = torch_case
     use("triton")
@@ -371,6 +383,7 @@ def test_grad_output_shape_is_checked(use, torch_case) -> None:
         uce.value_and_grad(x, t, spec, class_weight=cw, grad_output=torch.ones(3, device=DEVICE))
 
 
+@needs_triton
 @pytest.mark.parametrize("compute_grad", [False, True])
 @pytest.mark.parametrize("reduction", ["mean", "none"])
 def test_custom_ops_pass_opcheck(reduction: str, compute_grad: bool) -> None:
@@ -429,6 +442,7 @@ def test_auto_and_reference_choose_the_reference_on_cpu(use) -> None:
     assert kernels.explain(spec, x, t) == "reference (UNIFIED_CE_KERNEL=reference)"
 
 
+@needs_triton
 @pytest.mark.skipif(not CUDA, reason="needs a CUDA device")
 def test_auto_chooses_triton_for_cuda_tensors(use) -> None:
     spec, x, t = _spec_and_arrays("cuda")
@@ -437,6 +451,7 @@ def test_auto_chooses_triton_for_cuda_tensors(use) -> None:
     assert kernels.explain(spec.replace(target="probs"), x, x).startswith("reference (probability targets")
 
 
+@needs_triton
 def test_forcing_an_unavailable_kernel_raises(use, monkeypatch) -> None:
     import numpy as np
 
@@ -463,6 +478,7 @@ def test_forcing_triton_without_triton_installed_raises(use, monkeypatch) -> Non
         kernels.select(spec, x, t)
 
 
+@needs_triton
 @pytest.mark.parametrize(
     ("fields", "arrays", "reason"),
     [
@@ -496,6 +512,7 @@ def test_unsupported_specs_fall_back_to_the_reference(use, fields, arrays, reaso
     torch.testing.assert_close(uce.cross_entropy(x, t, spec, class_weight=cw), want, equal_nan=True)
 
 
+@needs_triton
 def test_a_spec_field_unknown_to_the_kernels_falls_back(use) -> None:
     """A spec field added after the kernels were written (here Paddle's min_shifted_logit) is not covered."""
     spec, x, t = _spec_and_arrays()

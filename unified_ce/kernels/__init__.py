@@ -133,6 +133,8 @@ def _triton_unavailable(logits: Any) -> str | None:
         return f"the logits are a {_library(logits)} array, not a torch tensor"
     if importlib.util.find_spec("triton") is None:
         return "Triton is not installed (pip install 'unified-ce[triton]'; it ships with CUDA builds of torch)"
+    if not hasattr(sys.modules["torch"].library, "custom_op"):
+        return "torch.library.custom_op is missing (the Triton kernel needs torch >= 2.4)"
     if logits.device.type != "cuda" and not (logits.device.type == "cpu" and _triton_interpreted()):
         return f"the logits are on {logits.device}; Triton needs a CUDA device (or TRITON_INTERPRET=1 for CPU tests)"
     return None
