@@ -27,6 +27,12 @@ and each ``CASE`` is::
      "tags": ["label_smoothing", "class_weight", ...],
      "note": "free text"}
 
+Optional extras: ``expect["grad_of_forward"]`` is the derivative of the framework's *forward*
+taken by the framework's own autodiff, recorded where its hand-written backward is not that
+derivative (the dialect lists those ids in ``GOLDEN_GRAD_DEVIATIONS``); a top-level
+``"double_backward"`` list (``chainer.json``) holds second-derivative cases, read by the dialect's
+own tests.
+
 ``ARRAY`` is ``{"__ndarray__": true, "dtype": "float32", "shape": [2, 4], "data": [...]}`` with
 ``data`` the C-order flat list of values; non-finite floats are the strings ``"nan"``, ``"inf"``
 and ``"-inf"`` so that the file is strict JSON.  Plain JSON values (numbers, strings, booleans,
@@ -42,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["GOLDEN_DIR", "decode", "decode_array", "encode", "encode_array", "load", "dump"]
+__all__ = ["GOLDEN_DIR", "decode", "decode_array", "dump", "encode", "encode_array", "load"]
 
 GOLDEN_DIR = Path(__file__).with_name("golden")
 
