@@ -127,11 +127,16 @@ def _triton_interpreted() -> bool:
     return os.environ.get("TRITON_INTERPRET", "0").strip().lower() in ("1", "true", "on", "yes")
 
 
+@functools.lru_cache(maxsize=1)
+def _triton_installed() -> bool:
+    return importlib.util.find_spec("triton") is not None
+
+
 def _triton_unavailable(logits: Any) -> str | None:
     """Why the Triton kernel cannot run on these logits at all (None: it can)."""
     if _library(logits) != "torch":
         return f"the logits are a {_library(logits)} array, not a torch tensor"
-    if importlib.util.find_spec("triton") is None:
+    if not _triton_installed():
         return "Triton is not installed (pip install 'unified-ce[triton]'; it ships with CUDA builds of torch)"
     if not hasattr(sys.modules["torch"].library, "custom_op"):
         return "torch.library.custom_op is missing (the Triton kernel needs torch >= 2.4)"
