@@ -308,8 +308,13 @@ def softmax_cross_entropy(
                 stacklevel=3,
             )
             class_weight = None
+    # arguments a spec does not depend on are normalised, so that equal specs share one cache entry
     spec = _softmax_spec(
-        soft, _SOFT_LOSSES[soft_target_loss], ignore, reduce, bool(normalize) or soft or reduce == "no"
+        soft,
+        _SOFT_LOSSES[soft_target_loss],
+        None if soft else ignore,
+        reduce,
+        bool(normalize) or soft or reduce == "no",
     )
     return Call(spec, x, t, class_weight=class_weight, names=_NAMES, double_backprop=bool(enable_double_backprop))
 
