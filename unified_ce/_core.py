@@ -67,6 +67,12 @@ class Inputs:
     lazy: bool
     keep_shape: tuple[int, ...]  # per-item loss shape with the class axis kept (size 1)
     kernel: Any = None  # a fused kernel chosen by unified_ce.kernels (x is then the logits as given)
+    #: vocabulary parallelism: this process holds classes [classes.start, classes.start + C_local) of
+    #: classes.n_classes; classes.sum / classes.max all-reduce over the processes holding the others
+    #: (see :mod:`unified_ce.distributed`).  None: all classes are here.
+    classes: Any = None
+    #: the label check read the labels and found none equal to ``ignore_index``: no mask needed
+    none_ignored: bool = False
 
 
 def _zero(xp: Any, inp: Inputs) -> Any:
@@ -82,6 +88,7 @@ def prepare(
     *,
     check_values: bool = True,
     use_kernels: bool = True,
+    classes: Any = None,
 ) -> Inputs:
     """Check the arrays against ``spec`` and bring them to the compute dtype.
 
@@ -100,7 +107,7 @@ def prepare(
     device = compat.device(logits)
     cdtype = compute_dtype(xp, logits.dtype)
     kernel = None
-    if use_kernels:  # the one place a fused kernel is chosen; it reads the logits uncast
+    if use_kernels and classes is None:  # the one place a fused kernel is chosen; it reads the logits uncast
         from . import kernels
 
         kernel = kernels.select(spec, logits, target, class_weight, sample_weight)
@@ -115,6 +122,8 @@ def prepare(
         n_classes = shape[axis]
         if n_classes < 1:
             raise InvalidArgumentError(f"logits must have at least one class along axis {spec.axis}; got shape {shape}")
+        if classes is not None:  # a slice of the classes: labels and smoothing refer to all of them
+            n_classes = classes.n_classes
         keep_shape = shape[:axis] + (1,) + shape[axis + 1 :]
         index_shape = shape[:axis] + shape[axis + 1 :]
     else:
@@ -125,6 +134,7 @@ def prepare(
 
     # ---- target
     out_dtype = logits.dtype
+    none_ignored = False
     if spec.target == "index":
         if tuple(target.shape) != index_shape:
             what = "the logits' shape without the class axis" if spec.activation == "softmax" else "the logits' shape"
@@ -141,7 +151,7 @@ def prepare(
         else:
             raise InvalidTypeError(f"target of class indices must have an integer dtype; got {target.dtype}")
         if check_values and not lazy and target.size:
-            _check_labels(xp, spec, t, n_classes)
+            none_ignored = _check_labels(xp, spec, t, n_classes)
     else:
         if tuple(target.shape) != shape:
             raise InvalidArgumentError(
@@ -161,6 +171,7 @@ def prepare(
         t = target if target.dtype == cdtype else xp.astype(target, cdtype)
         if spec.probs_sum_to_one and spec.activation == "softmax" and check_values and not lazy and target.size:
             sums = xp.sum(t, axis=axis)
+            sums = sums if classes is None else classes.sum(sums)
             tol = _sum_tol(xp, out_dtype)
             if bool(xp.any(xp.abs(sums - 1.0) > tol)):
                 raise InvalidArgumentError(
@@ -173,9 +184,10 @@ def prepare(
     if class_weight is not None:
         if spec.activation != "softmax":
             raise InvalidArgumentError("class_weight is only defined for softmax cross-entropy")
-        if class_weight.ndim != 1 or class_weight.shape[0] != n_classes:
+        if class_weight.ndim != 1 or class_weight.shape[0] != shape[axis]:
             raise InvalidArgumentError(
-                f"class_weight must be a 1-D array of length C={n_classes} (one weight per class); "
+                f"class_weight must be a 1-D array of length C={shape[axis]} (one weight per class"
+                f"{'' if classes is None else ' of this process'}); "
                 f"got shape {tuple(class_weight.shape)}"
             )
         if not (is_floating(xp, class_weight.dtype) or is_integer(xp, class_weight.dtype)):
@@ -209,7 +221,12 @@ def prepare(
         if avg_axes:
             sw = xp.mean(sw, axis=avg_axes, keepdims=True)
 
-    return Inputs(spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, logits.dtype, device, lazy, keep_shape, kernel)
+    inp = Inputs(
+        spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, logits.dtype, device, lazy, keep_shape, kernel, classes
+    )
+    if spec.target == "index" and none_ignored:
+        inp.none_ignored = True
+    return inp
 
 
 def _sum_tol(xp: Any, dtype: Any) -> float:
@@ -225,7 +242,19 @@ def _holds_ignore(xp: Any, spec: CrossEntropySpec, t: Any) -> bool:
     return bool(info.min <= spec.ignore_index <= info.max)
 
 
-def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> None:
+def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> bool:
+    """Raise unless every label is in ``[0, n_classes)`` or ``ignore_index``.
+
+    Returns whether it is known that no label equals ``ignore_index`` (then no mask is needed).
+    """
+    if math.prod(t.shape) == 0:  # no labels (callers' ``target.size`` is a method on torch tensors)
+        return False
+    if is_torch(t) and t.dtype != xp.bool:  # the common case in one reduction: every label in range
+        lo, hi = (float(v) for v in t.aminmax())
+    else:
+        lo, hi = float(xp.min(t)), float(xp.max(t))
+    if 0 <= lo and hi < n_classes:
+        return not (spec.uses_ignore and lo <= spec.ignore_index <= hi)
     if not _holds_ignore(xp, spec, t):  # no label can equal ignore_index; compare in a wider dtype
         t = xp.astype(t, xp.int64)
     bad = (t < 0) | (t >= n_classes)
@@ -239,6 +268,7 @@ def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> No
         raise LabelOutOfRangeError(
             f"target holds {what} outside [0, {n_classes}){ign} (labels range from {lo} to {hi})"
         )
+    return False
 
 
 # --------------------------------------------------------------------------- helpers
@@ -255,19 +285,38 @@ def _index_dtype(xp: Any, t: Any) -> Any:
 
 
 def _class_iota(inp: Inputs) -> Any:
-    """0, 1, ..., C-1 along the class axis, broadcastable against the logits."""
+    """0, 1, ..., C-1 along the class axis, broadcastable against the logits.
+
+    The class numbers of this process's slice with a class shard; chunked like the logits on Dask.
+    """
     xp = inp.xp
-    iota = xp.arange(inp.n_classes, device=inp.device)
+    n = inp.x.shape[inp.axis]
+    start = 0 if inp.classes is None else inp.classes.start
+    iota = xp.arange(start, start + n, device=inp.device)
+    if is_dask(inp.x):
+        iota = iota.rechunk((inp.x.chunks[inp.axis],))
     shape = [1] * inp.x.ndim
-    shape[inp.axis] = inp.n_classes
+    shape[inp.axis] = n
     return xp.reshape(iota, tuple(shape))
 
 
 def _along_axis(inp: Inputs, v: Any) -> Any:
-    """A length-C vector reshaped to broadcast along the class axis."""
+    """A length-C vector (this process's slice of it with a class shard) reshaped to broadcast along the class axis."""
     shape = [1] * inp.x.ndim
-    shape[inp.axis] = inp.n_classes
+    shape[inp.axis] = inp.x.shape[inp.axis]
     return inp.xp.reshape(v, tuple(shape))
+
+
+def _csum(inp: Inputs, v: Any) -> Any:
+    """Sum over the class axis (kept, size 1): over every process's classes with a class shard."""
+    s = inp.xp.sum(v, axis=inp.axis, keepdims=True)
+    return s if inp.classes is None else inp.classes.sum(s)
+
+
+def _cw_total(inp: Inputs) -> Any:
+    """The sum of the class weights (of every process's classes with a class shard)."""
+    s = inp.xp.sum(inp.cw)
+    return s if inp.classes is None else inp.classes.sum(s)
 
 
 def _times(a: Any, b: Any) -> Any:
@@ -286,20 +335,23 @@ def _gap(inp: Inputs, d: Any) -> Any:
 def _gather(inp: Inputs, idx: Any) -> Any:
     """x[..., idx, ...] along the class axis; ``idx`` has the keep shape."""
     xp = inp.xp
+    if inp.classes is None and (fast := _fastpath.take_along_axis(inp.x, idx, inp.axis)) is not None:
+        return fast  # the library's own gather (the array-API wrapper costs more than the gather)
     take = getattr(xp, "take_along_axis", None)
-    if take is not None and not is_dask(inp.x):
+    if take is not None and not is_dask(inp.x) and inp.classes is None:
         return take(inp.x, idx, axis=inp.axis)
-    # Dask (and old array-api-strict): a one-hot mask, still fused and lazy
-    return xp.sum(xp.where(_class_iota(inp) == idx, inp.x, _zero(xp, inp)), axis=inp.axis, keepdims=True)
+    # Dask (and old array-api-strict): a one-hot mask, still fused and lazy; with a class shard, the
+    # process holding the label contributes x_t, the others 0
+    return _csum(inp, xp.where(_class_iota(inp) == idx, inp.x, _zero(xp, inp)))
 
 
 def _take_weights(inp: Inputs, idx: Any) -> Any:
     """class_weight[idx] with the keep shape."""
     xp = inp.xp
     flat = xp.reshape(idx, (-1,))
-    if is_dask(inp.x):
+    if is_dask(inp.x) or inp.classes is not None:
         onehot = xp.astype(_class_iota(inp) == idx, inp.x.dtype)
-        return xp.sum(onehot * _along_axis(inp, inp.cw), axis=inp.axis, keepdims=True)
+        return _csum(inp, onehot * _along_axis(inp, inp.cw))
     return xp.reshape(xp.take(inp.cw, flat, axis=0), tuple(idx.shape))
 
 
@@ -327,7 +379,7 @@ def _index_parts(inp: Inputs) -> _Index:
     if not is_integer(xp, t.dtype) or (is_torch(t) and t.dtype != xp.int64) or not _holds_ignore(xp, spec, t):
         t = xp.astype(t, _index_dtype(xp, t))
     valid = None
-    if spec.uses_ignore:
+    if spec.uses_ignore and not getattr(inp, "none_ignored", False):
         valid = t != spec.ignore_index
         t = xp.where(valid, t, xp.zeros_like(t))
     bad = None
@@ -347,12 +399,12 @@ def _index_parts(inp: Inputs) -> _Index:
             beta_t: Any = 1.0 - eps
             beta_u: Any = eps / C
         else:
-            alpha = (1.0 - eps) * w_t + (eps / C) * xp.sum(inp.cw) if eps else w_t
+            alpha = (1.0 - eps) * w_t + (eps / C) * _cw_total(inp) if eps else w_t
             beta_t = (1.0 - eps) * w_t
             beta_u = _along_axis(inp, inp.cw) * (eps / C)
     else:  # per_item: s * ((1-eps) onehot + eps/C); per_label: s = w[label] (BrainPy)
         smoothed = eps and spec.weighting == "per_item"
-        s = 1.0 if inp.cw is None else ((1.0 - eps) * w_t + (eps / C) * xp.sum(inp.cw) if smoothed else w_t)
+        s = 1.0 if inp.cw is None else ((1.0 - eps) * w_t + (eps / C) * _cw_total(inp) if smoothed else w_t)
         alpha = s
         beta_t = (1.0 - eps) * s
         beta_u = s * (eps / C)
@@ -366,6 +418,7 @@ class Residuals:
     m: Any  # max over the class axis (keep shape) or 0 for log-prob inputs
     ls: Any  # log-sum-exp of x - m (keep shape) or 0
     denom: Any  # the mean's denominator (0-d) or None
+    parts: Any = None  # the index target's _Index from the forward (O(items)), reused by the backward
 
 
 def _stats(inp: Inputs) -> tuple[Any, Any]:
@@ -377,16 +430,17 @@ def _stats(inp: Inputs) -> tuple[Any, Any]:
         m = xp.zeros(inp.keep_shape, dtype=x.dtype, device=inp.device)
     else:
         m = xp.max(x, axis=inp.axis, keepdims=True)
+        m = m if inp.classes is None else inp.classes.max(m)
     # a row of -inf (or +inf) has no finite max: keep it so that the row gives nan like log_softmax
     e = x - m
     e = _fastpath.exp_(xp, e) if _fastpath.mutable(inp) else xp.exp(e)  # in place: e is the core's own
-    ls = xp.log(xp.sum(e, axis=inp.axis, keepdims=True))
+    ls = xp.log(_csum(inp, e))
     return m, ls
 
 
 def _probs_parts(inp: Inputs) -> tuple[Any, Any, Any]:
     """alpha (keep shape), beta (full shape), q (full shape) for a probability target."""
-    xp, spec = inp.xp, inp.spec
+    spec = inp.spec
     eps = spec.label_smoothing
     q = inp.t
     if eps:
@@ -397,12 +451,12 @@ def _probs_parts(inp: Inputs) -> tuple[Any, Any, Any]:
     wq = q if inp.cw is None else q * _along_axis(inp, inp.cw)
     if spec.weighting == "per_class":
         beta = wq
-        alpha = xp.sum(wq, axis=inp.axis, keepdims=True)
+        alpha = _csum(inp, wq)
     elif inp.cw is None:  # per_item without class weights: lse - sum_c q_c x_c
         beta = q
         alpha = 1.0
     else:  # per_item: s * (lse - sum_c q_c x_c), s = sum_c w_c q_c
-        alpha = xp.sum(wq, axis=inp.axis, keepdims=True)
+        alpha = _csum(inp, wq)
         beta = alpha * q
     return alpha, beta, q
 
@@ -441,14 +495,14 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
         loss = _times(parts.alpha, ls) + _times(parts.beta_t, mx_t)
         if spec.label_smoothing:
             if spec.weighting == "per_class" and inp.cw is not None:
-                loss = loss + xp.sum(parts.beta_u * _gap(inp, m - inp.x), axis=inp.axis, keepdims=True)
+                loss = loss + _csum(inp, parts.beta_u * _gap(inp, m - inp.x))
             else:
-                loss = loss + parts.beta_u * xp.sum(_gap(inp, m - inp.x), axis=inp.axis, keepdims=True)
+                loss = loss + parts.beta_u * _csum(inp, _gap(inp, m - inp.x))
         if parts.bad is not None:
             loss = xp.where(parts.bad, xp.asarray(math.nan, dtype=inp.x.dtype, device=inp.device), loss)
-        return loss, parts.valid, Residuals(m, ls, None), parts
+        return loss, parts.valid, Residuals(m, ls, None, parts), parts
     alpha, beta, q = _probs_parts(inp)
-    loss = alpha * ls + xp.sum(beta * _gap(inp, m - inp.x), axis=inp.axis, keepdims=True)
+    loss = alpha * ls + _csum(inp, beta * _gap(inp, m - inp.x))
     if inp.lazy:  # values unknown at call time: a negative probability poisons the item with NaN
         neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True)
         if spec.probs_sum_to_one:  # and so does a distribution that does not sum to 1
@@ -457,13 +511,13 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
         loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
     if spec.weighting == "per_item" and spec.inputs == "logits":
         # alpha != sum_c beta_c for unnormalised targets: add (alpha - sum beta) * m
-        loss = loss + (alpha - xp.sum(beta, axis=inp.axis, keepdims=True)) * m
+        loss = loss + (alpha - _csum(inp, beta)) * m
     if spec.soft_loss == "kl":
         qlog = xp.where(q > 0, q * xp.log(q + spec.kl_eps), _zero(xp, inp))
         wql = qlog if inp.cw is None else qlog * _along_axis(inp, inp.cw)
         if spec.weighting == "per_item" and inp.cw is not None:
-            wql = qlog * xp.sum(q * _along_axis(inp, inp.cw), axis=inp.axis, keepdims=True)
-        loss = loss + xp.sum(wql, axis=inp.axis, keepdims=True)
+            wql = qlog * _csum(inp, q * _along_axis(inp, inp.cw))
+        loss = loss + _csum(inp, wql)
     return loss, None, Residuals(m, ls, None), (alpha, beta, q)
 
 
@@ -485,7 +539,7 @@ def _denominator_part(inp: Inputs, valid: Any, parts: Any) -> Any:
             w = parts.w_t if kind == "label_weight" else parts.alpha
         else:
             _, _, q = parts
-            w = xp.sum(q * _along_axis(inp, inp.cw), axis=inp.axis, keepdims=True)
+            w = _csum(inp, q * _along_axis(inp, inp.cw))
         if valid is not None:
             w = xp.where(valid, w, _zero(xp, inp))
         return xp.sum(w)
@@ -493,8 +547,11 @@ def _denominator_part(inp: Inputs, valid: Any, parts: Any) -> Any:
     return xp.sum(xp.astype(valid, inp.x.dtype)) if valid is not None else None
 
 
-def _denominator_total(inp: Inputs, part: Any) -> Any:
-    """The mean's denominator (0-d) from the summed contributions of :func:`_denominator_part`."""
+def _denominator_total(inp: Inputs, part: Any, *, zero_fix: bool = True) -> Any:
+    """The mean's denominator (0-d) from the summed contributions of :func:`_denominator_part`.
+
+    ``zero_fix=False``: before ``zero_denominator`` applies (see :func:`nonzero_denominator`).
+    """
     xp, spec = inp.xp, inp.spec
 
     def const(v: float) -> Any:
@@ -506,9 +563,29 @@ def _denominator_total(inp: Inputs, part: Any) -> Any:
         d = const(inp.x.shape[_axis(spec.batch_axis, inp.x.ndim, "batch_axis")])
     else:
         d = const(math.prod(inp.keep_shape))
-    if spec.zero_denominator == "zero":
-        d = xp.where(d == 0, const(1.0), d)
+    return nonzero_denominator(inp, d) if zero_fix else d
+
+
+def nonzero_denominator(inp: Inputs, d: Any) -> Any:
+    """A mean's denominator after ``spec.zero_denominator``: 0 stays 0 (0/0 = nan) or becomes 1."""
+    xp = inp.xp
+    if inp.spec.zero_denominator == "zero":
+        d = xp.where(d == 0, xp.ones_like(d), d)
     return d
+
+
+def denominator(inp: Inputs) -> Any:
+    """The denominator of ``reduction="mean"`` for these items (0-d, before ``zero_denominator``).
+
+    Denominators of parts of a batch add up: the mean over micro-batches or processes is the sum of
+    their summed losses over the sum of their denominators (:func:`unified_ce.loss_sum_and_denominator`).
+    """
+    if inp.spec.target == "index":
+        parts = _index_parts(inp)
+        valid = parts.valid
+    else:
+        parts, valid = _probs_parts(inp), None
+    return _denominator_total(inp, _denominator_part(inp, valid, parts), zero_fix=False)
 
 
 def _apply_item_weights(inp: Inputs, loss: Any, valid: Any) -> Any:
@@ -549,6 +626,8 @@ def forward(inp: Inputs) -> tuple[Any, Residuals]:
         loss = xp.concat(losses, axis=blocks.axis)
         if getattr(res.m, "ndim", 0):  # 0-d (log-probability inputs) are shared by every block
             res = Residuals(xp.concat(ms, axis=blocks.axis), xp.concat(lss, axis=blocks.axis), None)
+        else:
+            res = Residuals(res.m, res.ls, None)  # without the last block's parts
         dpart = None if dparts[0] is None else sum(dparts[1:], dparts[0])
     if spec.reduction == "none":
         out = loss if (spec.keepdims or spec.activation == "sigmoid") else xp.squeeze(loss, axis=inp.axis)
@@ -635,7 +714,7 @@ def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None) -> Any:
     # softmax: grad = c * (alpha * p - beta), p = softmax(x), beta = the weighted target mass
     index = spec.target == "index"
     if index:
-        parts = _index_parts(inp)
+        parts = res.parts if res.parts is not None else _index_parts(inp)
         if parts.valid is not None:
             c = xp.where(parts.valid, c, _zero(xp, inp))
         if parts.bad is not None:
@@ -643,7 +722,10 @@ def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None) -> Any:
         alpha = parts.alpha
     else:
         alpha, beta, _ = _probs_parts(inp)
-    if index and (spec.inputs == "log_probs" or not _fastpath.mutable(inp)):
+    mutable = _fastpath.mutable(inp)
+    # the O(items) scatter needs all classes here (not a class shard, whose labels may be elsewhere)
+    scatter = index and mutable and spec.inputs == "logits" and getattr(inp, "classes", None) is None
+    if index and not scatter:
         onehot = xp.astype(_class_iota(inp) == parts.idx, x.dtype)
         beta = parts.beta_t * onehot
         if spec.label_smoothing:
@@ -651,7 +733,7 @@ def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None) -> Any:
     if spec.inputs == "log_probs":
         return -(c * beta)
     m, ls = (res.m, res.ls) if res.m is not None else _stats(inp)
-    if not _fastpath.mutable(inp):
+    if not mutable:
         p = xp.exp((x - m) - ls)  # not x - (m + ls): m + ls rounds away the small differences
         return c * (alpha * p - beta)
     # in place on one buffer (the gradient itself): exp((x - m) - ls) * (c alpha) - c beta
@@ -659,7 +741,7 @@ def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None) -> Any:
     p -= ls
     p = _fastpath.exp_(xp, p)
     p *= _times(alpha, c)
-    if index:  # c beta = c beta_t onehot (+ c beta_u): O(items) scatter, then the uniform part
+    if scatter:  # c beta = c beta_t onehot (+ c beta_u): O(items) scatter, then the uniform part
         p = _fastpath.scatter_sub_(xp, p, parts.idx, _times(parts.beta_t, c), inp.axis)
         if spec.label_smoothing:
             p -= c * parts.beta_u

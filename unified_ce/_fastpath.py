@@ -40,6 +40,7 @@ __all__ = [
     "row_blocks",
     "scatter_sub_",
     "subtract_into",
+    "take_along_axis",
 ]
 
 #: Logits bytes per block of items on the blocked path (about 4 MiB: fits the L2/L3 caches, and
@@ -64,7 +65,9 @@ def disabled() -> Iterator[None]:
 
 def mutable(inp: Any) -> bool:
     """Whether the core may update arrays it created in place (see the module docstring)."""
-    if not _enabled:
+    if not _enabled or getattr(inp, "classes", None) is not None:
+        # a class shard (unified_ce.distributed): labels are global class numbers, and every process
+        # must run the same collectives (no per-process blocking)
         return False
     x = inp.x
     if compat.is_numpy_array(x) or compat.is_cupy_array(x):
@@ -110,6 +113,17 @@ def exp_(xp: Any, a: Any) -> Any:
     return xp.exp(a)
 
 
+def take_along_axis(a: Any, idx: Any, axis: int) -> Any:
+    """``a`` gathered at ``idx`` along ``axis`` by NumPy or PyTorch directly (None for other libraries)."""
+    if _enabled:
+        lib = _lib(a)
+        if lib == "torch":
+            return a.gather(axis, idx)
+        if lib == "numpy":
+            return sys.modules["numpy"].take_along_axis(a, idx, axis=axis)
+    return None
+
+
 def scatter_sub_(xp: Any, a: Any, idx: Any, v: Any, axis: int) -> Any:
     """``a[..., idx, ...] -= v`` along ``axis`` in place; ``idx`` and ``v`` broadcast to the keep shape.
 
@@ -149,6 +163,8 @@ def row_blocks(inp: Any) -> Blocks | None:
     """The blocks for the bounded-memory path, or ``None`` to compute in one piece."""
     x = inp.x
     if not mutable(inp) or inp.spec.activation != "softmax" or x.ndim < 2:
+        return None
+    if getattr(inp, "classes", None) is not None:  # a class shard: every process must reduce in step
         return None
     size = math.prod(x.shape) * _itemsize(x)
     if size <= MIN_BLOCKED_BYTES:
