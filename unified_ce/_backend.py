@@ -45,6 +45,12 @@ def namespace_of(named: dict[str, Any]) -> Any:
         If the arrays live on different devices.
     """
     arrays = {k: v for k, v in named.items() if v is not None}
+    # the namespace depends only on the arrays' types: cached, so that tiny calls stay cheap
+    key = tuple(type(v) for v in arrays.values())
+    xp = _NAMESPACES.get(key)
+    if xp is not None:
+        _check_devices(arrays, xp)
+        return xp
     for name, value in arrays.items():
         if not compat.is_array_api_obj(value):
             raise InvalidTypeError(
@@ -56,13 +62,28 @@ def namespace_of(named: dict[str, Any]) -> Any:
         desc = ", ".join(f"{k} is a {v} array" for k, v in libs.items())
         raise InvalidTypeError(f"all arrays must come from one array library; {desc}")
     xp = compat.array_namespace(*arrays.values())
-    # a traced JAX value has no concrete device (None): it cannot disagree with the others
-    devices = {name: d for name, v in arrays.items() if (d := compat.device(v)) is not None}
+    _check_devices(arrays, xp)
+    if not any(getattr(getattr(v, "dtype", None), "kind", "") == "V" for v in arrays.values()):  # not JAX's float0
+        if len(_NAMESPACES) > 256:
+            _NAMESPACES.clear()
+        _NAMESPACES[key] = xp
+    return xp
+
+
+_NAMESPACES: dict[tuple[type, ...], Any] = {}
+
+
+def _check_devices(arrays: dict[str, Any], xp: Any) -> None:
+    if len(arrays) < 2 or all(type(v).__module__ == "numpy" for v in arrays.values()):
+        return  # NumPy has one device
+    if all(is_torch(v) for v in arrays.values()):
+        devices = {name: v.device for name, v in arrays.items()}
+    else:  # a traced JAX value has no concrete device (None): it cannot disagree with the others
+        devices = {name: d for name, v in arrays.items() if (d := compat.device(v)) is not None}
     first = next(iter(devices.values()), None)
     if any(d != first for d in devices.values()):
         desc = ", ".join(f"{k} is on {d}" for k, d in devices.items())
         raise InvalidArgumentError(f"all arrays must be on one device; {desc}")
-    return xp
 
 
 def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
@@ -70,7 +91,7 @@ def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
 
     Arrays of ``xp`` are returned as they are (and checked by :func:`namespace_of` later).
     """
-    if value is None or compat.is_array_api_obj(value) and _library(value) == _library(like):
+    if value is None or (compat.is_array_api_obj(value) and _library(value) == _library(like)):
         return value
     if isinstance(value, (list, tuple, int, float)) or type(value).__module__ == "numpy":
         try:
