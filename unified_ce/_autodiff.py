@@ -59,6 +59,9 @@ def evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
     """Loss and d sum(loss * grad_output)/d logits, by the analytic gradient (any library)."""
     if inp.kernel is not None:  # a fused kernel: loss and gradient in one launch
         return inp.kernel.evaluate_with_grad(inp, grad_output)
+    fused = _core.forward_with_grad(inp, grad_output)  # eager arrays: one pass over the logits
+    if fused is not None:
+        return _core.finish(inp, fused[0]), fused[1]
     out, res = _core.forward(inp)
     out = _core.finish(inp, out)
     xp = inp.xp

@@ -29,6 +29,7 @@ import numpy as np
 from . import _fastpath
 from ._backend import (
     compute_dtype,
+    creation_device,
     is_dask,
     is_floating,
     is_integer,
@@ -73,6 +74,8 @@ class Inputs:
     classes: Any = None
     #: the label check read the labels and found none equal to ``ignore_index``: no mask needed
     none_ignored: bool = False
+    #: fast path: a buffer the core owns (the logits' block shape) where _stats leaves exp(x - max)
+    exp_out: Any = None
 
 
 def _zero(xp: Any, inp: Inputs) -> Any:
@@ -104,7 +107,7 @@ def prepare(
     shape = tuple(logits.shape)
     if any(s is None for s in shape):
         raise InvalidArgumentError("logits must have a known shape (Dask arrays with unknown chunk sizes: call compute_chunk_sizes())")
-    device = compat.device(logits)
+    device = creation_device(logits)
     cdtype = compute_dtype(xp, logits.dtype)
     kernel = None
     if use_kernels and classes is None:  # the one place a fused kernel is chosen; it reads the logits uncast
@@ -432,8 +435,10 @@ def _stats(inp: Inputs) -> tuple[Any, Any]:
         m = xp.max(x, axis=inp.axis, keepdims=True)
         m = m if inp.classes is None else inp.classes.max(m)
     # a row of -inf (or +inf) has no finite max: keep it so that the row gives nan like log_softmax
-    e = x - m
-    e = _fastpath.exp_(xp, e) if _fastpath.mutable(inp) else xp.exp(e)  # in place: e is the core's own
+    if _fastpath.mutable(inp):  # in place, in the core's own buffer
+        e = _fastpath.exp_(xp, _fastpath.subtract_into(xp, x, m, inp.exp_out))
+    else:
+        e = xp.exp(x - m)
     ls = xp.log(_csum(inp, e))
     return m, ls
 
@@ -616,8 +621,10 @@ def forward(inp: Inputs) -> tuple[Any, Residuals]:
         dpart = _denominator_part(inp, valid, parts) if spec.reduction == "mean" else None
     else:  # bounded memory: items in blocks, O(block) temporaries, O(items) results
         losses, ms, lss, dparts = [], [], [], []
+        scratch = _fastpath.block_scratch(inp, blocks)
         for sl in blocks:
             sub = _fastpath.block_inputs(inp, blocks, sl)
+            sub.exp_out = _fastpath.block_of(scratch, blocks, slice(0, sl.stop - sl.start), inp.x.ndim)
             loss, valid, res, parts = item_losses(sub)
             losses.append(_apply_item_weights(sub, loss, valid))
             ms.append(res.m)
@@ -662,18 +669,67 @@ def _upstream(inp: Inputs, g: Any, res: Residuals) -> Any:
     return xp.reshape(g, tuple(shape)) / float(count)
 
 
-def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
-    """d sum(output * grad_output) / d logits, in the logits' dtype."""
+def _coefficient(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
+    """``c``: d(output . grad_output)/d(item loss) with the keep shape (broadcastable), weights and scale in."""
     xp, spec = inp.xp, inp.spec
-    x = inp.x
     g = grad_output
-    if g.dtype != x.dtype:
-        g = xp.astype(g, x.dtype)
+    if g.dtype != inp.x.dtype:
+        g = xp.astype(g, inp.x.dtype)
     c = _upstream(inp, g, res)
     if inp.sw is not None:
         c = c * inp.sw
     if spec.scale != 1.0:
         c = c * spec.scale
+    return c
+
+
+def forward_with_grad(inp: Inputs, grad_output: Any) -> tuple[Any, Any] | None:
+    """Loss (compute dtype) and gradient in one pass over the logits, or None where not covered.
+
+    The eager fast path of ``value_and_grad``: each block of items leaves ``exp(x - max)`` in its part
+    of the gradient buffer (:func:`_stats`), which becomes the gradient in place while still in cache,
+    so the logits are read once and ``exp`` runs once.  Covers class-index targets of logits with
+    reduction ``sum`` or ``mean`` (a 0-d cotangent, known before the pass); None otherwise.
+    """
+    xp, spec, x = inp.xp, inp.spec, inp.x
+    if (
+        spec.activation != "softmax"
+        or spec.inputs != "logits"
+        or spec.target != "index"
+        or spec.reduction not in ("sum", "mean")
+        or inp.kernel is not None
+        or getattr(inp, "classes", None) is not None
+        or inp.in_dtype != x.dtype
+        or x.ndim < 2
+        or (grad_output is not None and tuple(grad_output.shape) != ())
+        or not _fastpath.mutable(inp)
+    ):
+        return None
+    res0 = Residuals(None, None, None)
+    if spec.reduction == "mean":  # the denominator depends on the labels only: known before the pass
+        parts = _index_parts(inp)
+        res0.denom = _denominator_total(inp, _denominator_part(inp, parts.valid, parts))
+    g = xp.ones((), dtype=x.dtype, device=inp.device) if grad_output is None else grad_output
+    c = _coefficient(inp, res0, g)
+    grad = xp.empty(tuple(x.shape), dtype=x.dtype, device=inp.device)
+    blocks = _fastpath.row_blocks(inp) or _fastpath.one_block(inp)
+    nd = x.ndim
+    losses = []
+    for sl in blocks:
+        sub = _fastpath.block_inputs(inp, blocks, sl)
+        sub.exp_out = _fastpath.block_of(grad, blocks, sl, nd)
+        loss, valid, res, _ = item_losses(sub)
+        losses.append(_apply_item_weights(sub, loss, valid))
+        _item_grad(sub, res, _fastpath.block_of(c, blocks, sl, nd), sub.exp_out, exp_ready=True)
+    total = xp.sum(xp.concat(losses, axis=blocks.axis) if len(losses) > 1 else losses[0])
+    return (total / res0.denom if spec.reduction == "mean" else total), grad
+
+
+def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
+    """d sum(output * grad_output) / d logits, in the logits' dtype."""
+    xp, spec = inp.xp, inp.spec
+    x = inp.x
+    c = _coefficient(inp, res, grad_output)
     blocks = _fastpath.row_blocks(inp)
     if blocks is None:
         grad = _item_grad(inp, res, c)
@@ -691,10 +747,11 @@ def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
     return grad
 
 
-def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None) -> Any:
+def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None, exp_ready: bool = False) -> Any:
     """The gradient (compute dtype) given ``c``, d(output)/d(item loss) with the keep shape.
 
-    ``out``: where to write it (an array the core owns, in the compute dtype), else a new array.
+    ``out``: where to write it (an array the core owns, in the compute dtype), else a new array;
+    ``exp_ready``: ``out`` already holds ``exp(x - m)`` (left there by :func:`_stats`).
     """
     xp, spec = inp.xp, inp.spec
     x = inp.x
@@ -737,10 +794,14 @@ def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None) -> Any:
         p = xp.exp((x - m) - ls)  # not x - (m + ls): m + ls rounds away the small differences
         return c * (alpha * p - beta)
     # in place on one buffer (the gradient itself): exp((x - m) - ls) * (c alpha) - c beta
-    p = _fastpath.subtract_into(xp, x, m, out)
-    p -= ls
-    p = _fastpath.exp_(xp, p)
-    p *= _times(alpha, c)
+    if exp_ready:  # out = exp(x - m): divide by its sum exp(ls)
+        p = out
+        p *= _times(alpha, c) / xp.exp(ls)
+    else:
+        p = _fastpath.subtract_into(xp, x, m, out)
+        p -= ls
+        p = _fastpath.exp_(xp, p)
+        p *= _times(alpha, c)
     if scatter:  # c beta = c beta_t onehot (+ c beta_u): O(items) scatter, then the uniform part
         p = _fastpath.scatter_sub_(xp, p, parts.idx, _times(parts.beta_t, c), inp.axis)
         if spec.label_smoothing:

@@ -34,9 +34,11 @@ __all__ = [
     "BLOCK_BYTES",
     "block_inputs",
     "block_of",
+    "block_scratch",
     "disabled",
     "exp_",
     "mutable",
+    "one_block",
     "row_blocks",
     "scatter_sub_",
     "subtract_into",
@@ -176,6 +178,20 @@ def row_blocks(inp: Any) -> Blocks | None:
     if step >= n:
         return None
     return Blocks(axis, n, step)
+
+
+def one_block(inp: Any) -> Blocks:
+    """All items as one block (along the first non-class axis)."""
+    axis = 0 if inp.axis != 0 else 1
+    n = inp.x.shape[axis]
+    return Blocks(axis, n, max(n, 1))
+
+
+def block_scratch(inp: Any, blocks: Blocks) -> Any:
+    """A buffer of one block's shape (compute dtype) for the temporaries of every block in turn."""
+    shape = list(inp.x.shape)
+    shape[blocks.axis] = min(blocks.step, blocks.size)
+    return inp.xp.empty(tuple(shape), dtype=inp.x.dtype, device=inp.device)
 
 
 def _itemsize(x: Any) -> int:
