@@ -17,6 +17,7 @@ from ._errors import InvalidArgumentError, InvalidTypeError
 __all__ = [
     "as_array_like",
     "compute_dtype",
+    "creation_device",
     "is_dask",
     "is_jax",
     "is_lazy",
@@ -79,11 +80,28 @@ def _check_devices(arrays: dict[str, Any], xp: Any) -> None:
     if all(is_torch(v) for v in arrays.values()):
         devices = {name: v.device for name, v in arrays.items()}
     else:  # a traced JAX value has no concrete device (None): it cannot disagree with the others
-        devices = {name: d for name, v in arrays.items() if (d := compat.device(v)) is not None}
+        devices = {name: d for name, v in arrays.items() if (d := _device_key(v)) is not None}
     first = next(iter(devices.values()), None)
     if any(d != first for d in devices.values()):
         desc = ", ".join(f"{k} is on {d}" for k, d in devices.items())
         raise InvalidArgumentError(f"all arrays must be on one device; {desc}")
+
+
+def _device_key(v: Any) -> Any:
+    """Where ``v`` lives, for the one-device check: a concrete JAX array's set of devices (arrays sharded
+    differently over the same devices may meet), ``None`` for a JAX tracer."""
+    if is_jax(v):
+        return None if is_lazy(v) else frozenset(v.devices())
+    return compat.device(v)
+
+
+def creation_device(x: Any) -> Any:
+    """The ``device=`` for arrays made to combine with ``x``: its device; ``None`` (JAX's default,
+    uncommitted placement) for a JAX array sharded over several devices, whose sharding fits only
+    arrays of its rank."""
+    if is_jax(x) and not is_lazy(x) and len(x.devices()) > 1:
+        return None
+    return compat.device(x)
 
 
 def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
@@ -95,7 +113,7 @@ def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
         return value
     if isinstance(value, (list, tuple, int, float)) or type(value).__module__ == "numpy":
         try:
-            return xp.asarray(value, device=compat.device(like))
+            return xp.asarray(value, device=creation_device(like))
         except Exception as exc:  # pragma: no cover - depends on the library's message
             raise InvalidTypeError(f"{name} could not be converted to an array: {exc}") from exc
     return value

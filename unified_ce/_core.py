@@ -23,7 +23,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import array_api_compat as compat
 import numpy as np
 
 from . import _fastpath
@@ -727,8 +726,7 @@ def forward_with_grad(inp: Inputs, grad_output: Any) -> tuple[Any, Any] | None:
 
 def backward(inp: Inputs, res: Residuals, grad_output: Any) -> Any:
     """d sum(output * grad_output) / d logits, in the logits' dtype."""
-    xp, spec = inp.xp, inp.spec
-    x = inp.x
+    xp, x = inp.xp, inp.x
     c = _coefficient(inp, res, grad_output)
     blocks = _fastpath.row_blocks(inp)
     if blocks is None:
