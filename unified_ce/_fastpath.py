@@ -72,9 +72,10 @@ def mutable(inp: Any) -> bool:
         # must run the same collectives (no per-process blocking)
         return False
     x = inp.x
-    if compat.is_numpy_array(x) or compat.is_cupy_array(x):
+    lib = _lib(x)
+    if lib in ("numpy", "cupy"):
         return True
-    if compat.is_torch_array(x):
+    if lib == "torch":
         torch = sys.modules["torch"]
         if not torch.is_grad_enabled():
             return True
@@ -82,14 +83,24 @@ def mutable(inp: Any) -> bool:
     return False
 
 
+_LIBS: dict[type, str] = {}
+
+
 def _lib(a: Any) -> str:
-    if compat.is_numpy_array(a):
-        return "numpy"
-    if compat.is_torch_array(a):
-        return "torch"
-    if compat.is_cupy_array(a):
-        return "cupy"
-    return ""
+    """``"numpy"``, ``"torch"``, ``"cupy"`` or ``""`` (another library), cached by type."""
+    kind = _LIBS.get(type(a))
+    if kind is None:
+        if compat.is_numpy_array(a):
+            kind = "numpy"
+        elif compat.is_torch_array(a):
+            kind = "torch"
+        elif compat.is_cupy_array(a):
+            kind = "cupy"
+        else:
+            kind = ""
+        if getattr(getattr(a, "dtype", None), "kind", "") != "V":  # JAX's float0 NumPy arrays: not cached
+            _LIBS[type(a)] = kind
+    return kind
 
 
 def subtract_into(xp: Any, a: Any, b: Any, out: Any = None) -> Any:
@@ -164,12 +175,12 @@ class Blocks:
 def row_blocks(inp: Any) -> Blocks | None:
     """The blocks for the bounded-memory path, or ``None`` to compute in one piece."""
     x = inp.x
-    if not mutable(inp) or inp.spec.activation != "softmax" or x.ndim < 2:
-        return None
-    if getattr(inp, "classes", None) is not None:  # a class shard: every process must reduce in step
+    if x.ndim < 2 or inp.spec.activation != "softmax":
         return None
     size = math.prod(x.shape) * _itemsize(x)
-    if size <= MIN_BLOCKED_BYTES:
+    if size <= MIN_BLOCKED_BYTES or not mutable(inp):
+        return None
+    if getattr(inp, "classes", None) is not None:  # a class shard: every process must reduce in step
         return None
     axis = 0 if inp.axis != 0 else 1
     n = x.shape[axis]
@@ -197,7 +208,9 @@ def block_scratch(inp: Any, blocks: Blocks) -> Any:
 def _itemsize(x: Any) -> int:
     if hasattr(x, "itemsize"):
         return int(x.itemsize)
-    return int(x.element_size())
+    if hasattr(x, "element_size"):
+        return int(x.element_size())
+    return int(getattr(x.dtype, "itemsize", 8))
 
 
 def _take(a: Any, axis: int, sl: slice) -> Any:
