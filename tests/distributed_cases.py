@@ -17,7 +17,6 @@ float64 loop reference elsewhere (``tests/test_golden.py``, ``tests/test_core.py
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -280,12 +279,12 @@ def dialect_ids(calls: list[DialectCall]) -> list[str]:
     return [c.id for c in calls]
 
 
-Split = Callable[[int, int], list[tuple[int, int]]]
-
-
 def uneven_splits(n: int, parts: int) -> list[tuple[int, int]]:
-    """``parts`` contiguous, unequal, non-empty ranges covering ``range(n)`` (sizes 1, 2, ... then the rest)."""
+    """``parts`` contiguous, non-empty ranges covering ``range(n)``: sizes 1, 2, ... and the rest when
+    that fits, else ones and the rest at the end."""
     sizes = [1 + i for i in range(parts - 1)]
+    if sum(sizes) >= n:
+        sizes = [1] * (parts - 1)
     assert sum(sizes) < n, (n, parts)
     sizes.append(n - sum(sizes))
     bounds, start = [], 0

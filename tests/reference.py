@@ -37,7 +37,7 @@ def reference(
     if spec.activation == "softmax":
         ax = spec.axis % nd
         C = x.shape[ax]
-        keep = x.shape[:ax] + (1,) + x.shape[ax + 1 :]
+        keep = (*x.shape[:ax], 1, *x.shape[ax + 1 :])
     else:
         ax, C, keep = None, 2, x.shape
     w = [1.0] * C if class_weight is None else [float(v) for v in np.asarray(class_weight)]

@@ -40,7 +40,7 @@ def test_matrix_is_generated_from_the_adapters() -> None:
     assert torch_row.replace("|", "\\|") in page
 
 
-@pytest.mark.parametrize("page", ["concepts.md", "index.md"])
+@pytest.mark.parametrize("page", ["concepts.md", "index.md", "scaling.md"])
 def test_doc_examples_run(page: str) -> None:
     result = doctest.testfile(
         str(ROOT / "docs" / page), module_relative=False, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE

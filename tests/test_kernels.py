@@ -539,6 +539,7 @@ def test_cupy_kernel_source_under_cpu_emulation() -> None:
     proc = subprocess.run(
         [sys.executable, os.path.join(ROOT, "tools", "check_cupy_kernel.py"), "--quick"],
         capture_output=True, text=True, cwd=ROOT, timeout=300,
+        env={**os.environ, "PYTHONPATH": ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")},
     )  # fmt: skip
     if proc.returncode and "fopenmp" in proc.stderr:
         pytest.skip("g++ without OpenMP")

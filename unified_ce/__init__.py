@@ -9,7 +9,8 @@ Importing this package imports no array framework.
 
 from __future__ import annotations
 
-from ._api import cross_entropy, softmax, value_and_grad
+from . import distributed
+from ._api import cross_entropy, loss_sum_and_denominator, softmax, value_and_grad
 from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from ._porting import explain, port
 from ._spec import CrossEntropySpec
@@ -21,7 +22,9 @@ __all__ = [
     "LabelOutOfRangeError",
     "__version__",
     "cross_entropy",
+    "distributed",
     "explain",
+    "loss_sum_and_denominator",
     "port",
     "softmax",
     "value_and_grad",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
+from . import _core, distributed
 from ._autodiff import evaluate, evaluate_with_grad
 from ._backend import as_array_like, namespace_of
 from ._spec import CrossEntropySpec
 
-__all__ = ["cross_entropy", "softmax", "value_and_grad"]
+__all__ = ["cross_entropy", "loss_sum_and_denominator", "softmax", "value_and_grad"]
 
 
 def _spec(spec: CrossEntropySpec | None, fields: dict[str, Any]) -> CrossEntropySpec:
@@ -20,11 +20,15 @@ def _spec(spec: CrossEntropySpec | None, fields: dict[str, Any]) -> CrossEntropy
     return spec.replace(**fields) if fields else spec
 
 
-def _prepare(spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any) -> _core.Inputs:
+def _prepare(
+    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any, classes: Any = None
+) -> _core.Inputs:
     if class_weight is not None or sample_weight is not None:
         xp = namespace_of({"logits": logits})
         class_weight = as_array_like("class_weight", class_weight, xp, logits)
         sample_weight = as_array_like("sample_weight", sample_weight, xp, logits)
+    if classes is not None:
+        return _core.prepare(spec, logits, target, class_weight, sample_weight, classes=classes)
     return _core.prepare(spec, logits, target, class_weight, sample_weight)
 
 
@@ -36,6 +40,8 @@ def cross_entropy(
     *,
     class_weight: Any = None,
     sample_weight: Any = None,
+    process_group: Any = None,
+    class_shard: Any = None,
     **spec_fields: Any,
 ) -> Any:
     """Evaluate a cross-entropy :class:`CrossEntropySpec` on arrays of any array-API library.
@@ -54,6 +60,13 @@ def cross_entropy(
         One weight per class (length ``C``).
     sample_weight : array, optional
         Per-item weights, broadcast against the per-item loss with the class axis kept (size 1).
+    process_group : torch.distributed.ProcessGroup, optional
+        Data parallelism (torch tensors): the items are split over the group's processes, and
+        ``reduction`` "sum" / "mean" give the sum / mean over all of them (numerator and denominator
+        all-reduced), with the gradient of that global value (:mod:`unified_ce.distributed`).
+    class_shard : unified_ce.distributed.ClassShard, optional
+        Vocabulary parallelism (torch tensors): the logits (and class weights, probability targets)
+        hold this process's slice of the classes; the loss is that of all classes.
 
     Returns
     -------
@@ -74,7 +87,10 @@ def cross_entropy(
     (2,)
     """
     spec = _spec(spec, spec_fields)
-    inp = _prepare(spec, logits, target, class_weight, sample_weight)
+    items, classes = distributed.hooks(spec, logits, process_group, class_shard)
+    inp = _prepare(spec, logits, target, class_weight, sample_weight, classes)
+    if items is not None:
+        return distributed.evaluate(inp, items, lambda i: evaluate(i, logits, target, i.cw, i.sw))
     return evaluate(inp, logits, target, inp.cw, inp.sw)
 
 
@@ -87,13 +103,16 @@ def value_and_grad(
     class_weight: Any = None,
     sample_weight: Any = None,
     grad_output: Any = None,
+    process_group: Any = None,
+    class_shard: Any = None,
     **spec_fields: Any,
 ) -> tuple[Any, Any]:
     """The loss and ``d sum(loss * grad_output) / d logits``, for every array library.
 
     The gradient is the core's analytic gradient (no autodiff needed), so this works on NumPy,
     CuPy, Dask and array-api-strict as well as PyTorch and JAX.  ``grad_output`` defaults to ones
-    of the loss's shape.
+    of the loss's shape.  ``process_group`` and ``class_shard`` as in :func:`cross_entropy` (the
+    gradient is then the one of this process's logits).
 
     Examples
     --------
@@ -106,8 +125,61 @@ def value_and_grad(
            [ 0.1667,  0.1667, -0.3333]])
     """
     spec = _spec(spec, spec_fields)
-    inp = _prepare(spec, logits, target, class_weight, sample_weight)
+    items, classes = distributed.hooks(spec, logits, process_group, class_shard)
+    inp = _prepare(spec, logits, target, class_weight, sample_weight, classes)
+    if items is not None:
+        return distributed.evaluate_with_grad(inp, items, grad_output, evaluate_with_grad)
     return evaluate_with_grad(inp, grad_output)
+
+
+def loss_sum_and_denominator(
+    logits: Any,
+    target: Any,
+    /,
+    spec: CrossEntropySpec | None = None,
+    *,
+    class_weight: Any = None,
+    sample_weight: Any = None,
+    process_group: Any = None,
+    class_shard: Any = None,
+    **spec_fields: Any,
+) -> tuple[Any, Any]:
+    """The summed loss and the denominator of its mean, to add up over micro-batches (or processes).
+
+    For a spec with ``reduction="mean"``: ``cross_entropy(...) == sum / denominator`` (with
+    ``zero_denominator="zero"``, a denominator of 0 counts as 1).  Sums and denominators of parts of
+    a batch add up, so the mean over several micro-batches is ``sum(sums) / sum(denominators)``
+    -- not the mean of their means, which weighs a micro-batch with few non-ignored items (or a
+    small weight sum) as much as a full one.  The denominator is the item count, the non-ignored
+    count or a weight sum, per ``spec.denominator``; it depends on the targets (and class weights)
+    only.  ``sum`` is differentiable like :func:`cross_entropy`; both are 0-d arrays in the compute
+    dtype (float32 for half-precision logits).  With ``process_group`` both are already summed over
+    the group's processes.
+
+    Examples
+    --------
+    Gradient accumulation: count the denominator of the whole step first (it needs only the
+    labels), then back-propagate each micro-batch's share of the global mean::
+
+        total = sum(uce.loss_sum_and_denominator(x, t)[1] for x, t in micro_batches)  # or from labels
+        for x, t in micro_batches:
+            s, _ = uce.loss_sum_and_denominator(model(x), t)
+            (s / total).backward()
+
+    >>> import numpy as np
+    >>> import unified_ce as uce
+    >>> x = np.zeros((4, 3)); t = np.array([0, -100, -100, 2])
+    >>> s1, d1 = uce.loss_sum_and_denominator(x[:1], t[:1], ignore_index=-100)
+    >>> s2, d2 = uce.loss_sum_and_denominator(x[1:], t[1:], ignore_index=-100)
+    >>> float(d1), float(d2)
+    (1.0, 1.0)
+    >>> bool(np.isclose((s1 + s2) / (d1 + d2), uce.cross_entropy(x, t, ignore_index=-100)))
+    True
+    """
+    spec = _spec(spec, spec_fields)
+    items, classes = distributed.hooks(spec, logits, process_group, class_shard)
+    inp = _prepare(spec, logits, target, class_weight, sample_weight, classes)
+    return distributed.sum_and_denominator(inp, items, lambda i: evaluate(i, logits, target, i.cw, i.sw))
 
 
 def softmax(logits: Any, /, spec: CrossEntropySpec | None = None, **spec_fields: Any) -> Any:

@@ -105,7 +105,9 @@ def prepare(
     ndim = logits.ndim
     shape = tuple(logits.shape)
     if any(s is None for s in shape):
-        raise InvalidArgumentError("logits must have a known shape (Dask arrays with unknown chunk sizes: call compute_chunk_sizes())")
+        raise InvalidArgumentError(
+            "logits must have a known shape (Dask arrays with unknown chunk sizes: call compute_chunk_sizes())"
+        )
     device = creation_device(logits)
     cdtype = compute_dtype(xp, logits.dtype)
     kernel = None
@@ -126,7 +128,7 @@ def prepare(
             raise InvalidArgumentError(f"logits must have at least one class along axis {spec.axis}; got shape {shape}")
         if classes is not None:  # a slice of the classes: labels and smoothing refer to all of them
             n_classes = classes.n_classes
-        keep_shape = shape[:axis] + (1,) + shape[axis + 1 :]
+        keep_shape = (*shape[:axis], 1, *shape[axis + 1 :])
         index_shape = shape[:axis] + shape[axis + 1 :]
     else:
         axis = 0
@@ -256,7 +258,8 @@ def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> bo
     else:
         lo, hi = float(xp.min(t)), float(xp.max(t))
     if 0 <= lo and hi < n_classes:
-        return not (spec.uses_ignore and lo <= spec.ignore_index <= hi)
+        ig = spec.ignore_index
+        return not (spec.uses_ignore and ig is not None and lo <= ig <= hi)
     if not _holds_ignore(xp, spec, t):  # no label can equal ignore_index; compare in a wider dtype
         t = xp.astype(t, xp.int64)
     bad = (t < 0) | (t >= n_classes)
@@ -394,7 +397,7 @@ def _index_parts(inp: Inputs) -> _Index:
     C = inp.n_classes
     if spec.activation == "sigmoid":
         return _Index(valid, t, None, 1.0, None, None, bad)
-    w_t = _take_weights(inp, t) if inp.cw is not None else None
+    w_t: Any = _take_weights(inp, t) if inp.cw is not None else None
     if spec.weighting == "per_class":
         if inp.cw is None:
             alpha: Any = 1.0
@@ -506,7 +509,15 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
             loss = xp.where(parts.bad, xp.asarray(math.nan, dtype=inp.x.dtype, device=inp.device), loss)
         return loss, parts.valid, Residuals(m, ls, None, parts), parts
     alpha, beta, q = _probs_parts(inp)
-    loss = alpha * ls + _csum(inp, beta * _gap(inp, m - inp.x))
+    # per_item with class weights: alpha = s is a sum over the classes (all-reduced with a class
+    # shard), kept outside the class sums below.  s * sum_c(q x) rather than sum_c(s q x): under
+    # torch autograd an all-reduce passes its gradient through unchanged, which is exact only when a
+    # global value is not mixed into another process-local sum.
+    scaled = spec.weighting == "per_item" and inp.cw is not None
+    if scaled:
+        loss = alpha * (ls + _csum(inp, q * _gap(inp, m - inp.x)))
+    else:
+        loss = alpha * ls + _csum(inp, beta * _gap(inp, m - inp.x))
     if inp.lazy:  # values unknown at call time: a negative probability poisons the item with NaN
         neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True)
         if spec.probs_sum_to_one:  # and so does a distribution that does not sum to 1
@@ -514,14 +525,14 @@ def item_losses(inp: Inputs) -> tuple[Any, Any, Residuals, Any]:
             neg = neg | off
         loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
     if spec.weighting == "per_item" and spec.inputs == "logits":
-        # alpha != sum_c beta_c for unnormalised targets: add (alpha - sum beta) * m
-        loss = loss + (alpha - _csum(inp, beta)) * m
+        # alpha != sum_c beta_c = alpha sum_c q_c for unnormalised targets: add (alpha - sum beta) * m
+        loss = loss + _times(alpha, 1.0 - _csum(inp, q)) * m
     if spec.soft_loss == "kl":
         qlog = xp.where(q > 0, q * xp.log(q + spec.kl_eps), _zero(xp, inp))
-        wql = qlog if inp.cw is None else qlog * _along_axis(inp, inp.cw)
-        if spec.weighting == "per_item" and inp.cw is not None:
-            wql = qlog * _csum(inp, q * _along_axis(inp, inp.cw))
-        loss = loss + _csum(inp, wql)
+        if scaled:
+            loss = loss + alpha * _csum(inp, qlog)
+        else:
+            loss = loss + _csum(inp, qlog if inp.cw is None else qlog * _along_axis(inp, inp.cw))
     return loss, None, Residuals(m, ls, None), (alpha, beta, q)
 
 
@@ -585,7 +596,7 @@ def denominator(inp: Inputs) -> Any:
     their summed losses over the sum of their denominators (:func:`unified_ce.loss_sum_and_denominator`).
     """
     if inp.spec.target == "index":
-        parts = _index_parts(inp)
+        parts: Any = _index_parts(inp)
         valid = parts.valid
     else:
         parts, valid = _probs_parts(inp), None
@@ -619,7 +630,7 @@ def forward(inp: Inputs) -> tuple[Any, Residuals]:
         loss = _apply_item_weights(inp, loss, valid)
         dpart = _denominator_part(inp, valid, parts) if spec.reduction == "mean" else None
     else:  # bounded memory: items in blocks, O(block) temporaries, O(items) results
-        losses, ms, lss, dparts = [], [], [], []
+        losses, ms, lss, dparts = [], [], [], []  # type: list[Any], list[Any], list[Any], list[Any]
         scratch = _fastpath.block_scratch(inp, blocks)
         for sl in blocks:
             sub = _fastpath.block_inputs(inp, blocks, sl)
@@ -662,7 +673,7 @@ def _upstream(inp: Inputs, g: Any, res: Residuals) -> Any:
         return g
     if spec.reduction == "mean":
         return g / res.denom
-    b, axes, count = _sample_axes(inp)
+    b, _axes, count = _sample_axes(inp)
     shape = [1] * len(inp.keep_shape)
     shape[b] = inp.keep_shape[b]
     return xp.reshape(g, tuple(shape)) / float(count)
@@ -789,7 +800,9 @@ def _item_grad(inp: Inputs, res: Residuals, c: Any, out: Any = None, exp_ready: 
         return -(c * beta)
     m, ls = (res.m, res.ls) if res.m is not None else _stats(inp)
     if not mutable:
-        p = xp.exp((x - m) - ls)  # not x - (m + ls): m + ls rounds away the small differences
+        # exp(x - m) / exp(ls), not exp(x - (m + ls)): m + ls rounds away the small differences.  The
+        # same exp(x - m) as the forward's (_stats): under jax.jit, XLA computes it once for both
+        p = xp.exp(x - m) * (1.0 / xp.exp(ls))
         return c * (alpha * p - beta)
     # in place on one buffer (the gradient itself): exp((x - m) - ls) * (c alpha) - c beta
     if exp_ready:  # out = exp(x - m): divide by its sum exp(ls)

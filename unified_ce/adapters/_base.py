@@ -8,13 +8,14 @@ No array math happens in a dialect.
 from __future__ import annotations
 
 import contextlib
+import copy
 import functools
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .. import _core
+from .. import _core, distributed
 from .._autodiff import evaluate, evaluate_with_grad
 from .._backend import as_array_like, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
@@ -69,33 +70,62 @@ def _dialect_names(call: Call) -> Iterator[None]:
         raise _renamed(call, exc) from None
 
 
-def _inputs(call: Call) -> tuple[_core.Inputs, Any, Any]:
+def _inputs(call: Call, classes: Any = None) -> tuple[_core.Inputs, Any, Any]:
     cw, sw = call.class_weight, call.sample_weight
     if cw is not None or sw is not None:
         xp = namespace_of({"logits": call.logits})
         cw = as_array_like("class_weight", cw, xp, call.logits)
         sw = as_array_like("sample_weight", sw, xp, call.logits)
+    if classes is not None:
+        return _core.prepare(call.spec, call.logits, call.target, cw, sw, classes=classes), cw, sw
     return _core.prepare(call.spec, call.logits, call.target, cw, sw), cw, sw
 
 
-def run(call: Call) -> Any:
-    """Evaluate a translated call (differentiable where the array library is)."""
+def run(call: Call, *, process_group: Any = None, class_shard: Any = None) -> Any:
+    """Evaluate a translated call (differentiable where the array library is).
+
+    ``process_group`` / ``class_shard``: over several processes (:mod:`unified_ce.distributed`).
+    """
     with _dialect_names(call):
-        inp, cw, sw = _inputs(call)
-    out = evaluate(inp, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
+        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
+        inp, cw, sw = _inputs(call, classes)
+
+    def local(i: _core.Inputs) -> Any:
+        return evaluate(i, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
+
+    out = local(inp) if items is None else distributed.evaluate(inp, items, local)
     if call.with_softmax:
         return out, _core.softmax(inp)
     return out
 
 
-def run_with_grad(call: Call, grad_output: Any = None) -> tuple[Any, Any]:
+def run_with_grad(
+    call: Call, grad_output: Any = None, *, process_group: Any = None, class_shard: Any = None
+) -> tuple[Any, Any]:
     """Evaluate a translated call and its analytic gradient with respect to the logits."""
     with _dialect_names(call):
-        inp, _, _ = _inputs(call)
-    out, grad = evaluate_with_grad(inp, grad_output)
+        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
+        inp, _, _ = _inputs(call, classes)
+    if items is None:
+        out, grad = evaluate_with_grad(inp, grad_output)
+    else:
+        out, grad = distributed.evaluate_with_grad(inp, items, grad_output, evaluate_with_grad)
     if call.with_softmax:
         return (out, _core.softmax(inp)), grad
     return out, grad
+
+
+def run_sum_and_denominator(call: Call, *, process_group: Any = None, class_shard: Any = None) -> tuple[Any, Any]:
+    """``(sum of the item losses, the mean's denominator)`` of a translated call whose reduction is
+    a mean (see :func:`unified_ce.loss_sum_and_denominator`)."""
+    with _dialect_names(call):
+        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
+        inp, cw, sw = _inputs(call, classes)
+
+    def local(i: _core.Inputs) -> Any:
+        return evaluate(i, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
+
+    return distributed.sum_and_denominator(inp, items, local)
 
 
 def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
@@ -111,18 +141,37 @@ class DialectFunction(Generic[F]):
     """A dialect's public function: calling it computes the loss; ``.value_and_grad`` adds the gradient.
 
     Wraps a *translation* with the framework's exact signature that returns a :class:`Call`.
+    ``fn.distributed(process_group=..., class_shard=...)`` is the same function evaluated over several
+    processes (:mod:`unified_ce.distributed`); the framework's signature stays untouched.
     """
 
-    def __init__(self, translate: F) -> None:
+    __name__: str  # set by functools.update_wrapper
+
+    def __init__(self, translate: F, *, process_group: Any = None, class_shard: Any = None) -> None:
         self.translate = translate
+        self.process_group = process_group
+        self.class_shard = class_shard
         functools.update_wrapper(self, translate)
 
+    def _options(self) -> dict[str, Any]:
+        return {"process_group": self.process_group, "class_shard": self.class_shard}
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return run(self.translate(*args, **kwargs))
+        return run(self.translate(*args, **kwargs), **self._options())
 
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones)."""
-        return run_with_grad(self.translate(*args, **kwargs), grad_output)
+        return run_with_grad(self.translate(*args, **kwargs), grad_output, **self._options())
+
+    def sum_and_denominator(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        """``(sum of the item losses, the denominator of the mean)`` for a call whose reduction is a
+        mean, to add up over micro-batches (:func:`unified_ce.loss_sum_and_denominator`)."""
+        return run_sum_and_denominator(self.translate(*args, **kwargs), **self._options())
+
+    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> DialectFunction[F]:
+        """This function over several processes: ``process_group`` (data parallel: global sums and
+        means) and / or ``class_shard`` (vocabulary parallel); see :mod:`unified_ce.distributed`."""
+        return DialectFunction(self.translate, process_group=process_group, class_shard=class_shard)
 
     def __repr__(self) -> str:
         return f"<unified_ce dialect function {self.__module__}.{self.__name__}>"
@@ -134,14 +183,39 @@ def dialect_function(translate: F) -> DialectFunction[F]:
 
 
 class DialectLoss:
-    """Base of a dialect's loss class: subclasses implement ``_translate(*args, **kwargs) -> Call``."""
+    """Base of a dialect's loss class: subclasses implement ``_translate(*args, **kwargs) -> Call``.
+
+    ``process_group`` and ``class_shard`` (settable attributes, ``None`` by default) evaluate the loss
+    over several processes (:mod:`unified_ce.distributed`); ``loss.distributed(...)`` returns a copy
+    with them set.
+    """
+
+    #: data parallelism: a torch.distributed process group whose processes hold the other items
+    process_group: Any = None
+    #: vocabulary parallelism: a :class:`unified_ce.distributed.ClassShard`
+    class_shard: Any = None
 
     def _translate(self, *args: Any, **kwargs: Any) -> Call:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _options(self) -> dict[str, Any]:
+        return {"process_group": self.process_group, "class_shard": self.class_shard}
+
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return run(self._translate(*args, **kwargs))
+        return run(self._translate(*args, **kwargs), **self._options())
 
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones)."""
-        return run_with_grad(self._translate(*args, **kwargs), grad_output)
+        return run_with_grad(self._translate(*args, **kwargs), grad_output, **self._options())
+
+    def sum_and_denominator(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
+        """``(sum of the item losses, the denominator of the mean)`` for a loss whose reduction is a
+        mean, to add up over micro-batches (:func:`unified_ce.loss_sum_and_denominator`)."""
+        return run_sum_and_denominator(self._translate(*args, **kwargs), **self._options())
+
+    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> Any:
+        """A copy of this loss evaluated over several processes (see the class docstring)."""
+        new = copy.copy(self)
+        new.process_group = process_group
+        new.class_shard = class_shard
+        return new
