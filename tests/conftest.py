@@ -176,6 +176,19 @@ class BackendInfo:
             return out, g
         raise AssertionError(f"{self.name} has no autodiff")
 
+    def vjp(self, fn: Callable[[Any], Any], x: Any, grad_output: Any = None) -> tuple[Any, Any]:
+        """JAX, traceable: ``fn(x)`` and ``d sum(fn(x)[0] * grad_output) / dx`` (no jit of its own,
+        so that a caller's ``jax.jit`` compiles the value, the gradient and more as one program)."""
+        import jax
+
+        def f(x: Any) -> Any:
+            out = fn(x)
+            return (out[0] if isinstance(out, tuple) else out), out
+
+        first, vjp, out = jax.vjp(f, x, has_aux=True)
+        (g,) = vjp(jax.numpy.ones_like(first) if grad_output is None else grad_output)
+        return out, g
+
 
 def torch_ones_like(a: Any) -> Any:
     import torch

@@ -59,6 +59,13 @@ def evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
     """Loss and d sum(loss * grad_output)/d logits, by the analytic gradient (any library)."""
     if inp.kernel is not None:  # a fused kernel: loss and gradient in one launch
         return inp.kernel.evaluate_with_grad(inp, grad_output)
+    if is_jax(inp.x) and not inp.lazy and inp.classes is None:  # eager JAX: one compiled program
+        static = (inp.spec, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.keep_shape, inp.none_ignored)
+        return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, grad_output)
+    return _evaluate_with_grad(inp, grad_output)
+
+
+def _evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
     fused = _core.forward_with_grad(inp, grad_output)  # eager arrays: one pass over the logits
     if fused is not None:
         return _core.finish(inp, fused[0]), fused[1]
@@ -143,6 +150,24 @@ def _jax_no_double_backward() -> Any:
 
 
 @functools.lru_cache(maxsize=512)
+def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
+    """:func:`evaluate_with_grad` of eager JAX arrays as one jitted program (per spec; JAX caches per
+    shape and dtype).  The inputs were validated on concrete values before; inside, they are tracers."""
+    import jax
+
+    spec, axis, n_classes, out_dtype, in_dtype, keep_shape, none_ignored = static
+
+    def run(x: Any, t: Any, cw: Any, sw: Any, g: Any) -> tuple[Any, Any]:
+        inp = _core.Inputs(
+            spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, in_dtype, None, True, keep_shape,
+            none_ignored=none_ignored,
+        )  # fmt: skip
+        return _evaluate_with_grad(inp, g)
+
+    return jax.jit(run)
+
+
+@functools.lru_cache(maxsize=512)
 def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     import jax
 
@@ -185,4 +210,8 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
         return dx, cot.get("t"), cot.get("cw"), cot.get("sw")
 
     f.defvjp(fwd, bwd)
-    return f
+    # Compiled as one XLA program (per shape and dtype, cached by JAX): eagerly, JAX would otherwise
+    # dispatch -- and, for each new shape, compile -- every one of the core's operations separately.
+    # Labels were already checked on the concrete arrays (``_core.prepare``) before this is called;
+    # inside an outer ``jit`` this is an ordinary nested call.
+    return jax.jit(f)

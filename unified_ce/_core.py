@@ -711,6 +711,7 @@ def forward_with_grad(inp: Inputs, grad_output: Any) -> tuple[Any, Any] | None:
         or getattr(inp, "classes", None) is not None
         or inp.in_dtype != x.dtype
         or x.ndim < 2
+        or math.prod(x.shape) == 0  # no items: no block to fuse
         or (grad_output is not None and tuple(grad_output.shape) != ())
         or not _fastpath.mutable(inp)
     ):

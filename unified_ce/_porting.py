@@ -137,7 +137,7 @@ def explain(name: str, /, *, target: str = "index", ndim: int = 2, **kwargs: Any
     >>> from unified_ce import explain
     >>> print(explain("chainer.softmax_cross_entropy", normalize=False))  # doctest: +NORMALIZE_WHITESPACE
     chainer.softmax_cross_entropy(normalize=False): softmax cross-entropy over axis 1 of the logits;
-    targets: integer class labels; items labelled -1 are ignored; class weights multiply each class's term;
+    targets: integer class labels; items labelled -1 are ignored;
     reduction: the sum divided by the size of axis 0 (the batch) (0 when that is 0).
     """
     tr = translate_call(name, kwargs, target=target, ndim=ndim)
@@ -379,7 +379,7 @@ def port(source: str, target_dialect: str, /, *, target: str = "index", ndim: in
     >>> from unified_ce import port
     >>> print(port("chainer", "torch", normalize=False, class_weight="w"))
     torch.cross_entropy(x, t, weight=w, ignore_index=-1, reduction='sum')
-    # divide the sum by the batch size (0 when it is 0)
+    # divide the sum by the number of items (0 when it is 0)
     """
     src = translate_call(source, kwargs, target=target, ndim=ndim)
     want = _relevant(src, ndim)
