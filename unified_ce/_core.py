@@ -23,6 +23,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import array_api_compat
 import numpy as np
 
 from . import _fastpath
@@ -253,6 +254,9 @@ def _check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> bo
     """
     if math.prod(t.shape) == 0:  # no labels (callers' ``target.size`` is a method on torch tensors)
         return False
+    if is_jax(t):  # on the host (labels are O(items)): eager JAX would compile min / max per new shape
+        t = np.asarray(t)
+        xp = array_api_compat.array_namespace(t)
     if is_torch(t) and t.dtype != xp.bool:  # the common case in one reduction: every label in range
         lo, hi = (float(v) for v in t.aminmax())
     else:
