@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core, distributed
-from ._autodiff import evaluate, evaluate_with_grad
-from ._backend import as_array_like, namespace_of
+from . import _core
+from ._backend import namespace_of
 from ._spec import CrossEntropySpec
+from .adapters._base import Call, run, run_sum_and_denominator, run_with_grad
 
 __all__ = ["cross_entropy", "loss_sum_and_denominator", "softmax", "value_and_grad"]
 
@@ -18,18 +18,6 @@ def _spec(spec: CrossEntropySpec | None, fields: dict[str, Any]) -> CrossEntropy
     if not isinstance(spec, CrossEntropySpec):
         raise TypeError(f"spec must be a CrossEntropySpec; got {type(spec).__name__}")
     return spec.replace(**fields) if fields else spec
-
-
-def _prepare(
-    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any, classes: Any = None
-) -> _core.Inputs:
-    if class_weight is not None or sample_weight is not None:
-        xp = namespace_of({"logits": logits})
-        class_weight = as_array_like("class_weight", class_weight, xp, logits)
-        sample_weight = as_array_like("sample_weight", sample_weight, xp, logits)
-    if classes is not None:
-        return _core.prepare(spec, logits, target, class_weight, sample_weight, classes=classes)
-    return _core.prepare(spec, logits, target, class_weight, sample_weight)
 
 
 def cross_entropy(
@@ -86,12 +74,8 @@ def cross_entropy(
     >>> uce.cross_entropy(x, t, reduction="none").shape
     (2,)
     """
-    spec = _spec(spec, spec_fields)
-    items, classes = distributed.hooks(spec, logits, process_group, class_shard)
-    inp = _prepare(spec, logits, target, class_weight, sample_weight, classes)
-    if items is not None:
-        return distributed.evaluate(inp, items, lambda i: evaluate(i, logits, target, i.cw, i.sw))
-    return evaluate(inp, logits, target, inp.cw, inp.sw)
+    call = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    return run(call, process_group=process_group, class_shard=class_shard)
 
 
 def value_and_grad(
@@ -124,12 +108,8 @@ def value_and_grad(
     array([[-0.3333,  0.1667,  0.1667],
            [ 0.1667,  0.1667, -0.3333]])
     """
-    spec = _spec(spec, spec_fields)
-    items, classes = distributed.hooks(spec, logits, process_group, class_shard)
-    inp = _prepare(spec, logits, target, class_weight, sample_weight, classes)
-    if items is not None:
-        return distributed.evaluate_with_grad(inp, items, grad_output, evaluate_with_grad)
-    return evaluate_with_grad(inp, grad_output)
+    call = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    return run_with_grad(call, grad_output, process_group=process_group, class_shard=class_shard)
 
 
 def loss_sum_and_denominator(
@@ -176,10 +156,8 @@ def loss_sum_and_denominator(
     >>> bool(np.isclose((s1 + s2) / (d1 + d2), uce.cross_entropy(x, t, ignore_index=-100)))
     True
     """
-    spec = _spec(spec, spec_fields)
-    items, classes = distributed.hooks(spec, logits, process_group, class_shard)
-    inp = _prepare(spec, logits, target, class_weight, sample_weight, classes)
-    return distributed.sum_and_denominator(inp, items, lambda i: evaluate(i, logits, target, i.cw, i.sw))
+    call = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    return run_sum_and_denominator(call, process_group=process_group, class_shard=class_shard)
 
 
 def softmax(logits: Any, /, spec: CrossEntropySpec | None = None, **spec_fields: Any) -> Any:

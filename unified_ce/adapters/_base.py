@@ -70,15 +70,21 @@ def _dialect_names(call: Call) -> Iterator[None]:
         raise _renamed(call, exc) from None
 
 
-def _inputs(call: Call, classes: Any = None) -> tuple[_core.Inputs, Any, Any]:
-    cw, sw = call.class_weight, call.sample_weight
-    if cw is not None or sw is not None:
-        xp = namespace_of({"logits": call.logits})
-        cw = as_array_like("class_weight", cw, xp, call.logits)
-        sw = as_array_like("sample_weight", sw, xp, call.logits)
-    if classes is not None:
-        return _core.prepare(call.spec, call.logits, call.target, cw, sw, classes=classes), cw, sw
-    return _core.prepare(call.spec, call.logits, call.target, cw, sw), cw, sw
+def _prepared(call: Call, process_group: Any, class_shard: Any) -> tuple[_core.Inputs, Any, Callable[..., Any]]:
+    """Validate a call: ``(inputs, data-parallel group or None, local evaluation of inputs)``."""
+    with _dialect_names(call):
+        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
+        cw, sw = call.class_weight, call.sample_weight
+        if cw is not None or sw is not None:  # NumPy arrays / lists given as weights: constants
+            xp = namespace_of({"logits": call.logits})
+            cw = as_array_like("class_weight", cw, xp, call.logits)
+            sw = as_array_like("sample_weight", sw, xp, call.logits)
+        inp = _core.prepare(call.spec, call.logits, call.target, cw, sw, classes=classes)
+
+    def local(i: _core.Inputs) -> Any:
+        return evaluate(i, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
+
+    return inp, items, local
 
 
 def run(call: Call, *, process_group: Any = None, class_shard: Any = None) -> Any:
@@ -86,13 +92,7 @@ def run(call: Call, *, process_group: Any = None, class_shard: Any = None) -> An
 
     ``process_group`` / ``class_shard``: over several processes (:mod:`unified_ce.distributed`).
     """
-    with _dialect_names(call):
-        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
-        inp, cw, sw = _inputs(call, classes)
-
-    def local(i: _core.Inputs) -> Any:
-        return evaluate(i, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
-
+    inp, items, local = _prepared(call, process_group, class_shard)
     out = local(inp) if items is None else distributed.evaluate(inp, items, local)
     if call.with_softmax:
         return out, _core.softmax(inp)
@@ -103,9 +103,7 @@ def run_with_grad(
     call: Call, grad_output: Any = None, *, process_group: Any = None, class_shard: Any = None
 ) -> tuple[Any, Any]:
     """Evaluate a translated call and its analytic gradient with respect to the logits."""
-    with _dialect_names(call):
-        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
-        inp, _, _ = _inputs(call, classes)
+    inp, items, _ = _prepared(call, process_group, class_shard)
     if items is None:
         out, grad = evaluate_with_grad(inp, grad_output)
     else:
@@ -118,13 +116,7 @@ def run_with_grad(
 def run_sum_and_denominator(call: Call, *, process_group: Any = None, class_shard: Any = None) -> tuple[Any, Any]:
     """``(sum of the item losses, the mean's denominator)`` of a translated call whose reduction is
     a mean (see :func:`unified_ce.loss_sum_and_denominator`)."""
-    with _dialect_names(call):
-        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
-        inp, cw, sw = _inputs(call, classes)
-
-    def local(i: _core.Inputs) -> Any:
-        return evaluate(i, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
-
+    inp, items, local = _prepared(call, process_group, class_shard)
     return distributed.sum_and_denominator(inp, items, local)
 
 
