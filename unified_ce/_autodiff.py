@@ -159,8 +159,8 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
 
     def run(x: Any, t: Any, cw: Any, sw: Any, g: Any) -> tuple[Any, Any]:
         inp = _core.Inputs(
-            spec, xp, x, t, cw, sw, axis, n_classes, out_dtype, in_dtype, None, True, keep_shape,
-            none_ignored=none_ignored,
+            spec=spec, xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes, out_dtype=out_dtype,
+            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape, none_ignored=none_ignored,
         )  # fmt: skip
         return _evaluate_with_grad(inp, g)
 
