@@ -59,7 +59,9 @@ class Recorder:
         }
         self.ids: set[str] = set()
 
-    def add(self, *, id, api, init, method, args, kwargs, grad_output, expect, invalid=None, tags=(), note=""):
+    def add(self, *, id, api, init, method, args, kwargs, grad_output, expect, invalid=None, tags=(), note="", wrt=0):
+        """``wrt``: index in ``args`` of the differentiated input (the logits); 0 unless the framework
+        takes the target first (Keras ``(y_true, y_pred)``, ``tf.nn`` ``(labels, logits)``)."""
         base, k = id, 2
         while id in self.ids:
             id = f"{base}#{k}"
@@ -78,6 +80,7 @@ class Recorder:
                 "invalid": invalid,
                 "tags": list(tags),
                 "note": note,
+                **({"wrt": wrt} if wrt else {}),
             }
         )
         return id
