@@ -10,9 +10,9 @@ Run from the repository root with any Python that has torch 2.13.0 (CPU)::
 
     python tools/golden/record_torch_losses.py            # -> tools/golden/pending/torch_losses.json
 
-``add_cases(recorder)`` is also what ``record_torch.py`` calls to put these cases into
-``unified_ce/conformance/golden/torch.json`` once the dialect has the APIs; the cases draw from
-their own seeded generator, so both routes record identical data.
+The cases of the APIs in ``READY`` (those the dialect implements) are merged into
+``unified_ce/conformance/golden/torch.json``, the others wait in ``tools/golden/pending/`` (``_split.py``);
+the recorder draws from its own seeded generator, so rerunning it reproduces the data.
 """
 
 from __future__ import annotations
@@ -27,7 +27,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
-from _common import Recorder, _format, err  # noqa: E402
+import _split  # noqa: E402
+from _common import Recorder, err  # noqa: E402
+
+#: the APIs that unified_ce.adapters.torch implements: their cases go into golden/torch.json, the others
+#: wait in tools/golden/pending/torch_losses.json (tests/test_golden.py runs every case of the golden file)
+READY: set[str] = set()
 
 F16, F32, F64 = np.float16, np.float32, np.float64
 
@@ -380,7 +385,4 @@ if __name__ == "__main__":
     R = Recorder("torch", "torch", torch.__version__.split("+")[0],
                  {"numpy": np.__version__, "torch": torch.__version__})
     add_cases(R)
-    out = Path(__file__).resolve().parent / "pending" / "torch_losses.json"
-    out.parent.mkdir(exist_ok=True)
-    _format.dump(R.payload, out)
-    print(f"wrote {out} ({len(R.payload['cases'])} cases, {out.stat().st_size} bytes)")
+    _split.write(R.payload, "torch", "torch_losses", READY, set(APIS))

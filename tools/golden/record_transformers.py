@@ -18,8 +18,8 @@ Run from the repository root in a venv with torch==2.13.0 and transformers::
         /work/venvs/hf/bin/pip install transformers
     /work/venvs/hf/bin/python tools/golden/record_transformers.py
 
-Writes ``tools/golden/pending/transformers.json`` until the dialect exists, then
-``unified_ce/conformance/golden/transformers.json`` (``--final``).  Deterministic (fixed seed).
+Writes ``unified_ce/conformance/golden/transformers.json`` once the dialect exists (``READY``),
+``tools/golden/pending/transformers.json`` until then (see ``_split.py``).  Deterministic (fixed seed).
 """
 
 from __future__ import annotations
@@ -35,10 +35,13 @@ import torch  # noqa: E402
 import transformers  # noqa: E402
 from transformers.loss.loss_utils import ForCausalLMLoss  # noqa: E402
 
-from _common import GOLDEN_DIR, Recorder, _format, err  # noqa: E402
+import _split  # noqa: E402
+from _common import Recorder, err  # noqa: E402
 
 F16, F32, F64 = np.float16, np.float32, np.float64
 API = "ForCausalLMLoss"
+#: the APIs that unified_ce.adapters.transformers implements (see _split.py)
+READY: set[str] = set()
 
 
 def to_t(v):
@@ -154,10 +157,4 @@ if __name__ == "__main__":
     R = Recorder("transformers", "transformers", transformers.__version__,
                  {"numpy": np.__version__, "torch": torch.__version__, "transformers": transformers.__version__})
     add_cases(R)
-    if "--final" in sys.argv:
-        R.write("transformers")
-    else:
-        out = Path(__file__).resolve().parent / "pending" / "transformers.json"
-        out.parent.mkdir(exist_ok=True)
-        _format.dump(R.payload, out)
-        print(f"wrote {out} ({len(R.payload['cases'])} cases, {out.stat().st_size} bytes); final: {GOLDEN_DIR}")
+    _split.write(R.payload, "transformers", "transformers", READY, {API})
