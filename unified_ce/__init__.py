@@ -13,6 +13,7 @@ from . import distributed
 from ._api import cross_entropy, loss_sum_and_denominator, softmax, value_and_grad
 from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from ._porting import explain, port
+from .linear import linear_cross_entropy
 from ._spec import CrossEntropySpec
 
 __all__ = [
@@ -24,6 +25,7 @@ __all__ = [
     "cross_entropy",
     "distributed",
     "explain",
+    "linear_cross_entropy",
     "loss_sum_and_denominator",
     "port",
     "softmax",
