@@ -76,7 +76,7 @@ BAD: list[tuple[str, Callable[[Any], Any], type[Exception], tuple[str, ...]]] = 
     ),
     (
         "reduction-loss-class",
-        lambda a: CrossEntropyLoss(reduction="elementwise"),
+        lambda a: CrossEntropyLoss(reduction="elementwise")(a(X), a(T)),  # at forward, like PyTorch
         uce.InvalidArgumentError,
         ("reduction",),
     ),
@@ -88,7 +88,7 @@ BAD: list[tuple[str, Callable[[Any], Any], type[Exception], tuple[str, ...]]] = 
     ),
     (
         "label_smoothing-negative-loss-class",
-        lambda a: CrossEntropyLoss(label_smoothing=-0.1),
+        lambda a: CrossEntropyLoss(label_smoothing=-0.1)(a(X), a(T)),
         uce.InvalidArgumentError,
         ("label_smoothing",),
     ),
@@ -165,3 +165,104 @@ def test_inputs_are_never_modified(backend: BackendInfo) -> None:
         loss.value_and_grad(x, t)
     for a, b in ((x, x_np), (t, t_np), (w, w_np)):
         np.testing.assert_array_equal(backend.to_numpy(a), b)
+
+
+#: PyTorch's own error inputs for ``nn.CrossEntropyLoss`` (``common_modules.
+#: module_error_inputs_torch_nn_CrossEntropyLoss``) and ``F.cross_entropy`` calls PyTorch rejects:
+#: the torch dialect's error must be an instance of the class PyTorch raises, so that ``except``
+#: clauses written for PyTorch keep catching; and of unified_ce's own class.
+TORCH_RAISES: list[tuple[str, Callable[[Any], Any], type[Exception], type[Exception]]] = [
+    ("probs-int", lambda a: cross_entropy(a(X), a(np.zeros((3, 4), np.int64))), RuntimeError, uce.InvalidTypeError),
+    ("float-indices", lambda a: cross_entropy(a(X), a(np.zeros(3))), RuntimeError, uce.InvalidTypeError),
+    ("batch-size", lambda a: cross_entropy(a(X), a(np.array([0, 1]))), ValueError, uce.InvalidArgumentError),
+    (
+        "batch-size-3d",
+        lambda a: cross_entropy(a(np.zeros((2, 3, 5))), a(np.zeros((3, 5), np.int64))),
+        ValueError,
+        uce.InvalidArgumentError,
+    ),
+    (
+        "spatial-size",
+        lambda a: cross_entropy(a(np.zeros((2, 3, 5))), a(np.zeros((2, 4), np.int64))),
+        RuntimeError,
+        uce.InvalidArgumentError,
+    ),
+    (
+        "unbatched-target-size",
+        lambda a: cross_entropy(a(np.zeros(3)), a(np.zeros(2, np.int64))),
+        ValueError,
+        uce.InvalidArgumentError,
+    ),
+    (
+        "weight-size",
+        lambda a: CrossEntropyLoss(weight=a(np.ones(2)))(a(X), a(T)),
+        RuntimeError,
+        uce.InvalidArgumentError,
+    ),
+    (
+        "probs-ignore_index",
+        lambda a: CrossEntropyLoss(ignore_index=1)(a(X), a(np.full((3, 4), 0.25))),
+        RuntimeError,
+        uce.InvalidArgumentError,
+    ),
+    (
+        "label_smoothing",
+        lambda a: CrossEntropyLoss(label_smoothing=1.5)(a(X), a(T)),
+        RuntimeError,
+        uce.InvalidArgumentError,
+    ),
+    ("label-out-of-range", lambda a: cross_entropy(a(X), a(np.array([0, 4, 1]))), IndexError, uce.LabelOutOfRangeError),
+    (
+        "int-input",
+        lambda a: cross_entropy(a(np.zeros((3, 4), np.int64)), a(T)),
+        NotImplementedError,
+        uce.InvalidTypeError,
+    ),
+    ("reduction", lambda a: CrossEntropyLoss(reduction="avg")(a(X), a(T)), ValueError, uce.InvalidArgumentError),
+    ("ignore_index-type", lambda a: cross_entropy(a(X), a(T), ignore_index=1.5), TypeError, uce.InvalidTypeError),
+]
+
+
+@pytest.mark.parametrize("make,theirs,ours", [b[1:] for b in TORCH_RAISES], ids=[b[0] for b in TORCH_RAISES])
+def test_torch_dialect_raises_torch_exception_classes(
+    make: Callable[[Any], Any], theirs: type[Exception], ours: type[Exception], backend: BackendInfo
+) -> None:
+    if backend.lazy:
+        pytest.skip("value checks need concrete values")
+    with pytest.raises(ours) as info:
+        make(backend.asarray)
+    assert isinstance(info.value, theirs), type(info.value).__mro__
+    if backend.backend is Backend.TORCH:  # and PyTorch itself raises that class for the same input
+        torch = pytest.importorskip("torch")
+        import torch.nn.functional as F
+
+        def as_torch(a: Any) -> Any:
+            return torch.from_numpy(np.asarray(a))
+
+        real = {"cross_entropy": F.cross_entropy, "CrossEntropyLoss": torch.nn.CrossEntropyLoss}
+        with pytest.raises(theirs):
+            _with_real_torch(make, as_torch, real)
+
+
+def _with_real_torch(make: Callable[[Any], Any], as_torch: Callable[[Any], Any], real: dict[str, Any]) -> None:
+    """Run a table row with PyTorch's own function and class in place of the dialect's."""
+    g = make.__globals__
+    saved = {k: g[k] for k in real}
+    g.update(real)
+    try:
+        make(as_torch)
+    finally:
+        g.update(saved)
+
+
+def test_framework_errors_pickle_and_name() -> None:
+    """Retyped errors cross process boundaries (pickle) and say both classes in a traceback."""
+    import pickle
+
+    with pytest.raises(RuntimeError) as info:
+        cross_entropy(X, np.zeros((3, 4), np.int64))
+    err = info.value
+    assert type(err).__qualname__ == "InvalidTypeError[RuntimeError]"
+    back = pickle.loads(pickle.dumps(err))
+    assert type(back) is type(err) and str(back) == str(err)
+    assert isinstance(back, uce.InvalidTypeError) and isinstance(back, RuntimeError)

@@ -22,6 +22,7 @@ derivative of the framework's forward taken by the framework's own autodiff.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 from typing import Any
 
@@ -36,6 +37,24 @@ from unified_ce.conformance._runner import _least_precise
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 _ERRORS = (ValueError, TypeError)
+
+#: framework exception classes (as recorded by name) that derive from a built-in class: an error of
+#: the dialect must be an instance of those built-in classes (``MXNetError`` is a ``RuntimeError``,
+#: NumPy's ``AxisError`` a ``ValueError`` and an ``IndexError``).  Framework classes not listed and
+#: not built in (Chainer's ``InvalidType``, BrainPy's ``UnsupportedError``: plain ``Exception``
+#: subclasses) cannot be matched without importing the framework and are not checked.
+_FRAMEWORK_BASES: dict[str, tuple[type[BaseException], ...]] = {
+    "MXNetError": (RuntimeError,),
+    "AxisError": (ValueError, IndexError),
+}
+
+
+def framework_classes(name: str) -> tuple[type[BaseException], ...]:
+    """The built-in classes an error must be an instance of, for the framework's class ``name``."""
+    if name in _FRAMEWORK_BASES:
+        return _FRAMEWORK_BASES[name]
+    cls = getattr(builtins, name, None)
+    return (cls,) if isinstance(cls, type) and issubclass(cls, BaseException) else ()
 
 
 def _cases() -> list[Any]:
@@ -132,10 +151,16 @@ def test_golden(dialect: str, case: dict[str, Any], backend: BackendInfo) -> Non
             first = be.to_numpy(_as_list(out)[0])
             assert np.isnan(first).any(), f"invalid input ({case.get('invalid') or expect['error']}) gave {first}"
             return
-        with pytest.raises(_ERRORS):
+        with pytest.raises(_ERRORS) as info:
             fn, _ = _callable(dialect, case, be)
             bound, arrays = _bind(fn, case, be)
             be.call(bound, *arrays)
+        if "error" in expect:  # the framework's own class too, so that its except clauses catch
+            for cls in framework_classes(expect["error"]["type"]):
+                assert isinstance(info.value, cls), (
+                    f"{type(info.value).__qualname__} is not a {cls.__name__} (the framework raises "
+                    f"{expect['error']['type']}: {expect['error']['message'][:80]!r})"
+                )
         return
 
     fn, vag = _callable(dialect, case, be)

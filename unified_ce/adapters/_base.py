@@ -11,6 +11,7 @@ import contextlib
 import copy
 import functools
 import re
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -18,7 +19,7 @@ from typing import Any, Generic, TypeVar
 from .. import _core, distributed
 from .._autodiff import evaluate, evaluate_with_grad
 from .._backend import as_array_like, namespace_of
-from .._errors import InvalidArgumentError, InvalidTypeError
+from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
 
 __all__ = ["Call", "DialectFunction", "DialectLoss", "check_choice", "dialect_function"]
@@ -128,6 +129,14 @@ def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
 
 F = TypeVar("F", bound=Callable[..., Call])
 
+#: the errors a dialect call may raise that its framework would raise with another class
+_RETYPED = (InvalidArgumentError, InvalidTypeError)
+
+
+def _framework_errors(module: str) -> FrameworkErrors | None:
+    """The dialect module's ``FRAMEWORK_ERRORS`` table (see :class:`unified_ce._errors.FrameworkErrors`)."""
+    return getattr(sys.modules.get(module), "FRAMEWORK_ERRORS", None)
+
 
 class DialectFunction(Generic[F]):
     """A dialect's public function: calling it computes the loss; ``.value_and_grad`` adds the gradient.
@@ -144,21 +153,38 @@ class DialectFunction(Generic[F]):
         self.process_group = process_group
         self.class_shard = class_shard
         functools.update_wrapper(self, translate)
+        #: errors are also instances of the framework's exception class (the dialect's table)
+        self.framework_errors = _framework_errors(translate.__module__)
 
     def _options(self) -> dict[str, Any]:
         return {"process_group": self.process_group, "class_shard": self.class_shard}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return run(self.translate(*args, **kwargs), **self._options())
+        try:
+            return run(self.translate(*args, **kwargs), **self._options())
+        except _RETYPED as exc:
+            if self.framework_errors is not None:
+                self.framework_errors.retype(exc)
+            raise
 
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones)."""
-        return run_with_grad(self.translate(*args, **kwargs), grad_output, **self._options())
+        try:
+            return run_with_grad(self.translate(*args, **kwargs), grad_output, **self._options())
+        except _RETYPED as exc:
+            if self.framework_errors is not None:
+                self.framework_errors.retype(exc)
+            raise
 
     def sum_and_denominator(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(sum of the item losses, the denominator of the mean)`` for a call whose reduction is a
         mean, to add up over micro-batches (:func:`unified_ce.loss_sum_and_denominator`)."""
-        return run_sum_and_denominator(self.translate(*args, **kwargs), **self._options())
+        try:
+            return run_sum_and_denominator(self.translate(*args, **kwargs), **self._options())
+        except _RETYPED as exc:
+            if self.framework_errors is not None:
+                self.framework_errors.retype(exc)
+            raise
 
     def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> DialectFunction[F]:
         """This function over several processes: ``process_group`` (data parallel: global sums and
@@ -186,6 +212,27 @@ class DialectLoss:
     process_group: Any = None
     #: vocabulary parallelism: a :class:`unified_ce.distributed.ClassShard`
     class_shard: Any = None
+    #: errors are also instances of the framework's exception class (the dialect module's table)
+    framework_errors: FrameworkErrors | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = _framework_errors(cls.__module__)
+        init = cls.__dict__.get("__init__")
+        if table is None:
+            return
+        cls.framework_errors = table
+        if init is not None:  # construction errors too (a bad reduction name, ...)
+
+            @functools.wraps(init)
+            def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+                try:
+                    init(self, *args, **kwargs)
+                except _RETYPED as exc:
+                    table.retype(exc)
+                    raise
+
+            cls.__init__ = __init__  # type: ignore[method-assign]
 
     def _translate(self, *args: Any, **kwargs: Any) -> Call:  # pragma: no cover - abstract
         raise NotImplementedError
@@ -194,16 +241,31 @@ class DialectLoss:
         return {"process_group": self.process_group, "class_shard": self.class_shard}
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return run(self._translate(*args, **kwargs), **self._options())
+        try:
+            return run(self._translate(*args, **kwargs), **self._options())
+        except _RETYPED as exc:
+            if self.framework_errors is not None:
+                self.framework_errors.retype(exc)
+            raise
 
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones)."""
-        return run_with_grad(self._translate(*args, **kwargs), grad_output, **self._options())
+        try:
+            return run_with_grad(self._translate(*args, **kwargs), grad_output, **self._options())
+        except _RETYPED as exc:
+            if self.framework_errors is not None:
+                self.framework_errors.retype(exc)
+            raise
 
     def sum_and_denominator(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(sum of the item losses, the denominator of the mean)`` for a loss whose reduction is a
         mean, to add up over micro-batches (:func:`unified_ce.loss_sum_and_denominator`)."""
-        return run_sum_and_denominator(self._translate(*args, **kwargs), **self._options())
+        try:
+            return run_sum_and_denominator(self._translate(*args, **kwargs), **self._options())
+        except _RETYPED as exc:
+            if self.framework_errors is not None:
+                self.framework_errors.retype(exc)
+            raise
 
     def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> Any:
         """A copy of this loss evaluated over several processes (see the class docstring)."""

@@ -36,7 +36,7 @@ import functools
 from typing import Any
 
 from .._backend import is_floating, namespace_of
-from .._errors import InvalidArgumentError, InvalidTypeError
+from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
 from ._base import Call, DialectLoss, check_choice
 
@@ -46,6 +46,15 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 #: BrainPy's names of the canonical arguments (for error messages).
 _NAMES = (("logits", "input"), ("class_weight", "weight"))
+
+#: The built-in exception class BrainPy 2.8.2 (on JAX) raises for each error: shapes that do not
+#: broadcast give JAX's ``TypeError``; indexing a 0-d input an ``IndexError``.  (Its
+#: ``UnsupportedError`` for a bad reduction is a plain ``Exception``, not matched.)
+FRAMEWORK_ERRORS = FrameworkErrors(
+    (LabelOutOfRangeError, "", IndexError),
+    (InvalidArgumentError, r"^target\b.*shape", TypeError),
+    (InvalidArgumentError, r"^input must have at least one dimension", IndexError),
+)
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
 SEMANTICS = {

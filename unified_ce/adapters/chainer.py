@@ -45,7 +45,7 @@ import warnings
 from typing import Any
 
 from .._backend import is_floating, namespace_of
-from .._errors import InvalidArgumentError, InvalidTypeError
+from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
 from ._base import Call, check_choice, dialect_function
 
@@ -57,6 +57,19 @@ KL_EPS = 1e-7
 _REDUCES = ("mean", "no")
 _SOFT_LOSSES = {"cross-entropy": "cross_entropy", "kl-divergence": "kl"}
 _NAMES = (("logits", "x"), ("target", "t"))
+
+#: The built-in exception class Chainer 7.8.1 raises for each error (its type-check ``InvalidType``,
+#: raised with ``enable_double_backprop=True`` and by ``sigmoid_cross_entropy``, is a plain
+#: ``Exception`` and cannot be matched without importing Chainer).
+FRAMEWORK_ERRORS = FrameworkErrors(
+    (LabelOutOfRangeError, "", IndexError),
+    (InvalidArgumentError, r"divides by .* which is 0", ZeroDivisionError),
+    (InvalidArgumentError, r"^normalize=False divides by len\(x\)", TypeError),
+    (InvalidArgumentError, r"^x must have shape \(N, C\)", IndexError),  # NumPy's AxisError for soft t
+    (InvalidArgumentError, r"^x must have at least one class", ValueError),
+    (InvalidTypeError, r"^[xt]\b.*dtype", RuntimeError),  # type check evaluated as bool
+    (InvalidArgumentError, r"^[xt]\b", RuntimeError),
+)
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
 SEMANTICS = {

@@ -42,7 +42,7 @@ import numbers
 from typing import Any
 
 from .._backend import namespace_of
-from .._errors import InvalidArgumentError, InvalidTypeError
+from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
 from ._base import Call, DialectLoss
 
@@ -50,6 +50,16 @@ __all__ = ["SoftmaxCELoss", "SoftmaxCrossEntropyLoss"]
 
 #: MXNet's names of the canonical arguments (for error messages).
 _NAMES = (("logits", "pred"), ("target", "label"))
+
+#: The built-in exception class MXNet 1.9.1 raises for each error: its ``MXNetError`` (shape and
+#: dtype inference, axes) derives from ``RuntimeError``; ``assert isinstance(weight, numeric_types)``.
+FRAMEWORK_ERRORS = FrameworkErrors(
+    (LabelOutOfRangeError, "", IndexError),
+    (InvalidArgumentError, r"^weight must be", AssertionError),
+    (InvalidTypeError, r"^weight must be", AssertionError),
+    (InvalidTypeError, r"^(pred|label|sample_weight)\b.*dtype", RuntimeError),
+    (InvalidArgumentError, r"^(pred|label|sample_weight|axis|batch_axis)\b", RuntimeError),
+)
 
 #: The keyword arguments of Gluon's ``Block.__init__`` that ``Loss`` passes on (no effect here).
 _BLOCK_KWARGS = ("prefix", "params")

@@ -47,13 +47,24 @@ import warnings
 from typing import Any
 
 from .._backend import is_floating, namespace_of
-from .._errors import InvalidArgumentError, InvalidTypeError
+from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
 from ._base import Call, dialect_function
 
 __all__ = ["VisibleDeprecationWarning", "softmax_with_cross_entropy"]
 
 _NAMES = (("target", "label"),)
+
+#: The built-in exception class Paddle 3.3.1 raises for each error (its ``InvalidArgument`` is a
+#: ``ValueError``, ``OutOfRange`` an ``IndexError``, ``NotFound`` (no kernel for a dtype) a
+#: ``RuntimeError``).
+FRAMEWORK_ERRORS = FrameworkErrors(
+    (LabelOutOfRangeError, "", IndexError),
+    (InvalidArgumentError, r"^ignore_index must fit in int32", IndexError),
+    (InvalidArgumentError, r"^label of 1-D logits", IndexError),
+    (InvalidTypeError, r"^logits must be a floating-point", RuntimeError),
+    (InvalidTypeError, r"^label\b.*dtype", ValueError),
+)
 _INT32 = (-(2**31), 2**31 - 1)
 #: ``ValueClip`` of Paddle's CPU softmax (``paddle/phi/kernels/funcs/softmax_impl.h``: kThreshold = -64)
 _CPU_SOFTMAX_CLIP = -64.0

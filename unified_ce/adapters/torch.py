@@ -31,13 +31,34 @@ import warnings
 from typing import Any
 
 from .._backend import is_floating, is_integer, namespace_of
-from .._errors import InvalidArgumentError, InvalidTypeError
+from .._errors import (
+    FrameworkErrors,
+    InvalidArgumentError,
+    InvalidTypeError,
+    LabelOutOfRangeError,
+    with_framework_type,
+)
 from .._spec import CrossEntropySpec
 from ._base import Call, DialectLoss, check_choice, dialect_function
 
 __all__ = ["CrossEntropyLoss", "cross_entropy"]
 
 _REDUCTIONS = ("none", "mean", "sum")
+
+#: The exception class PyTorch raises for each error (``except RuntimeError`` around a loss keeps
+#: catching): ``RuntimeError`` for shapes, dtypes and option values, ``NotImplementedError`` for
+#: non-floating input (``log_softmax`` "not implemented for 'Long'"), ``IndexError`` for labels out
+#: of range, ``ValueError`` for a reduction name and a batch-size mismatch, ``TypeError`` for
+#: arguments of the wrong Python type.
+FRAMEWORK_ERRORS = FrameworkErrors(
+    (LabelOutOfRangeError, "", IndexError),
+    (InvalidTypeError, r"^input must be a floating-point array", NotImplementedError),
+    (InvalidTypeError, r"^(input|target|weight)\b.*dtype", RuntimeError),
+    (InvalidArgumentError, r"^(input|target|weight|label_smoothing|ignore_index)\b", RuntimeError),
+    (InvalidArgumentError, r"^all arrays must be on one device", RuntimeError),
+)
+#: PyTorch's ``TORCH_CHECK_VALUE``: the batch sizes of input and class-index target differ
+_BatchSizeError = with_framework_type(InvalidArgumentError, ValueError)
 _NAMES = (("logits", "input"), ("class_weight", "weight"))
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
@@ -114,6 +135,8 @@ def _translate(
     if input.ndim < 1:
         raise InvalidArgumentError("input must have shape (C,), (N, C) or (N, C, d1, ...); got a 0-d array")
     probs = tuple(target.shape) == tuple(input.shape)
+    if not probs:
+        target = _index_target(input, target, label_smoothing)
     if probs and not is_floating(xp, target.dtype):
         raise InvalidTypeError(
             f"target with the input's shape holds class probabilities and must be floating; got dtype {target.dtype}"
@@ -132,6 +155,31 @@ def _translate(
         )
     spec = _spec(input.ndim, probs, ignore_index, reduction, label_smoothing)
     return Call(spec, input, target, class_weight=weight, names=_NAMES)
+
+
+def _index_target(input: Any, target: Any, label_smoothing: float) -> Any:
+    """PyTorch's checks of a class-index target's batch size (``ValueError`` there), and its
+    unbatched ``(C,)`` input with a target of shape ``(1,)``: the same as a 0-d target."""
+    tshape = tuple(target.shape)
+    known = all(isinstance(s, int) for s in (*tshape[:1], *input.shape[:1]))  # Dask: nan for unknown sizes
+    if input.ndim >= 2 and known and (not tshape or tshape[0] != input.shape[0]):
+        raise _BatchSizeError(
+            f"target must have the input's batch size {input.shape[0]} along axis 0 (a target of shape "
+            f"{tuple(input.shape[:1] + input.shape[2:])}); got shape {tshape}"
+        )
+    if input.ndim == 1 and len(tshape) == 1:
+        if tshape[0] != 1:
+            raise _BatchSizeError(
+                f"target of unbatched input (shape (C,)) must have shape () or (1,); got shape {tshape}"
+            )
+        if label_smoothing:
+            # PyTorch: "output with shape [] doesn't match the broadcast shape [1]"
+            raise InvalidArgumentError(
+                "label_smoothing needs a 0-d target with unbatched input (shape (C,)), as in PyTorch; "
+                "got a target of shape (1,)"
+            )
+        return namespace_of({"target": target}).reshape(target, ())
+    return target
 
 
 @dialect_function
@@ -215,8 +263,7 @@ class CrossEntropyLoss(DialectLoss):
                 UserWarning,
                 stacklevel=2,
             )
-        check_choice("reduction", reduction, _REDUCTIONS)
-        CrossEntropySpec(label_smoothing=label_smoothing)  # validate now, like PyTorch
+        # reduction and label_smoothing are checked at forward, like PyTorch
         self.weight = weight
         self.ignore_index = ignore_index
         self.reduction = reduction
