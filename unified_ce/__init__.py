@@ -12,9 +12,9 @@ from __future__ import annotations
 from . import distributed
 from ._api import cross_entropy, loss_sum_and_denominator, softmax, value_and_grad
 from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
-from ._porting import explain, port
-from .linear import linear_cross_entropy
 from ._spec import CrossEntropySpec
+from .linear import linear_cross_entropy
+from .porting import explain, port
 
 __all__ = [
     "CrossEntropySpec",

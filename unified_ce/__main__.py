@@ -8,7 +8,9 @@
 ``python -m unified_ce explain chainer.softmax_cross_entropy normalize=False``
     What a dialect call computes, in plain words.
 ``python -m unified_ce port chainer torch normalize=False class_weight=w``
-    The equivalent call in another dialect, or the closest one and its correction.
+    The verified equivalent in another dialect, as code (exit 1 if there is no exact one).
+``python -m unified_ce port-file train.py --to torch [--write]``
+    Rewrite the cross-entropy calls of a script into another dialect (a unified diff).
 """
 
 from __future__ import annotations
@@ -18,22 +20,11 @@ import json
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
 
 from . import __version__
-from ._porting import explain, port
 from .adapters import DIALECTS
 from .conformance import GOLDEN_DIR, LIBRARIES, available, check
-
-
-def _kwargs(items: Sequence[str]) -> dict[str, Any]:
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SystemExit(f"arguments are key=value pairs; got {item!r}")
-        out[key] = value
-    return out
+from .porting import _cli as porting_cli
 
 
 def _report(args: argparse.Namespace) -> int:
@@ -99,17 +90,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     conf.add_argument("--impl", default=None, help="module:attr of the implementation (default: unified_ce's)")
     conf.add_argument("--api", default=None, help="only the cases recorded through this API of the dialect")
     common(conf)
-    exp = sub.add_parser("explain", help="what a dialect call computes")
-    exp.add_argument("call", help="dialect.api, e.g. chainer.softmax_cross_entropy")
-    exp.add_argument("kwargs", nargs="*", help="key=value arguments")
-    exp.add_argument("--target", choices=("index", "probs"), default="index")
-    exp.add_argument("--ndim", type=int, default=2)
-    prt = sub.add_parser("port", help="the equivalent call in another dialect")
-    prt.add_argument("source", help="dialect[.api] of the call to port")
-    prt.add_argument("dest", choices=DIALECTS, help="dialect to port to")
-    prt.add_argument("kwargs", nargs="*", help="key=value arguments of the source call")
-    prt.add_argument("--target", choices=("index", "probs"), default="index")
-    prt.add_argument("--ndim", type=int, default=2)
+    porting_cli.add_subcommands(sub)
 
     args = parser.parse_args(argv)
     if args.command in (None, "report"):
@@ -118,11 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _report(args)
     if args.command == "conformance":
         return _conformance(args)
-    if args.command == "explain":
-        print(explain(args.call, target=args.target, ndim=args.ndim, **_kwargs(args.kwargs)))
-        return 0
-    print(port(args.source, args.dest, target=args.target, ndim=args.ndim, **_kwargs(args.kwargs)))
-    return 0
+    return porting_cli.run(args)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,107 @@
+"""The dialect modules installed under the real frameworks' module names, to run emitted code.
+
+``with frameworks():`` makes ``import chainer.functions as F``, ``from mxnet.gluon import loss as
+gloss``, ``import paddle.nn.functional as F``, ``import brainpy as bp`` ... import the unified_ce
+dialects (whose APIs the code calls) plus NumPy versions of the few array operations the emitted
+code uses around them, under the names those frameworks give them.  PyTorch is the real one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import sys
+import types
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+
+
+def _module(name: str, **attrs: Any) -> types.ModuleType:
+    m = types.ModuleType(name)
+    m.__dict__.update(attrs)
+    return m
+
+
+def _dialect(d: str) -> dict[str, Any]:
+    mod = importlib.import_module(f"unified_ce.adapters.{d}")
+    return {n: getattr(mod, n) for n in getattr(mod, "__all__", ())}
+
+
+def _fakes() -> dict[str, types.ModuleType]:
+    ops = {"moveaxis": np.moveaxis, "expand_dims": np.expand_dims, "squeeze": np.squeeze, "eye": np.eye}
+    chainer_f = _module("chainer.functions", **_dialect("chainer"), **ops, sum=np.sum, mean=np.mean)
+    chainer_backend = _module("chainer.backend", get_array_module=lambda *a: np)
+    chainer = _module("chainer", functions=chainer_f, backend=chainer_backend)
+    gloss = _module("mxnet.gluon.loss", **_dialect("mxnet"))
+    gluon = _module("mxnet.gluon", loss=gloss)
+
+    def one_hot(a: Any, n: int, dtype: Any = None) -> Any:
+        return np.eye(n, dtype=dtype)[a]
+
+    nd = _module("mxnet.nd", **ops, one_hot=one_hot)
+    mxnet = _module("mxnet", gluon=gluon, nd=nd)
+    paddle_f = _module("paddle.nn.functional", **_dialect("paddle"))
+    paddle_nn = _module("paddle.nn", functional=paddle_f)
+    paddle = _module(
+        "paddle", nn=paddle_nn, moveaxis=np.moveaxis, unsqueeze=np.expand_dims, squeeze=np.squeeze, eye=np.eye
+    )
+    bp_losses = _module("brainpy.losses", **_dialect("brainpy"))
+    bm = _module("brainpy.math", **ops)
+    brainpy = _module("brainpy", losses=bp_losses, math=bm)
+    return {
+        "chainer": chainer,
+        "chainer.functions": chainer_f,
+        "chainer.backend": chainer_backend,
+        "mxnet": mxnet,
+        "mxnet.gluon": gluon,
+        "mxnet.gluon.loss": gloss,
+        "mxnet.nd": nd,
+        "paddle": paddle,
+        "paddle.nn": paddle_nn,
+        "paddle.nn.functional": paddle_f,
+        "brainpy": brainpy,
+        "brainpy.losses": bp_losses,
+        "brainpy.math": bm,
+    }
+
+
+@contextlib.contextmanager
+def frameworks() -> Iterator[None]:
+    """Install the fake framework modules (restoring whatever was there before)."""
+    fakes = _fakes()
+    saved = {k: sys.modules.get(k) for k in fakes}
+    sys.modules.update(fakes)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                sys.modules.pop(k, None)
+            else:
+                sys.modules[k] = v
+
+
+def run_code(
+    code: str,
+    dest: str,
+    x: np.ndarray,
+    t: np.ndarray,
+    w: Any = None,
+    sw: Any = None,
+    names: dict[str, str] | None = None,
+) -> np.ndarray:
+    """Execute emitted code with the arrays bound to ``x``, ``t`` and the weights' names."""
+    names = names or {}
+    arrays = {"x": x, "t": t, names.get("w", "w"): w, names.get("sw", "sw"): sw}
+    if dest == "torch":
+        import torch
+
+        ns = {k: (None if v is None else torch.from_numpy(np.array(v, copy=True))) for k, v in arrays.items()}
+        exec(code, ns)
+        return np.asarray(ns["loss"].detach().numpy())
+    with frameworks():
+        ns = dict(arrays)
+        exec(code, ns)
+    return np.asarray(ns["loss"])

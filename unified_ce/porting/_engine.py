@@ -1,0 +1,826 @@
+"""Search, then prove: the translations of a call into another dialect, each verified numerically.
+
+A translation (:class:`Plan`) is one call of a loss API of the target dialect plus a few array
+operations around it (move the class axis, squeeze / expand a kept class axis of the labels, mask
+ignored labels, gather a weight per label, build a smoothed one-hot target, then sum or average,
+divide by a count or a sum of weights, multiply by a constant).  Candidates are enumerated from
+the target API's parameters and the source call's spec; each candidate is then run, in float64,
+through the target *dialect* on a battery of random inputs that covers the source call's regime
+and compared with the source dialect.  Only a plan that agrees on every input is exact.
+"""
+
+from __future__ import annotations
+
+import functools
+import itertools
+import math
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._errors import InvalidArgumentError
+from .._spec import CrossEntropySpec
+from ._registry import Api, apis
+
+__all__ = ["MAX_NDIM", "Case", "Info", "Plan", "Source", "battery", "candidates", "check_call", "source_info"]
+
+#: The largest rank ``--ndim`` / ``ndim=`` accepts (inputs of the battery stay tiny at any rank).
+MAX_NDIM = 8
+#: The ranks covered when no rank is given.
+ANY_RANKS = (1, 2, 3, 4)
+#: Placeholder and battery sizes of the non-class axes, in order (the first is the batch).
+_SIZES = (4, 2, 3, 2, 2, 2, 2, 2)
+_RTOL, _ATOL = 1e-10, 1e-12
+
+
+# ---------------------------------------------------------------------------- calling a dialect
+
+
+def _split(api: Api, kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    init = {p.name for p in api.init_params}
+    return {k: v for k, v in kw.items() if k in init}, {k: v for k, v in kw.items() if k not in init}
+
+
+def _translate(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
+    if api.is_class:
+        init, call = _split(api, kw)
+        return api.obj(**init)._translate(x, t, **call)
+    return api.obj.translate(x, t, **kw)
+
+
+def call_api(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
+    """Run ``api`` on arrays (``kw`` holds arrays already); the loss as a NumPy array."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if api.is_class:
+            init, call = _split(api, kw)
+            out = api.obj(**init)(x, t, **call)
+        else:
+            out = api.obj(x, t, **kw)
+    if isinstance(out, tuple):  # (loss, softmax) of Paddle's return_softmax
+        out = out[0]
+    return np.asarray(out)
+
+
+def translate_placeholder(api: Api, kw: dict[str, Any], x: np.ndarray) -> Any:
+    """The :class:`~unified_ce.adapters._base.Call` of ``api`` on ``x`` and any label layout it takes."""
+    for _, t in _layouts(x, x.ndim - 1 if x.ndim else 0):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                return _translate(api, kw, x, t)
+        except Exception:
+            continue
+    return None
+
+
+def check_call(api: Api, kw: dict[str, Any]) -> None:
+    """Raise the dialect's own error if no input of rank 1-3 makes ``api(**kw)`` valid."""
+    first: Exception | None = None
+    named: Exception | None = None
+    kw = _placeholder_weights(kw, api, 3, (2, 1))
+    for ndim in (2, 3, 1):
+        for axis in _axis_order(ndim):
+            x = np.zeros(_shape(ndim, axis, 3))
+            for _, t in _layouts(x, axis):
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        _translate(api, kw, x, t)
+                    return
+                except Exception as exc:
+                    first = first or exc
+                    if named is None and any(k in str(exc) for k in kw):
+                        named = exc
+    err = named or first
+    assert err is not None
+    if isinstance(err, (ValueError, TypeError)):
+        raise err
+    raise InvalidArgumentError(f"{api.qualname}: {err}")
+
+
+def _placeholder_weights(kw: dict[str, Any], api: Api, C: int, sw_shape: tuple[int, ...]) -> dict[str, Any]:
+    from ._args import role
+
+    out = dict(kw)
+    for k, v in kw.items():
+        if isinstance(v, str) and role(api, k) == "class_weight":
+            out[k] = np.linspace(1.0, 2.0, C)
+        elif isinstance(v, str) and role(api, k) == "sample_weight":
+            out[k] = np.ones(sw_shape)
+    return out
+
+
+def _axis_order(ndim: int) -> list[int]:
+    return list(dict.fromkeys([a for a in (1, ndim - 1, 0, *range(ndim)) if 0 <= a < ndim]))
+
+
+def _shape(ndim: int, axis: int, C: int, sizes: tuple[int, ...] = _SIZES) -> tuple[int, ...]:
+    rest = list(sizes[: max(ndim - 1, 0)])
+    return tuple([*rest[:axis], C, *rest[axis:]]) if ndim else ()
+
+
+def _layouts(x: np.ndarray, axis: int) -> Iterator[tuple[str, np.ndarray]]:
+    """The label layouts a dialect may take: class axis dropped, kept with size 1, the logits' shape
+    (integer: sigmoid labels), the logits' shape (float: probabilities)."""
+    shape = x.shape
+    if x.ndim:
+        yield "dropped", np.zeros(shape[:axis] + shape[axis + 1 :], dtype=np.int64)
+        yield "kept", np.zeros((*shape[:axis], 1, *shape[axis + 1 :]), dtype=np.int64)
+    yield "full", np.zeros(shape, dtype=np.int64)
+    C = shape[axis] if x.ndim else 1
+    yield "probs", np.full(shape, 1.0 / C)
+
+
+# ------------------------------------------------------------------------------- call regimes
+
+
+@dataclass(frozen=True)
+class Info:
+    """A call of one API at one rank: its spec, class axis and label layout, which weights it carries."""
+
+    spec: CrossEntropySpec
+    ndim: int
+    axis: int  # the class axis, in [0, ndim)
+    layout: str  # "dropped" | "kept" | "full" | "probs"
+    cw: bool
+    sw: bool
+    sw_keep: bool  # the sample weight has the class axis kept with size 1
+
+    @property
+    def kind(self) -> str:
+        return "probs" if self.layout == "probs" else "index"
+
+    @property
+    def sigmoid(self) -> bool:
+        return self.spec.activation == "sigmoid"
+
+
+def probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> Info | None:
+    """The :class:`Info` of ``api(**kw)`` at rank ``ndim`` with targets of ``kind``, or None."""
+    return _probe(api, kw, ndim, kind)
+
+
+@functools.lru_cache(maxsize=8192)
+def _probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> Info | None:
+    C = 3
+    for axis in _axis_order(ndim) or [0]:
+        x = np.zeros(_shape(ndim, axis, C))
+        for layout, t in _layouts(x, axis):
+            if (layout == "probs") != (kind == "probs"):
+                continue
+            for sw_keep in (True, False):
+                item = x.shape[:axis] + ((1,) if sw_keep else ()) + x.shape[axis + 1 :]
+                kwa = _placeholder_weights(dict(kw), api, C, item)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        call = _translate(api, kwa, x, t)
+                except Exception:
+                    continue
+                spec = call.spec
+                if spec.activation == "softmax" and (layout == "full" or (ndim and spec.axis % ndim != axis)):
+                    break
+                if spec.activation == "sigmoid" and layout not in ("full", "probs"):
+                    break
+                if kind == "index" and spec.target != "index" and spec.activation == "softmax":
+                    break
+                return Info(
+                    spec, ndim, axis, layout, call.class_weight is not None, call.sample_weight is not None, sw_keep
+                )
+    return None
+
+
+@dataclass(frozen=True)
+class Source:
+    """The call to port: its API, arguments (arrays as names) and its :class:`Info` per rank."""
+
+    api: Api
+    kwargs: tuple[tuple[str, Any], ...]
+    kind: str
+    infos: tuple[Info, ...]
+
+    @property
+    def ranks(self) -> tuple[int, ...]:
+        return tuple(i.ndim for i in self.infos)
+
+    def text(self) -> str:
+        args = ", ".join(f"{k}={v}" if _array_arg(self.api, k, v) else f"{k}={v!r}" for k, v in self.kwargs)
+        return f"{self.api.qualname}({args})"
+
+    def array_names(self) -> dict[str, str]:
+        """``{"w": name, "sw": name}`` of the array arguments the call has."""
+        from ._args import role
+
+        out = {}
+        for k, v in self.kwargs:
+            if isinstance(v, str) and role(self.api, k) == "class_weight":
+                out["w"] = v
+            elif isinstance(v, str) and role(self.api, k) == "sample_weight":
+                out["sw"] = v
+        return out
+
+
+def _array_arg(api: Api, k: str, v: Any) -> bool:
+    from ._args import role
+
+    return isinstance(v, str) and role(api, k) in ("class_weight", "sample_weight")
+
+
+def source_info(api: Api, kwargs: dict[str, Any], ndim: int | None, target: str | None) -> Source:
+    """Translate the source call at the given rank (every rank 1-4 it takes when None)."""
+    kw = tuple(kwargs.items())
+    ranks = ANY_RANKS if ndim is None else (ndim,)
+    kinds = (target,) if target else ("index", "probs")
+    for kind in kinds:
+        infos = tuple(i for r in ranks if (i := probe(api, kw, r, kind)) is not None)
+        if infos:
+            return Source(api, kw, kind, infos)
+    what = f"rank {ndim}" if ndim is not None else "any rank 1-4"
+    raise InvalidArgumentError(
+        f"{api.qualname} with these arguments takes no input of {what}" + (f" with target={target!r}" if target else "")
+    )
+
+
+# ----------------------------------------------------------------------------------- battery
+
+
+@dataclass
+class Case:
+    """One input of the battery, in the source call's layout."""
+
+    name: str
+    ndim: int
+    x: np.ndarray
+    t: np.ndarray
+    w: np.ndarray | None = None
+    sw: np.ndarray | None = None
+    expected: Any = None
+
+
+def battery(src: Source, seed: int = 0) -> list[Case]:
+    """Random float64 inputs covering the source call's regime; each with the source's result.
+
+    Per rank: labels with some items ignored, none ignored, all ignored (when the call ignores
+    a label), the extreme labels 0 and C-1, one class (C=1), an empty batch (N=0); soft targets
+    that are distributions and (where the source takes them) that are not; class and sample
+    weights whenever the call has them.  Inputs the source itself refuses are not in its regime.
+    """
+    return list(_battery(src, seed))
+
+
+@functools.lru_cache(maxsize=1024)
+def _battery_cached(src: Source, seed: int) -> tuple[Case, ...]:
+    rng = np.random.default_rng(seed)
+    out: list[Case] = []
+    names = src.array_names()
+    for info in src.infos:
+        spec, n, a = info.spec, info.ndim, info.axis
+        plans: list[tuple[str, int, int, str]] = [("random", 5, 4, "some"), ("no label ignored", 5, 4, "none")]
+        if spec.uses_ignore and info.kind == "index":
+            plans += [("every label ignored", 5, 4, "all")]
+        plans += [("extreme labels", 5, 4, "extreme"), ("C=1", 1, 4, "none")]
+        if n >= 1 and not (n == 1):
+            plans += [("N=0", 5, 0, "none")]
+        if info.kind == "probs":
+            plans += [("soft targets not summing to 1", 5, 4, "unnormalised")]
+        for name, C, N, labels in plans:
+            sizes = (N, *_SIZES[1:])
+            shape = _shape(n, a, C, sizes)
+            x = rng.normal(scale=2.0, size=shape)
+            t = _labels(rng, info, x, labels)
+            if t is None:
+                continue
+            w = rng.uniform(0.5, 2.0, size=C) if "w" in names else None
+            sw = None
+            if "sw" in names:
+                item = shape[:a] + ((1,) if info.sw_keep else ()) + shape[a + 1 :]
+                sw = rng.uniform(0.0, 2.0, size=item)
+            case = Case(f"{name}, rank {n}", n, x, t, w, sw)
+            try:
+                case.expected = evaluate_source(src, case)
+            except Exception:
+                continue
+            out.append(case)
+    return tuple(out)
+
+
+def _battery(src: Source, seed: int) -> tuple[Case, ...]:
+    return _battery_cached(src, seed)
+
+
+def _labels(rng: np.random.Generator, info: Info, x: np.ndarray, how: str) -> np.ndarray | None:
+    spec, a = info.spec, info.axis
+    if info.kind == "probs":
+        if how == "unnormalised":
+            return rng.uniform(0.0, 1.0, size=x.shape)
+        if how in ("all", "extreme"):
+            return None
+        q = rng.uniform(0.05, 1.0, size=x.shape)
+        return q / q.sum(axis=a, keepdims=True) if x.ndim else q / q.sum()
+    C = x.shape[a] if x.ndim else 1
+    if info.sigmoid:
+        t = rng.integers(0, 2, size=x.shape)
+        if how == "extreme":
+            t = np.ones_like(t)
+    else:
+        item = x.shape[:a] + x.shape[a + 1 :]
+        t = rng.integers(0, C, size=item)
+        if how == "extreme":
+            t = np.where(rng.random(item) < 0.5, 0, C - 1)
+    ig = spec.ignore_index if spec.uses_ignore else None
+    if ig is not None:
+        if how == "all":
+            t = np.full_like(t, ig)
+        elif how == "some" and t.size:
+            mask = rng.random(t.shape) < 0.4
+            mask.flat[0] = True
+            t = np.where(mask, ig, t)
+        elif how in ("none", "extreme") and 0 <= ig < C:
+            return None if np.any(t == ig) else t
+    if info.layout == "kept":
+        t = np.expand_dims(t, a)
+    return t.astype(np.int64)
+
+
+def _kwargs_with_arrays(api: Api, kwargs: tuple[tuple[str, Any], ...], w: Any, sw: Any) -> dict[str, Any]:
+    from ._args import role
+
+    out = {}
+    for k, v in kwargs:
+        r = role(api, k)
+        if isinstance(v, str) and r == "class_weight":
+            v = w
+        elif isinstance(v, str) and r == "sample_weight":
+            v = sw
+        out[k] = v
+    return out
+
+
+def evaluate_source(src: Source, case: Case) -> np.ndarray:
+    """The source call's result on one case (float64)."""
+    return call_api(src.api, _kwargs_with_arrays(src.api, src.kwargs, case.w, case.sw), case.x, case.t)
+
+
+# -------------------------------------------------------------------------------------- plans
+
+#: One step of a plan: ``(variable, op, arguments)``; see :func:`run_steps` and the emitter.
+Step = tuple[str, str, tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A translation: the target call with its arguments and the steps before and after it."""
+
+    api: Api
+    kwargs: tuple[tuple[str, Any], ...]  # literal values; "w" / "sw" stand for the arrays
+    pre: tuple[Step, ...]
+    post: tuple[Step, ...]
+    x_var: str = "x"
+    t_var: str = "t"
+    index_target: bool = True
+    notes: tuple[str, ...] = ()
+
+    @property
+    def cost(self) -> tuple[int, int]:
+        return (len(self.pre) + len(self.post), len(self.kwargs))
+
+
+def _np_op(op: str, args: tuple[Any, ...], env: dict[str, Any]) -> Any:
+    def v(a: Any) -> Any:
+        return env[a] if isinstance(a, str) and a in env else a
+
+    A = [v(a) for a in args]
+    with np.errstate(all="ignore"):
+        if op == "moveaxis":
+            return np.moveaxis(A[0], A[1], A[2])
+        if op == "expand":
+            return np.expand_dims(A[0], A[1])
+        if op == "squeeze":
+            return np.squeeze(A[0], A[1])
+        if op == "ne":
+            return A[0] != A[1]
+        if op == "where0":
+            return np.where(A[1], A[0], 0)
+        if op == "onehot":  # (labels, axis of x holding the classes)
+            C = env["x"].shape[A[1]] if env["x"].ndim else env["x"].shape[0]
+            return np.eye(C, dtype=env["x"].dtype)[A[0]]
+        if op == "tofloat":
+            return A[0].astype(env["x"].dtype)
+        if op == "mul":
+            return A[0] * A[1]
+        if op == "div":
+            return A[0] / A[1]
+        if op == "affine":  # a * c1 + c2
+            return A[0] * A[1] + A[2]
+        if op == "smooth":  # (1 - eps) q + eps / C, C = x.shape[axis]
+            return A[0] * (1.0 - A[1]) + A[1] / env["x"].shape[A[2]]
+        if op == "add":
+            return A[0] + A[1]
+        if op == "floordiv":
+            return A[0] // A[1]
+        if op == "mean":
+            return A[0].mean()
+        if op == "take":
+            return A[0][A[1]]
+        if op == "sum":
+            return A[0].sum()
+        if op == "mean_axes":
+            return A[0].mean(axis=A[1])
+        if op == "numel":
+            return A[0].size
+        if op == "dim":
+            return A[0].shape[A[1]]
+        if op == "clamp1":
+            return max(A[0], 1)
+    raise AssertionError(op)  # pragma: no cover
+
+
+#: The plan variables that stand for arrays when they appear as argument values.
+_ARRAYS = ("w", "sw", "msw")
+
+
+def run_plan(plan: Plan, x: np.ndarray, t: np.ndarray, w: Any = None, sw: Any = None) -> np.ndarray:
+    """Evaluate a plan on NumPy arrays in the source layout, through the target dialect."""
+    env: dict[str, Any] = {"x": x, "t": t, "w": w, "sw": sw}
+    for var, op, args in plan.pre:
+        env[var] = _np_op(op, args, env)
+    kw = {k: (env[v] if isinstance(v, str) and v in _ARRAYS else v) for k, v in plan.kwargs}
+    env["loss"] = call_api(plan.api, kw, env[plan.x_var], env[plan.t_var])
+    for var, op, args in plan.post:
+        env[var] = _np_op(op, args, env)
+    return np.asarray(env["loss"])
+
+
+def _target_options(api: Api, src: Source) -> Iterator[dict[str, Any]]:
+    """A finite set of argument combinations for ``api``, from its parameters and the source spec."""
+    from ._args import role
+
+    spec = src.infos[0].spec
+    names = src.array_names()
+    choices: list[list[tuple[str, Any]]] = []
+    for p in api.params:
+        r = role(api, p.name)
+        d = p.default
+        opts: list[Any]
+        if r == "class_weight":
+            opts = [None, "w"] if "w" in names else [None]
+        elif r == "sample_weight":
+            opts = [None, "sw"] if ("sw" in names or "w" in names or spec.uses_ignore) else [None]
+        elif r == "legacy" or p.name in (
+            "cache_score",
+            "enable_double_backprop",
+            "return_softmax",
+            "numeric_stable_mode",
+        ):
+            opts = [d]
+        elif r == "bool":
+            opts = [d, not d]
+        elif r == "str":
+            opts = [d, *(s for s in _STRINGS if s != d)]
+        elif r == "int" and "axis" in p.name:
+            opts = [d]
+            if "batch" not in p.name:
+                opts += [i.spec.axis for i in src.infos] + [i.axis for i in src.infos] + [1, -1]
+            else:
+                opts += [i.spec.batch_axis for i in src.infos]
+        elif r == "int":
+            opts = [d] + ([spec.ignore_index] if spec.ignore_index is not None else [])
+        elif r == "float":
+            opts = [d] + [i.spec.label_smoothing for i in src.infos if i.spec.label_smoothing]
+        elif r == "number":
+            opts = [d] + ([spec.scale] if spec.scale != 1.0 else [])
+        else:
+            opts = [d]
+        choices.append([(p.name, o) for o in dict.fromkeys(opts)])
+    for combo in itertools.product(*choices):
+        yield {k: v for k, v in combo if v != api.param(k).default}
+
+
+_STRINGS = ("mean", "sum", "none", "no", "cross-entropy", "kl-divergence")
+
+
+def candidates(src: Source, api: Api) -> list[Plan]:
+    """Every plan through ``api`` that could give the source's numbers, cheapest first."""
+    out: dict[Any, Plan] = {}
+    for kw in _target_options(api, src):
+        key = tuple(kw.items())
+        for kind in ("index", "probs"):
+            tinfos = [probe(api, key, s.ndim, kind) for s in src.infos]
+            if any(ti is None for ti in tinfos):
+                continue
+            plans = [_plan(s, ti, api, key) for s, ti in zip(src.infos, tinfos)]  # type: ignore[arg-type]
+            merged = _merge(plans, src.infos, tinfos)  # type: ignore[arg-type]
+            for p in merged:
+                if p is not None:
+                    out.setdefault((p.pre, p.post, p.kwargs, p.api.name), p)
+    return sorted(out.values(), key=lambda p: p.cost)
+
+
+def _merge(plans: list[Plan | None], sinfos: tuple[Info, ...], tinfos: list[Info]) -> list[Plan | None]:
+    """One plan for every rank when there is one: the per-rank plans if identical, or the plan with
+    the most steps (its axis moves are no-ops at the other ranks), else the per-rank plans."""
+    if any(p is None for p in plans):
+        return []
+    first = plans[0]
+    if all(p == first for p in plans):
+        return [first]
+    longest = max(plans, key=lambda p: p.cost if p else (0, 0))
+    return [longest]
+
+
+def _per_item_reduction(info: Info) -> str:
+    """The spec's reduction, with MXNet's per-sample mean at rank 2 read as per item (one item per row)."""
+    S, n = info.spec, info.ndim
+    if S.reduction == "sample_mean" and n == 2 and S.activation == "softmax" and S.batch_axis % n != info.axis:
+        return "none"
+    return S.reduction
+
+
+def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan | None:
+    """The plan turning the target call ``ti`` into the source call ``s`` at one rank (or None).
+
+    Variables: ``x, t, w, sw`` the source's arrays (``t`` becomes the labels with the class axis
+    dropped, ignored ones set to 0, ``m`` the mask of the others), ``xt`` / ``tt`` / ``q`` the
+    inputs in the target's layout, ``wt`` the weight of each item's label, ``d`` the denominator.
+    """
+    S, T = s.spec, ti.spec
+    if S.activation != T.activation or S.inputs != T.inputs:
+        return None
+    n = s.ndim
+    pre: list[Step] = []
+    post: list[Step] = []
+    per_item: list[str] = []
+    xv, tv = "x", "t"
+    moved = S.activation == "softmax" and n > 0 and s.axis != ti.axis
+    if moved:
+        pre.append(("xt", "moveaxis", ("x", S.axis, T.axis)))
+        xv = "xt"
+    if s.kind == "probs":
+        if ti.kind != "probs" or T.label_smoothing != S.label_smoothing or s.cw != ti.cw:
+            return None
+        if moved:
+            pre.append(("tt", "moveaxis", ("t", S.axis, T.axis)))
+            tv = "tt"
+    else:
+        ig = S.ignore_index if S.uses_ignore else None
+        if s.layout == "kept":
+            pre.append(("y", "squeeze", ("t", S.axis)))
+        masked = ig is not None and not (ti.kind == "index" and T.uses_ignore and T.ignore_index == ig)
+        if masked:
+            pre.append(("m", "ne", (_lab(pre), ig)))
+            pre.append(("y", "where0", (_lab(pre), "m")))
+            per_item.append("m")
+        elif ti.kind == "index" and T.uses_ignore and ig is None:
+            if not (T.ignore_index is not None and T.ignore_index < 0):
+                return None  # the target would ignore a valid label
+        if ti.kind == "index":
+            if T.label_smoothing != S.label_smoothing:
+                return None
+            tv = _lab(pre)
+            if ti.layout == "kept":
+                pre.append(("tk", "expand", (_lab(pre), T.axis)))
+                tv = "tk"
+        else:  # the (smoothed) distribution the source's labels stand for
+            if T.label_smoothing:
+                return None
+            eps = S.label_smoothing
+            if S.activation == "softmax":
+                pre.append(("q", "onehot", (_lab(pre), S.axis if n else 0)))
+                if eps:
+                    pre.append(("q", "smooth", ("q", eps, S.axis if n else 0)))
+                if masked:
+                    pre.append(("me", "expand", ("m", -1)))
+                    pre.append(("q", "mul", ("q", "me")))
+                if n and ti.axis != n - 1:
+                    pre.append(("q", "moveaxis", ("q", -1, T.axis)))
+            else:
+                pre.append(("q", "tofloat", (_lab(pre),)))
+                if eps:
+                    pre.append(("q", "affine", ("q", 1.0 - eps, eps / 2)))
+            tv = "q"
+        if s.cw and not ti.cw:
+            if (S.label_smoothing and S.weighting != "per_label") or S.activation != "softmax":
+                return None
+            pre.append(("wt", "take", ("w", _lab(pre))))
+            per_item.append("wt")
+        elif ti.cw and not s.cw:
+            return None
+    kwd = dict(kw)
+    if s.sw and not ti.sw:
+        if s.sw_keep and n and S.activation == "softmax":
+            pre.append(("swi", "squeeze", ("sw", S.axis)))
+            per_item.append("swi")
+        else:
+            per_item.append("sw")
+    elif ti.sw and not s.sw:
+        # the target's per-item weight carries the mask of ignored items
+        if per_item != ["m"]:
+            return None
+        per_item = []
+        pre.append(("msw", "tofloat", ("m",)))
+        if ti.sw_keep and n and T.activation == "softmax":
+            pre.append(("msw", "expand", ("msw", T.axis)))
+        kwd = {k: ("msw" if v == "sw" else v) for k, v in kwd.items()}
+    elif ti.sw and s.sw and (s.sw_keep != ti.sw_keep or moved):
+        return None
+    tr, sr = _per_item_reduction(ti), _per_item_reduction(s)
+    if per_item and tr != "none":
+        return None
+    if tr == "none":
+        if T.reduction == "none" and T.keepdims and T.activation == "softmax" and n:
+            post.append(("loss", "squeeze", ("loss", T.axis)))
+        for f in per_item:
+            post.append(("loss", "mul", ("loss", f)))
+    if sr == "none":
+        if tr != "none":
+            return None
+        if S.reduction == "none" and S.keepdims and S.activation == "softmax" and n:
+            post.append(("loss", "expand", ("loss", S.axis)))
+    elif sr == "sum":
+        if tr == "none":
+            post.append(("loss", "sum", ("loss",)))
+        elif tr != "sum":
+            return None
+    elif sr == "sample_mean":
+        if tr == "sample_mean":
+            if T.batch_axis % n != S.batch_axis % n:
+                return None
+        elif tr == "none" and S.activation == "softmax" and n:
+            b = S.batch_axis % n
+            b -= b > s.axis
+            axes = tuple(i for i in range(n - 1) if i != b)
+            if axes:
+                post.append(("loss", "mean_axes", ("loss", axes)))
+            if n == 1:
+                post.append(("loss", "expand", ("loss", 0)))
+        else:
+            return None
+    else:  # mean
+        if tr in ("none", "sum"):
+            if tr == "none":
+                post.append(("loss", "sum", ("loss",)))
+            if not _denominator(s, pre, post):
+                return None
+            post.append(("loss", "div", ("loss", "d")))
+        elif tr != "mean":  # a mean: the same denominator, or the verification says otherwise
+            return None
+    scale = S.scale / T.scale
+    if scale != 1.0:
+        post.append(("loss", "mul", ("loss", scale)))
+    return Plan(api, tuple(kwd.items()), tuple(pre), tuple(post), xv, tv, ti.kind == "index")
+
+
+def _lab(pre: list[Step]) -> str:
+    """The variable holding the labels (class axis dropped, ignored ones 0) after ``pre``."""
+    return "y" if any(v == "y" for v, _, _ in pre) else "t"
+
+
+def _denominator(s: Info, pre: list[Step], post: list[Step]) -> bool:
+    """Append the steps computing the source's mean denominator ``d``; False if none fits."""
+    S = s.spec
+    d = S.denominator
+    has_mask = any(v == "m" for v, _, _ in pre)
+    if s.kind == "probs" or s.sigmoid:
+        if d not in ("items", "batch", "valid") or (d == "valid" and s.kind == "probs"):
+            return False
+    if d in ("label_weight", "item_weight") and not s.cw:
+        d = "valid"
+    if d == "item_weight" and (not S.label_smoothing or S.weighting == "per_label"):
+        d = "label_weight"
+    if d == "valid" and not S.uses_ignore:
+        d = "items"
+    if S.uses_ignore and d in ("valid", "label_weight", "item_weight") and not has_mask:
+        at = (
+            next(i for i, st in enumerate(pre) if st[0] not in ("xt", "tt"))
+            if any(st[0] not in ("xt", "tt") for st in pre)
+            else len(pre)
+        )
+        if any(st[1] == "squeeze" and st[0] == "y" for st in pre):
+            at = next(i for i, st in enumerate(pre) if st[1] == "squeeze" and st[0] == "y") + 1
+        pre.insert(at, ("m", "ne", (_lab(pre[:at]), S.ignore_index)))
+        has_mask = True
+    if d == "items":
+        if s.kind == "probs" and s.ndim:
+            post.append(("d", "numel", ("x",)))
+            post.append(("C", "dim", ("x", S.axis)))
+            post.append(("d", "floordiv", ("d", "C")))
+        elif s.kind == "probs" or s.sigmoid:
+            post.append(("d", "numel", ("x",)))
+        else:
+            post.append(("d", "numel", (_lab(pre),)))
+    elif d == "batch":
+        post.append(("d", "dim", ("x", S.batch_axis)))
+    elif d == "valid":
+        post.append(("d", "sum", ("m",)))
+    elif d in ("label_weight", "item_weight"):
+        if s.sigmoid or s.kind == "probs":
+            return False
+        t = _lab(pre)
+        if not any(v == "wt" for v, _, _ in pre):
+            if S.uses_ignore and not any(st[1] == "where0" for st in pre):
+                post.append(("t0", "where0", (t, "m")))
+                t = "t0"
+            post.append(("wt", "take", ("w", t)))
+        if d == "item_weight":  # sum_c w_c q~_c = (1 - eps) w[y] + eps mean(w)
+            eps = S.label_smoothing
+            post.append(("wm", "mean", ("w",)))
+            post.append(("wm", "mul", ("wm", eps)))
+            post.append(("wt", "mul", ("wt", 1.0 - eps)))
+            post.append(("wt", "add", ("wt", "wm")))
+        if S.uses_ignore:
+            post.append(("d", "mul", ("wt", "m")))
+            post.append(("d", "sum", ("d",)))
+        else:
+            post.append(("d", "sum", ("wt",)))
+    else:
+        return False
+    if S.zero_denominator == "zero":
+        if d not in ("items", "batch", "valid"):
+            return False
+        post.append(("d", "clamp1", ("d",)))
+    return True
+
+
+@dataclass
+class Verdict:
+    """How a plan fared on the battery."""
+
+    plan: Plan
+    failures: list[tuple[str, str]] = field(default_factory=list)  # (case, how it differs)
+    checked: int = 0
+
+    @property
+    def exact(self) -> bool:
+        return not self.failures and self.checked > 0
+
+
+def verify(plan: Plan, cases: list[Case], *, stop_at_first: bool = True) -> Verdict:
+    """Run ``plan`` on every case and compare with the source's results (float64, rtol 1e-10)."""
+    v = Verdict(plan)
+    for case in cases:
+        v.checked += 1
+        why = _compare(plan, case)
+        if why:
+            v.failures.append((case.name, why))
+            if stop_at_first:
+                break
+    return v
+
+
+def _compare(plan: Plan, case: Case) -> str:
+    try:
+        got = run_plan(plan, case.x, case.t, case.w, case.sw)
+    except Exception as exc:
+        return f"the target raises {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
+    want = np.asarray(case.expected)
+    if got.shape != want.shape:
+        return f"shape {got.shape} instead of {want.shape}"
+    with np.errstate(all="ignore"):
+        if np.allclose(got, want, rtol=_RTOL, atol=_ATOL, equal_nan=True):
+            return ""
+        diff = np.abs(got - want)
+    if want.size == 1:
+        return f"{float(got.reshape(-1)[0]):.6g} instead of {float(want.reshape(-1)[0]):.6g}"
+    finite = np.isfinite(diff)
+    worst = float(np.max(diff[finite])) if finite.any() else math.nan
+    return f"differs by up to {worst:.3g} ({int(np.sum(~np.isclose(got, want, rtol=_RTOL, atol=_ATOL, equal_nan=True)))} of {want.size} values)"
+
+
+def search(src: Source, dialect: str, *, budget: int = 40) -> tuple[Verdict | None, list[Verdict], str]:
+    """``(exact verdict or None, closest verdicts, reason)`` for porting ``src`` to ``dialect``."""
+    cases = battery(src)
+    if not cases:
+        return None, [], "the source call takes none of the battery's inputs"
+    tried: list[Verdict] = []
+    plans = [p for api in apis(dialect) for p in candidates(src, api)]
+    plans.sort(key=lambda p: p.cost)
+    if not plans:
+        return None, [], _no_plan_reason(src, dialect)
+    for plan in plans[:budget]:
+        v = verify(plan, cases)
+        if v.exact:
+            return v, tried, ""
+        tried.append(v)
+    # the closest: the plan failing on the fewest inputs
+    full = [verify(v.plan, cases, stop_at_first=False) for v in tried[:8]]
+    full.sort(key=lambda v: (len(v.failures), v.plan.cost))
+    return None, full, ""
+
+
+def _no_plan_reason(src: Source, dialect: str) -> str:
+    S = src.infos[0].spec
+    acts = {
+        i.spec.activation
+        for api in apis(dialect)
+        for kind in ("index", "probs")
+        if (i := probe(api, (), src.infos[0].ndim, kind)) is not None
+    }
+    if S.activation not in acts:
+        return f"the {dialect} dialect has no {S.activation} cross-entropy API"
+    if S.inputs == "log_probs":
+        return f"no API of the {dialect} dialect takes log-probabilities"
+    return f"no API of the {dialect} dialect can express this call (its targets, weights or reduction)"
