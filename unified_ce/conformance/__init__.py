@@ -10,13 +10,27 @@ implementation, fed arrays of any supported library::
     torch    numpy             values .../...  gradients .../...  errors .../...  ok
 
 From the command line: ``python -m unified_ce conformance --dialect torch --impl
-torch.nn:CrossEntropyLoss --array torch [--json]``.
+torch.nn:CrossEntropyLoss [--json]`` (the array library follows the implementation: torch tensors
+here).  Exit status 0 passed, 1 failed, 2 usage error.
 """
 
 from __future__ import annotations
 
 from ._arrays import LIBRARIES, available
 from ._format import GOLDEN_DIR, load
-from ._runner import CaseResult, Report, check, resolve, tolerance
+from ._runner import CaseResult, Report, check, tolerance
+from ._select import UsageError, infer_array, resolve
 
-__all__ = ["GOLDEN_DIR", "LIBRARIES", "CaseResult", "Report", "available", "check", "load", "resolve", "tolerance"]
+__all__ = [
+    "GOLDEN_DIR",
+    "LIBRARIES",
+    "CaseResult",
+    "Report",
+    "UsageError",
+    "available",
+    "check",
+    "infer_array",
+    "load",
+    "resolve",
+    "tolerance",
+]

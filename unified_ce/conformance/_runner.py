@@ -2,18 +2,40 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
+import threading
 import time
+import warnings
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from . import _format
-from ._arrays import from_numpy, to_numpy
+from ._arrays import LIBRARIES, from_numpy, to_numpy
+from ._select import (
+    SAMPLED_LIBRARIES,
+    UsageError,
+    case_features,
+    case_kind,
+    covering_sample,
+    infer_array,
+    resolve,
+    select,
+    suggest,
+)
 
-__all__ = ["CaseResult", "Report", "check", "resolve", "tolerance"]
+__all__ = ["CaseResult", "Report", "UsageError", "check", "resolve", "tolerance"]
+
+#: Stop a run once this many value cases in a row raised from the start: the arrays (or the
+#: implementation) are of the wrong kind, and a score would mislead.
+_ALL_RAISED_STOP = 10
+#: Stop a run after this many cases timed out.
+_TIMEOUT_STOP = 3
 
 
 def tolerance(dtype: Any) -> tuple[float, float]:
@@ -36,6 +58,8 @@ class CaseResult:
     grad_ok: bool | None = None
     error_ok: bool | None = None
     detail: str = ""
+    features: list[str] = field(default_factory=list)  # tags and named arguments (for grouping failures)
+    raised: bool = False  # a value case on which the implementation raised
 
     @property
     def ok(self) -> bool:
@@ -52,6 +76,9 @@ class Report:
     results: list[CaseResult] = field(default_factory=list)
     skipped: int = 0  # cases that do not apply to this implementation (e.g. functional cases for a class)
     seconds: float = 0.0
+    selected: int = 0  # cases chosen (after --api / --tags filters and sampling)
+    total: int = 0  # cases before sampling (after the filters)
+    problem: str = ""  # why the run stopped early (every case raised, timeouts)
 
     def counts(self) -> dict[str, tuple[int, int]]:
         """``{"values": (passed, total), "gradients": ..., "errors": ...}``."""
@@ -67,45 +94,81 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return not self.failures and bool(self.results)
+        return not self.failures and bool(self.results) and not self.problem
 
-    def to_dict(self) -> dict[str, Any]:
+    @property
+    def sampled(self) -> bool:
+        """Whether only a covering sample of the cases ran (``full=False`` on JAX or Dask)."""
+        return self.selected < self.total
+
+    def to_dict(self, *, all_results: bool = False) -> dict[str, Any]:
         return {
             "dialect": self.dialect,
             "impl": self.impl,
             "array": self.array,
             "ok": self.ok,
+            "problem": self.problem,
             "counts": {k: {"passed": p, "total": t} for k, (p, t) in self.counts().items()},
             "skipped": self.skipped,
+            "selected": self.selected,
+            "total": self.total,
             "seconds": round(self.seconds, 3),
             "failures": [asdict(r) for r in self.failures],
+            "shared_by_failures": self.failure_groups(),
+            **({"results": [asdict(r) for r in self.results]} if all_results else {}),
         }
 
     def summary_line(self) -> str:
         c = self.counts()
         cells = "  ".join(f"{k} {p}/{t}" for k, (p, t) in c.items())
-        return f"{self.dialect:8s} {self.array:17s} {cells}  {'ok' if self.ok else 'FAIL'}"
+        verdict = "ok" if self.ok else ("STOPPED" if self.problem else "FAIL")
+        sample = f"  (sample of {self.selected}/{self.total} cases)" if self.sampled else ""
+        return f"{self.dialect:8s} {self.array:17s} {cells}  {verdict}{sample}"
 
-    def format(self, max_failures: int = 20) -> str:
+    def failure_groups(self, limit: int = 5) -> list[dict[str, Any]]:
+        """What the failing cases share: for each tag or named argument carried by at least half of
+        the failures and not by every case, ``{"feature", "failures", "of_failures", "cases"}``, most
+        shared first."""
+        fails = self.failures
+        if not fails:
+            return []
+        in_fails = Counter(f for r in fails for f in r.features)
+        in_all = Counter(f for r in self.results for f in r.features)
+        rows: list[dict[str, Any]] = [
+            {"feature": f, "failures": n, "of_failures": len(fails), "cases": in_all[f]}
+            for f, n in in_fails.items()
+            if 2 * n >= len(fails) and in_all[f] < len(self.results)
+        ]
+        rows.sort(key=lambda r: (-r["failures"], r["cases"], r["feature"]))
+        return rows[:limit]
+
+    def format(self, max_failures: int = 10) -> str:
+        """A readable report: the summary, the first ``max_failures`` failures in full (all with a
+        negative number), and what the failures share."""
         lines = [f"{self.impl} against the {self.dialect} golden cases, {self.array} arrays: " + self.summary_line()]
-        for r in self.failures[:max_failures]:
+        if self.problem:
+            lines.append(f"STOPPED: {self.problem}")
+        if self.problem:  # the failures all say the same: show one
+            max_failures = min(max_failures, 1) if max_failures >= 0 else 1
+        shown = self.failures if max_failures < 0 else self.failures[:max_failures]
+        for r in shown:
             lines.append(f"FAIL {r.case_id} [{r.kind}]\n{r.detail}")
-        if len(self.failures) > max_failures:
-            lines.append(f"... and {len(self.failures) - max_failures} more failures")
+        if len(self.failures) > len(shown):
+            lines.append(f"... and {len(self.failures) - len(shown)} more failures (-v or --json for all)")
+        groups = [] if self.problem else self.failure_groups()
+        if groups:
+            lines.append("What the failures share:")
+            for g in groups:
+                lines.append(
+                    f"  {g['failures']} of {g['of_failures']} failures have {g['feature']}"
+                    f" ({g['cases']} of {len(self.results)} cases do)"
+                )
+        if self.sampled:
+            lines.append(
+                f"(a sample of {self.selected} of {self.total} cases covering every API, tag and argument ran: "
+                "--full runs all)"
+            )
         return "\n".join(lines)
-
-
-def resolve(impl: Any) -> Any:
-    """``"module:attr"`` (or ``"module.attr"``) to the object; anything else is returned unchanged."""
-    if not isinstance(impl, str):
-        return impl
-    mod, sep, attr = impl.partition(":")
-    if not sep:
-        mod, _, attr = impl.rpartition(".")
-    obj: Any = importlib.import_module(mod)
-    for part in attr.split("."):
-        obj = getattr(obj, part)
-    return obj
 
 
 def _summary(v: Any) -> str:
@@ -161,6 +224,42 @@ def _library_of(a: Any) -> str:
     return type(a).__module__.split(".")[0]
 
 
+def _is_lazy(a: Any) -> bool:
+    """A result whose values are unknown until computed (a Dask array, a JAX tracer): there a refusal
+    may show as NaN instead of an exception."""
+    if _library_of(a) == "dask":
+        return True
+    return "Tracer" in type(a).__name__ and _library_of(a) in ("jax", "jaxlib")
+
+
+def _has_nan(a: np.ndarray) -> bool:
+    return a.dtype.kind in "fc" and bool(np.isnan(a).any())
+
+
+def _clip(exc: BaseException, n: int = 300) -> str:
+    text = str(exc).strip().replace("\n", " ")
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+class _BadResult(Exception):
+    """The implementation's result is not an array of numbers."""
+
+
+def _result_to_numpy(a: Any) -> np.ndarray:
+    """An implementation's result as a numeric NumPy array, or :class:`_BadResult` saying why not."""
+    if a is None or isinstance(a, (str, bytes, dict, set)):
+        raise _BadResult(f"returned {type(a).__name__} {a!r:.60}, expected an array")
+    try:
+        out = to_numpy(a)
+    except Exception as exc:
+        raise _BadResult(
+            f"returned a {type(a).__name__} that could not be converted to NumPy: {type(exc).__name__}: {_clip(exc)}"
+        ) from None
+    if out.dtype.kind not in "biufc":
+        raise _BadResult(f"returned {type(a).__name__} with {out.dtype} values, expected an array of numbers")
+    return out
+
+
 class _Runner:
     def __init__(self, dialect: str, impl: Any, array: str, ours: bool, deviations: dict[str, str]) -> None:
         self.dialect, self.impl, self.array, self.ours, self.deviations = dialect, impl, array, ours, deviations
@@ -190,8 +289,8 @@ class _Runner:
 
     def run(self, case: dict[str, Any]) -> CaseResult | None:
         expect = case["expect"]
-        kind = "error" if "error" in expect else ("invalid" if case.get("invalid") else "value")
-        res = CaseResult(case["id"], kind)
+        kind = case_kind(case)
+        res = CaseResult(case["id"], kind, features=case_features(case))
         head = f"  inputs: {_inputs_summary(case)}"
         x_np = case["args"][0]
         if not _representable(case, self.array):
@@ -206,30 +305,40 @@ class _Runner:
             out = self.call(fn, case, x)
         except Exception as exc:  # the implementation refused the input
             if kind == "value":
-                res.value_ok = False
-                res.detail = f"{head}\n  raised {type(exc).__name__}: {exc}\n  expected a value"
+                res.value_ok, res.raised = False, True
+                res.detail = f"{head}\n  raised {type(exc).__name__}: {_clip(exc)}\n  expected a value"
             else:
                 res.error_ok = True
             return res
         outs = list(out) if isinstance(out, (tuple, list)) else [out]
+        try:  # the result may be None, a string, or an object whose conversion raises
+            got = [_result_to_numpy(o) for o in outs]
+        except _BadResult as exc:
+            if kind == "value":
+                res.value_ok = False
+            else:
+                res.error_ok = False
+            res.detail = f"{head}\n  {exc}"
+            return res
+        lazy = any(_is_lazy(o) for o in outs)
         if kind == "error":
             if self.ours and case["id"] in self.deviations:
                 res.error_ok = True
                 res.detail = f"  accepted on purpose: {self.deviations[case['id']]}"
-            elif self.array == "dask" and any(np.isnan(to_numpy(o)).any() for o in outs):
+            elif lazy and any(_has_nan(g) for g in got):
                 res.error_ok = True  # values are checked when computed: a bad label gives NaN (documented)
             else:
                 res.error_ok = False
                 err = expect["error"]
                 res.detail = f"{head}\n  the framework raised {err['type']}: {err['message']}\n  got a value instead"
             return res
-        got = [to_numpy(o) for o in outs]
         expected = expect["output"] if isinstance(expect["output"], list) else [expect["output"]]
         tol_dtype = _least_precise(case)
         if kind == "invalid":
-            # raising is the right answer; a lazy library may defer the check and give NaN
+            # raising is the right answer, and so is the framework's own number; only a lazy library
+            # (values unknown until computed) may stand for the refusal with NaN
             same = len(got) == len(expected) and not any(_compare(g, e, tol_dtype, "") for g, e in zip(got, expected))
-            res.error_ok = same or bool(np.isnan(got[0]).any())
+            res.error_ok = same or (lazy and _has_nan(got[0]))
             if not res.error_ok:
                 res.detail = (
                     f"{head}\n  invalid input ({case['invalid']}) gave {_short(got[0])}; "
@@ -252,12 +361,13 @@ class _Runner:
         if g_expected is not None and x_np.size:
             try:
                 grad, how = self.gradient(fn, case, x, outs[0])
+                grad_np = None if grad is None else _result_to_numpy(grad)
             except Exception as exc:  # the implementation's autodiff failed
-                grad, how = None, ""
+                grad_np, how = None, ""
                 res.grad_ok = False
-                msgs.append(f"  gradient: raised {type(exc).__name__}: {str(exc)[:300]}")
-            if grad is not None:
-                m = _compare(to_numpy(grad), g_expected, tol_dtype, f"gradient ({how})")
+                msgs.append(f"  gradient: raised {type(exc).__name__}: {_clip(exc)}")
+            if grad_np is not None:
+                m = _compare(grad_np, g_expected, tol_dtype, f"gradient ({how})")
                 res.grad_ok = not m
                 if m:
                     msgs.append(m)
@@ -281,9 +391,15 @@ class _Runner:
                 out = self.call(fn, case, x)
                 return out[0] if isinstance(out, (tuple, list)) else out
 
-            y, vjp = jax.vjp(f, from_numpy("jax", case["args"][0]))
-            go = jax.numpy.ones_like(y) if go_np is None else from_numpy("jax", go_np).astype(y.dtype)
-            return vjp(go)[0], "jax.vjp"
+            def vjp(x: Any, go: Any) -> Any:
+                return jax.vjp(f, x)[1](go)[0]
+
+            x0 = from_numpy("jax", case["args"][0])
+            go = jax.numpy.ones_like(first) if go_np is None else from_numpy("jax", go_np).astype(first.dtype)
+            try:  # one compiled program (an eager vjp of a JAX function compiles every step of it)
+                return jax.jit(vjp)(x0, go), "jax.vjp"
+            except Exception:  # not traceable under jit (e.g. eager label checks): eager vjp
+                return vjp(x0, go), "jax.vjp"
         vag = getattr(fn, "value_and_grad", None) or getattr(getattr(fn, "__self__", None), "value_and_grad", None)
         if vag is not None and (case.get("method") in (None, "__call__")):
             args = [from_numpy(self.array, a) if isinstance(a, np.ndarray) else a for a in case["args"]]
@@ -298,34 +414,63 @@ class _Runner:
 def check(
     dialect: str,
     impl: Any = None,
-    array: str = "numpy",
+    array: str | None = None,
     *,
     cases: list[dict[str, Any]] | None = None,
     api: str | None = None,
+    tags: Iterable[str] | None = None,
+    skip_tags: Iterable[str] | None = None,
+    full: bool = True,
+    timeout: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> Report:
     """Run a dialect's golden cases against an implementation.
 
     Parameters
     ----------
     dialect : str
-        ``"torch"``, ``"chainer"``, ``"mxnet"``, ``"paddle"`` or ``"brainpy"``.
+        ``"torch"``, ``"chainer"``, ``"mxnet"``, ``"paddle"``, ``"brainpy"``, or any other dialect
+        with a golden file.
     impl : callable, class, or str, optional
         The implementation under test: a function called like the dialect's functional API, or a
         loss class constructed with the case's ``init`` and called like the dialect's loss object;
-        ``"module:attr"`` imports it.  Default: unified_ce's own dialect.  A class runs the cases
-        recorded through a loss class, a function those recorded through a function.
-    array : str
+        ``"module:attr"`` imports it (the current directory first).  Default: unified_ce's own
+        dialect.  A class runs the cases recorded through a loss class, a function those recorded
+        through a function.
+    array : str, optional
         The array library fed to the implementation (``numpy``, ``torch``, ``jax``, ``cupy``,
-        ``dask``, ``array_api_strict``).
+        ``dask``, ``array_api_strict``).  Default: the library the implementation belongs to
+        (a ``torch`` function gets torch tensors, an ``optax`` one JAX arrays; see
+        :func:`~unified_ce.conformance.infer_array`), NumPy for unified_ce's own dialects.
     cases : list, optional
         The cases to run (default: the golden file shipped with unified_ce).
     api : str, optional
         Only the cases recorded through this API name.
+    tags, skip_tags : iterable of str, optional
+        Only the cases carrying any of ``tags``; none carrying any of ``skip_tags`` (``"a,b"``
+        strings are split at commas).  ``python -m unified_ce conformance --dialect D --list-tags``
+        lists a dialect's tags.
+    full : bool
+        ``False``: on JAX and Dask (a compilation or a task graph per case) run a sample of the cases
+        that covers every API, kind of case, tag and named argument.  Default ``True``: every case.
+    timeout : float, optional
+        Seconds one case may take; a case that takes longer fails (its call is abandoned in a
+        background thread) and the run stops after three such cases.  Default: no limit.
+    progress : callable, optional
+        Called as ``progress(done, total)`` after each case.
 
     Returns
     -------
     Report
-        Per-case results; ``report.ok`` is true when every applicable case passed.
+        Per-case results; ``report.ok`` is true when every applicable case passed.  When every value
+        case raised (arrays of a library the implementation does not take), the run stops early and
+        ``report.problem`` says so.
+
+    Raises
+    ------
+    UsageError
+        An unknown dialect, array library, API or tag, or an ``impl`` string that cannot be imported
+        (the message names the valid choices and the closest one).
 
     Examples
     --------
@@ -334,17 +479,31 @@ def check(
     >>> report.ok, report.counts()["values"][0] > 50
     (True, True)
     """
+    if cases is None:
+        from ..adapters import DIALECTS
+
+        known = sorted({*DIALECTS, *(p.stem for p in _format.GOLDEN_DIR.glob("*.json"))})
+        if not (_format.GOLDEN_DIR / f"{dialect}.json").exists():
+            raise UsageError(suggest(dialect, "dialect (no golden data)", known))
+        cases = _format.load(dialect)["cases"]
     ours = impl is None
     obj = None if ours else resolve(impl)
+    if array is None:
+        array = "numpy" if ours else infer_array(obj)
+    if array not in LIBRARIES:
+        raise UsageError(suggest(array, "array library", LIBRARIES))
     name = f"unified_ce.adapters.{dialect}" if ours else (impl if isinstance(impl, str) else _qualname(obj))
     deviations: dict[str, str] = {}
     grad_deviations: dict[str, str] = {}
     if ours:
-        module = importlib.import_module(f"unified_ce.adapters.{dialect}")
+        try:
+            module = importlib.import_module(f"unified_ce.adapters.{dialect}")
+        except ModuleNotFoundError:
+            from ..adapters import DIALECTS
+
+            raise UsageError(suggest(dialect, "dialect of unified_ce", DIALECTS)) from None
         deviations = getattr(module, "GOLDEN_DEVIATIONS", {})
         grad_deviations = getattr(module, "GOLDEN_GRAD_DEVIATIONS", {})
-    if cases is None:
-        cases = _format.load(dialect)["cases"]
     if grad_deviations:  # the framework's backward is not the derivative of its own forward there (documented)
         cases = [
             {**c, "expect": {**c["expect"], "grad": c["expect"]["grad_of_forward"]}}
@@ -352,23 +511,92 @@ def check(
             else c
             for c in cases
         ]
-    if api is not None:
-        cases = [c for c in cases if c["api"] == api]
+    cases = select(cases, dialect, api=api, tags=tags, skip_tags=skip_tags)
+    report = Report(dialect, name, array, total=len(cases))
+    if not full and array in SAMPLED_LIBRARIES:
+        cases = covering_sample(cases)
+    report.selected = len(cases)
     runner = _Runner(dialect, obj, array, ours, deviations)
-    report = Report(dialect, name, array)
     t0 = time.perf_counter()
-    import warnings
-
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        for case in cases:
-            r = runner.run(case)
+    timeouts = 0
+    with _quiet(), _jax_x64(array):
+        for i, case in enumerate(cases):
+            if timeout is None:
+                r = runner.run(case)
+            else:
+                r = _run_with_timeout(runner, case, timeout)
+                if r is not None and r.detail.startswith("  timed out"):
+                    timeouts += 1
             if r is None:
                 report.skipped += 1
             else:
                 report.results.append(r)
+            if progress is not None:
+                progress(i + 1, len(cases))
+            if timeouts >= _TIMEOUT_STOP:
+                report.problem = f"{timeouts} cases took longer than the {timeout:g} s timeout; the run stopped"
+                break
+            values = [r for r in report.results if r.kind == "value"]
+            if len(values) >= _ALL_RAISED_STOP and all(r.raised for r in values):
+                first = values[0].detail.split("\n")[1].strip().removeprefix("raised ")
+                report.problem = (
+                    f"every case raised (the first: {first}): are the arrays of the right library? "
+                    f"The implementation was given {array} arrays; choose another with --array / array="
+                )
+                break
     report.seconds = time.perf_counter() - t0
     return report
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        yield
+
+
+@contextlib.contextmanager
+def _jax_x64(array: str) -> Iterator[None]:
+    """JAX's 64-bit mode on while golden float64 cases run on JAX arrays, restored afterwards (the
+    flag is process-wide: the caller's own JAX code must not see it change)."""
+    if array != "jax":
+        yield
+        return
+    import jax
+
+    before = bool(jax.config.read("jax_enable_x64"))
+    jax.config.update("jax_enable_x64", True)
+    try:
+        yield
+    finally:
+        jax.config.update("jax_enable_x64", before)
+
+
+def _run_with_timeout(runner: _Runner, case: dict[str, Any], timeout: float) -> CaseResult | None:
+    """``runner.run(case)`` in a daemon thread; a case that does not finish in time fails."""
+    box: list[Any] = []
+
+    def work() -> None:
+        try:
+            with _quiet():
+                box.append(runner.run(case))
+        except BaseException as exc:  # never lose a crash of the runner itself
+            box.append(exc)
+
+    t = threading.Thread(target=work, name=f"unified_ce-case-{case['id']}", daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        res = CaseResult(case["id"], case_kind(case), features=case_features(case))
+        if res.kind == "value":
+            res.value_ok = False
+        else:
+            res.error_ok = False
+        res.detail = f"  timed out: no result within {timeout:g} s\n  inputs: {_inputs_summary(case)}"
+        return res
+    if isinstance(box[0], BaseException):
+        raise box[0]
+    return box[0]  # type: ignore[no-any-return]
 
 
 def _representable(case: dict[str, Any], array: str) -> bool:
