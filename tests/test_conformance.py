@@ -115,3 +115,87 @@ def test_unified_ce_passes_on_array_api_strict(dialect: str) -> None:
     assert report.ok, report.format()
     if dialect == "chainer":  # its golden data has float16 cases
         assert report.skipped >= 5
+
+
+# --- the pytest plugin ------------------------------------------------------------------------------
+
+_PLUGIN = "unified_ce.conformance.pytest_plugin"
+
+
+def _pytest(tmp_path: Any, *args: str) -> subprocess.CompletedProcess[str]:
+    """A separate pytest run in ``tmp_path`` with the plugin loaded explicitly (entry points off, so
+    this works whether or not the installed unified_ce registers it)."""
+    import os
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root), "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1", "JAX_PLATFORMS": "cpu"}
+    cmd = [sys.executable, "-m", "pytest", "-p", _PLUGIN, "-p", "no:cacheprovider", "-q", "-rfEX", *args]
+    return subprocess.run(cmd, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+
+
+def _counts(out: subprocess.CompletedProcess[str]) -> dict[str, int]:
+    import re
+
+    last = out.stdout.strip().splitlines()[-1]
+    return {k: int(n) for n, k in re.findall(r"(\d+) (passed|failed|skipped|xfailed|xpassed|error)", last)}
+
+
+def test_pytest_plugin_runs_torch_golden_cases_against_real_torch(tmp_path: Any) -> None:
+    pytest.importorskip("torch")
+    from unified_ce.conformance import load
+
+    n_class = sum(1 for c in load("torch")["cases"] if c.get("init") is not None)
+    out = _pytest(tmp_path, "--unified-ce-dialect", "torch", "--unified-ce-impl", "torch.nn:CrossEntropyLoss")
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
+    assert _counts(out) == {"passed": n_class}, out.stdout[-500:]
+
+
+def test_pytest_plugin_reports_failures_and_honours_the_xfail_manifest(tmp_path: Any) -> None:
+    (tmp_path / "mylosses.py").write_text(
+        "from unified_ce.adapters.torch import cross_entropy\n\n"
+        "def no_weights(input, target, weight=None, **kw):\n"
+        "    return cross_entropy(input, target, **kw)\n"
+    )
+    args = ["--unified-ce-dialect", "torch", "--unified-ce-impl", "mylosses:no_weights", "--unified-ce-array", "numpy"]
+    args += ["--unified-ce-skip-tags", "int8_labels,int16_labels,int32_labels"]  # unified_ce's own deviations
+    out = _pytest(tmp_path, *args)
+    assert out.returncode == 1
+    counts = _counts(out)
+    assert counts["failed"] > 10 and counts["passed"] > 50
+    assert "the framework gave" in out.stdout or "values differ" in out.stdout  # the checker's detail
+    import re
+
+    failed = re.findall(r"^FAILED \S+::(\S+)", out.stdout, flags=re.M)
+    assert len(failed) == counts["failed"]
+    manifest = "# no class weights in this library\n" + "".join(f"{i}  # no weights\n" for i in failed)
+    (tmp_path / "xfails.txt").write_text(manifest)
+    out = _pytest(tmp_path, *args, "--unified-ce-xfails", "xfails.txt")
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert _counts(out)["xfailed"] == counts["failed"]
+
+
+def test_pytest_plugin_helpers_in_a_users_test_file(tmp_path: Any) -> None:
+    (tmp_path / "test_mine.py").write_text(
+        "import pytest\n"
+        "from unified_ce.adapters.torch import cross_entropy\n"
+        "from unified_ce.conformance.pytest_plugin import assert_conforms, golden_params\n\n"
+        "@pytest.mark.parametrize('case', golden_params('torch', impl=cross_entropy, tags=['label_smoothing'],\n"
+        "                                               xfails={'*-f64': 'pretend'}))\n"
+        "def test_case(case):\n"
+        "    assert_conforms('torch', cross_entropy, case, 'numpy')\n"
+    )
+    out = _pytest(tmp_path)
+    assert out.returncode == 1  # the pretend xfails pass: strict xfail reports them
+    counts = _counts(out)
+    assert (counts["passed"] > 3 and "XPASS(strict)" in out.stdout) or counts.get("failed", 0) > 0, out.stdout[-2000:]
+
+
+def test_pytest_plugin_is_inert_without_its_options(tmp_path: Any) -> None:
+    (tmp_path / "test_nothing.py").write_text("def test_one():\n    pass\n")
+    out = _pytest(tmp_path)
+    assert out.returncode == 0 and _counts(out) == {"passed": 1}, out.stdout
+    out = _pytest(tmp_path, "--unified-ce-dialect", "torh")
+    assert out.returncode == 4 and "did you mean 'torch'" in out.stderr, out.stdout + out.stderr
+    help_text = _pytest(tmp_path, "--help").stdout
+    assert "--unified-ce-dialect" in help_text and "--unified-ce-xfails" in help_text

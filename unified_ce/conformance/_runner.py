@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from . import _format
 from ._arrays import LIBRARIES, from_numpy, to_numpy
 from ._select import (
     SAMPLED_LIBRARIES,
@@ -24,12 +23,13 @@ from ._select import (
     case_kind,
     covering_sample,
     infer_array,
+    load_cases,
     resolve,
     select,
     suggest,
 )
 
-__all__ = ["CaseResult", "Report", "UsageError", "check", "resolve", "tolerance"]
+__all__ = ["CaseResult", "Report", "UsageError", "applies", "check", "resolve", "run_case", "tolerance"]
 
 #: Stop a run once this many value cases in a row raised from the start: the arrays (or the
 #: implementation) are of the wrong kind, and a score would mislead.
@@ -264,6 +264,7 @@ class _Runner:
     def __init__(self, dialect: str, impl: Any, array: str, ours: bool, deviations: dict[str, str]) -> None:
         self.dialect, self.impl, self.array, self.ours, self.deviations = dialect, impl, array, ours, deviations
         self.module = importlib.import_module(f"unified_ce.adapters.{dialect}") if ours else None
+        self.name = f"unified_ce.adapters.{dialect}" if ours else _qualname(impl)
 
     def target(self, case: dict[str, Any]) -> Any:
         """The callable for a case, or None when the case does not apply to this implementation."""
@@ -479,44 +480,13 @@ def check(
     >>> report.ok, report.counts()["values"][0] > 50
     (True, True)
     """
-    if cases is None:
-        from ..adapters import DIALECTS
-
-        known = sorted({*DIALECTS, *(p.stem for p in _format.GOLDEN_DIR.glob("*.json"))})
-        if not (_format.GOLDEN_DIR / f"{dialect}.json").exists():
-            raise UsageError(suggest(dialect, "dialect (no golden data)", known))
-        cases = _format.load(dialect)["cases"]
-    ours = impl is None
-    obj = None if ours else resolve(impl)
-    if array is None:
-        array = "numpy" if ours else infer_array(obj)
-    if array not in LIBRARIES:
-        raise UsageError(suggest(array, "array library", LIBRARIES))
-    name = f"unified_ce.adapters.{dialect}" if ours else (impl if isinstance(impl, str) else _qualname(obj))
-    deviations: dict[str, str] = {}
-    grad_deviations: dict[str, str] = {}
-    if ours:
-        try:
-            module = importlib.import_module(f"unified_ce.adapters.{dialect}")
-        except ModuleNotFoundError:
-            from ..adapters import DIALECTS
-
-            raise UsageError(suggest(dialect, "dialect of unified_ce", DIALECTS)) from None
-        deviations = getattr(module, "GOLDEN_DEVIATIONS", {})
-        grad_deviations = getattr(module, "GOLDEN_GRAD_DEVIATIONS", {})
-    if grad_deviations:  # the framework's backward is not the derivative of its own forward there (documented)
-        cases = [
-            {**c, "expect": {**c["expect"], "grad": c["expect"]["grad_of_forward"]}}
-            if c["id"] in grad_deviations
-            else c
-            for c in cases
-        ]
+    runner, cases = _prepare(dialect, impl, array, cases)
+    array, name = runner.array, runner.name
     cases = select(cases, dialect, api=api, tags=tags, skip_tags=skip_tags)
     report = Report(dialect, name, array, total=len(cases))
     if not full and array in SAMPLED_LIBRARIES:
         cases = covering_sample(cases)
     report.selected = len(cases)
-    runner = _Runner(dialect, obj, array, ours, deviations)
     t0 = time.perf_counter()
     timeouts = 0
     with _quiet(), _jax_x64(array):
@@ -546,6 +516,60 @@ def check(
                 break
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _prepare(
+    dialect: str, impl: Any, array: str | None, cases: list[dict[str, Any]] | None
+) -> tuple[_Runner, list[dict[str, Any]]]:
+    """The runner (implementation resolved, array library chosen) and the dialect's cases."""
+    if cases is None:
+        cases = load_cases(dialect)
+    ours = impl is None
+    obj = None if ours else resolve(impl)
+    if array is None:
+        array = "numpy" if ours else infer_array(obj)
+    if array not in LIBRARIES:
+        raise UsageError(suggest(array, "array library", LIBRARIES))
+    name = f"unified_ce.adapters.{dialect}" if ours else (impl if isinstance(impl, str) else _qualname(obj))
+    deviations: dict[str, str] = {}
+    grad_deviations: dict[str, str] = {}
+    if ours:
+        try:
+            module = importlib.import_module(f"unified_ce.adapters.{dialect}")
+        except ModuleNotFoundError:
+            from ..adapters import DIALECTS
+
+            raise UsageError(suggest(dialect, "dialect of unified_ce", DIALECTS)) from None
+        deviations = getattr(module, "GOLDEN_DEVIATIONS", {})
+        grad_deviations = getattr(module, "GOLDEN_GRAD_DEVIATIONS", {})
+    if grad_deviations:  # the framework's backward is not the derivative of its own forward there (documented)
+        cases = [
+            {**c, "expect": {**c["expect"], "grad": c["expect"]["grad_of_forward"]}}
+            if c["id"] in grad_deviations
+            else c
+            for c in cases
+        ]
+    runner = _Runner(dialect, obj, array, ours, deviations)
+    runner.name = name
+    return runner, cases
+
+
+def run_case(
+    dialect: str, impl: Any, case: dict[str, Any], array: str | None = None, *, timeout: float | None = None
+) -> CaseResult | None:
+    """One golden case against an implementation (as :func:`check` runs it); ``None`` when the
+    case does not apply (a functional case for a loss class, float16 on array-api-strict)."""
+    runner, _ = _prepare(dialect, impl, array, [case])
+    with _quiet(), _jax_x64(runner.array):
+        return runner.run(case) if timeout is None else _run_with_timeout(runner, case, timeout)
+
+
+def applies(impl: Any, case: dict[str, Any]) -> bool:
+    """Whether a case applies to a third-party implementation: cases recorded through a loss class
+    for a class, those recorded through a function (``__call__``) for a function."""
+    if inspect.isclass(impl):
+        return case.get("init") is not None
+    return case.get("init") is None and case.get("method", "__call__") in (None, "__call__")
 
 
 @contextlib.contextmanager

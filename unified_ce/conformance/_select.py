@@ -18,6 +18,7 @@ __all__ = [
     "case_kind",
     "covering_sample",
     "infer_array",
+    "load_cases",
     "resolve",
     "select",
     "suggest",
@@ -47,6 +48,16 @@ def suggest(name: str, what: str, choices: Iterable[str], *, listed: int = 30) -
     if len(choices) > listed:
         return f"unknown {what} {name!r}{hint or ' (no close match)'}"
     return f"unknown {what} {name!r}; choose from {', '.join(choices)}{hint}"
+
+
+def load_cases(dialect: str) -> list[dict[str, Any]]:
+    """The golden cases of ``dialect``; :class:`UsageError` with the dialects that have golden data."""
+    from ._format import GOLDEN_DIR, load
+
+    path = GOLDEN_DIR / f"{dialect}.json"
+    if not path.exists():
+        raise UsageError(suggest(dialect, "dialect (no golden data)", [p.stem for p in GOLDEN_DIR.glob("*.json")]))
+    return list(load(path)["cases"])
 
 
 def case_kind(case: dict[str, Any]) -> str:
