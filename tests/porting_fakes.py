@@ -31,7 +31,7 @@ def _dialect(d: str) -> dict[str, Any]:
 
 def _fakes() -> dict[str, types.ModuleType]:
     ops = {"moveaxis": np.moveaxis, "expand_dims": np.expand_dims, "squeeze": np.squeeze, "eye": np.eye}
-    chainer_f = _module("chainer.functions", **_dialect("chainer"), **ops, sum=np.sum, mean=np.mean)
+    chainer_f = _module("chainer.functions", **_dialect("chainer"), **ops, sum=np.sum, mean=np.mean, reshape=np.reshape)
     chainer_backend = _module("chainer.backend", get_array_module=lambda *a: np)
     chainer = _module("chainer", functions=chainer_f, backend=chainer_backend)
     gloss = _module("mxnet.gluon.loss", **_dialect("mxnet"))

@@ -128,7 +128,7 @@ def test_paddle_soft_labels_to_torch() -> None:
 
 def test_mxnet_4d_to_torch_averages_per_sample_in_code() -> None:
     r = port("mxnet", "torch", ndim=4)
-    assert r.exact and "movedim" in r.code and "mean(dim=(1, 2))" in r.code
+    assert r.exact and "movedim" in r.code and ".mean(dim=1)" in r.code
     x = rng.normal(size=(2, 3, 2, 5))
     t = rng.integers(0, 5, size=(2, 3, 2))
     np.testing.assert_allclose(run_code(r.code, "torch", x, t), mxnet.SoftmaxCrossEntropyLoss()(x, t), rtol=1e-12)
@@ -161,7 +161,7 @@ def test_sigmoid_is_never_ported_to_a_softmax() -> None:
 def test_any_rank_states_the_rank_dependence() -> None:
     r = port("mxnet", "torch")
     assert not r.exact and "depends on the rank" in str(r)
-    assert "rank 2: exact" in str(r) and "rank 4: exact" in str(r)
+    assert "rank 1: exact" in str(r) and "ranks 2-4: exact" in str(r)
     x = rng.normal(size=(2, 3, 5))
     t = rng.integers(0, 5, size=(2, 3))
     np.testing.assert_allclose(r.evaluate(x, t), mxnet.SoftmaxCrossEntropyLoss()(x, t), rtol=1e-12)

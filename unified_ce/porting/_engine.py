@@ -237,6 +237,10 @@ def source_info(api: Api, kwargs: dict[str, Any], ndim: int | None, target: str 
     kinds = (target,) if target else ("index", "probs")
     for kind in kinds:
         infos = tuple(i for r in ranks if (i := probe(api, kw, r, kind)) is not None)
+        if infos:  # the ranks whose inputs the source really evaluates (not only translates)
+            src = Source(api, kw, kind, infos)
+            have = {c.ndim for c in battery(src)}
+            infos = tuple(i for i in infos if i.ndim in have)
         if infos:
             return Source(api, kw, kind, infos)
     what = f"rank {ndim}" if ndim is not None else "any rank 1-4"
@@ -430,6 +434,8 @@ def _np_op(op: str, args: tuple[Any, ...], env: dict[str, Any]) -> Any:
             return A[0].sum()
         if op == "mean_axes":
             return A[0].mean(axis=A[1])
+        if op == "mean_rest":
+            return A[0].reshape((A[0].shape[0], math.prod(A[0].shape[1:]))).mean(axis=1)
         if op == "numel":
             return A[0].size
         if op == "dim":
@@ -525,11 +531,11 @@ def _merge(plans: list[Plan | None], sinfos: tuple[Info, ...], tinfos: list[Info
     the most steps (its axis moves are no-ops at the other ranks), else the per-rank plans."""
     if any(p is None for p in plans):
         return []
-    first = plans[0]
-    if all(p == first for p in plans):
-        return [first]
-    longest = max(plans, key=lambda p: p.cost if p else (0, 0))
-    return [longest]
+    distinct = list(dict.fromkeys(plans))
+    if len(distinct) == 1:
+        return distinct
+    longest = max(distinct, key=lambda p: p.cost if p else (0, 0))
+    return [longest, *(p for p in distinct if p is not longest)]
 
 
 def _per_item_reduction(info: Info) -> str:
@@ -653,7 +659,9 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
             b = S.batch_axis % n
             b -= b > s.axis
             axes = tuple(i for i in range(n - 1) if i != b)
-            if axes:
+            if b == 0 and n >= 2:  # the same code at every rank: the mean over all axes but the first
+                post.append(("loss", "mean_rest", ("loss",)))
+            elif axes:
                 post.append(("loss", "mean_axes", ("loss", axes)))
             if n == 1:
                 post.append(("loss", "expand", ("loss", 0)))

@@ -73,6 +73,8 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
             return idm.sum.format(a=r[0]) + f" / {r[0]}.shape[0]"
         if op == "mean_axes":
             return idm.mean_axes.format(a=r[0], axes=args[1])
+        if op == "mean_rest":
+            return idm.mean_rest.format(a=r[0])
         if op == "numel":
             return idm.numel.format(a=r[0])
         if op == "dim":
@@ -107,6 +109,8 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
     body = "\n".join(lines)
     if plan.pre or plan.post or idm.toindex != "{a}":
         imports += [i for i in idm.imports if _used(i, body)]
+    if "math." in body:
+        imports.insert(0, "import math")
     return "\n".join([*dict.fromkeys(imports), *lines])
 
 

@@ -44,6 +44,8 @@ class Idiom:
     toindex: str = "{a}"  # the label dtype the framework's loss wants
     sum: str = "{a}.sum()"
     mean_axes: str = "{a}.mean(axis={axes})"
+    #: the mean over every axis but the first (``math`` is imported when used)
+    mean_rest: str = "{a}.reshape(({a}.shape[0], math.prod({a}.shape[1:]))).mean(axis=1)"
     numel: str = "{a}.size"
     clamp1: str = "max({a}, 1)"
 
@@ -74,6 +76,7 @@ IDIOMS: dict[str, Idiom] = {
         tofloat="{a}.to({x}.dtype)",
         toindex="{a}.long()",
         mean_axes="{a}.mean(dim={axes})",
+        mean_rest="{a}.reshape({a}.shape[0], math.prod({a}.shape[1:])).mean(dim=1)",
         numel="{a}.numel()",
     ),
     "chainer": Idiom(
@@ -90,6 +93,7 @@ IDIOMS: dict[str, Idiom] = {
         toindex="{a}.astype('i')",
         sum="F.sum({a})",
         mean_axes="F.mean({a}, axis={axes})",
+        mean_rest="F.mean(F.reshape({a}, ({a}.shape[0], math.prod({a}.shape[1:]))), axis=1)",
         numel="{a}.size",
     ),
     "mxnet": Idiom(
@@ -126,6 +130,7 @@ IDIOMS: dict[str, Idiom] = {
         expand="paddle.unsqueeze({a}, {axis})",
         squeeze="paddle.squeeze({a}, {axis})",
         where0="{a} * {m}.astype({a}.dtype)",
+        mean_rest="{a}.reshape([{a}.shape[0], math.prod({a}.shape[1:])]).mean(axis=1)",
         onehot="paddle.eye({n}, dtype={x}.dtype)[{a}]",
         mean_axes="{a}.mean(axis={axes})",
         numel="{a}.size",
