@@ -73,9 +73,26 @@ APIS = {
 }
 
 
+def grad_of_forward(lab, x, axis, go):
+    """The derivative of softmax_cross_entropy_with_logits' forward, -sum(labels * log_softmax), by TF's
+    autodiff of that formula (TF's registered backward is softmax - labels, which assumes rows summing to 1)."""
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        out = -tf.reduce_sum(tf.cast(tf.constant(lab), xt.dtype) * tf.nn.log_softmax(xt, axis=axis), axis=axis)
+        total = out if go is None else tf.reduce_sum(out * tf.constant(go))
+    return tape.gradient(total, xt).numpy()
+
+
 def case(cid, api, lab, x, kwargs=None, tags=(), note="", invalid=None):
     kwargs = dict(kwargs or {})
     expect, go = run(APIS[api], [lab, x], kwargs)
+    if api == SM and expect.get("grad") is not None and x.size:
+        g = grad_of_forward(lab, x, kwargs.get("axis", -1), go)
+        tol = {"float16": 1e-2, "float32": 2e-5}.get(x.dtype.name, 1e-9)
+        if not np.allclose(g, expect["grad"], rtol=tol, atol=tol / 10):
+            expect["grad_of_forward"] = g
+            note = (note + "; " if note else "") + "TF's backward (softmax - labels) is not the derivative of its forward here"
     tags = list(tags)
     if isinstance(x, np.ndarray) and x.dtype.name not in tags:
         tags.append(x.dtype.name)
@@ -103,9 +120,11 @@ for shape, axis in (((C,), -1), ((C,), 0), ((3, C), 0), ((2, 3, C), -1), ((2, C,
     case(f"rank{len(shape)}-axis{axis}", SM, probs(shape, F64, axis), x, {"axis": axis}, tags=["higher_rank", "axis"])
 x = logits((N, C), F64)
 case("unnormalised", SM, rng.uniform(0, 2, (N, C)), x, tags=["unnormalised"],
-     note="labels rows need not sum to 1: -sum(labels * log_softmax)")
-case("negative_labels", SM, rng.uniform(-1, 1, (N, C)), x, tags=["unnormalised"], invalid="negative probabilities",
-     note="TF computes -sum(labels * log_softmax) with negative labels")
+     note="TF's forward is -sum(labels * log_softmax), its backward softmax - labels (assumes rows summing to 1)")
+case("negative_labels", SM, rng.uniform(-1, 1, (N, C)), x, tags=["unnormalised"],
+     note="TF computes -sum(labels * log_softmax) with negative labels (its own testSingleClass feeds -1)")
+case("labels_broadcast", SM, np.array([[0.0, 0.0, 0.0, 1.0]]), np.array([[1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0]]),
+     tags=["broadcast"], note="labels broadcast against the logits (TF's testLabelsBroadcast)")
 case("onehot", SM, np.eye(C)[labels((N,), C)], x)
 case("N0", SM, np.zeros((0, C)), np.zeros((0, C)), tags=["empty"])
 case("C1", SM, np.ones((N, 1)), logits((N, 1), F64), tags=["C=1"])
@@ -156,8 +175,10 @@ case("zero_logits", SG, np.array([0.0, 1.0, 0.5]), np.zeros(3), note="gradient a
 for dt in (F32, F64):
     case(f"large_logits-{np.dtype(dt).name}", SG, np.array([[1.0, 0.0, 0.5, 1.0]] * 4, dt), xl.astype(dt),
          tags=["large_logits"])
-case("labels_outside_01", SG, np.array([-0.5, 1.5, 2.0]), np.array([0.3, -0.2, 1.0]),
+case("labels_negative", SG, np.array([-0.5, 1.0, 0.2]), np.array([0.3, -0.2, 1.0]),
      invalid="labels outside [0, 1]", note="TF computes max(x,0) - x*z + log(1+exp(-|x|)) for any z")
+case("labels_above_1", SG, np.array([1.5, 2.0, 1.0]), np.array([0.3, -0.2, 1.0]),
+     note="z > 1: the same formula, linear in z")
 case("shape_mismatch-error", SG, np.ones((N, C + 1)), logits((N, C), F64), tags=["error"])
 case("dtype_mismatch-error", SG, np.ones((N, C), F32), logits((N, C), F64), tags=["error"])
 case("int_labels-error", SG, np.ones((N, C), np.int64), logits((N, C), F64), tags=["error"])

@@ -4,6 +4,6 @@ One module per dialect (``chainer``, ``mxnet``, ``paddle``, ``torch``, ``brainpy
 framework it emulates.  Importing a dialect imports no framework.
 """
 
-DIALECTS = ("torch", "chainer", "mxnet", "paddle", "brainpy")
+DIALECTS = ("torch", "chainer", "mxnet", "paddle", "brainpy", "tensorflow")
 
 __all__ = ["DIALECTS"]

@@ -1,0 +1,77 @@
+"""The tensorflow dialect's own rules and deliberate deviations, checked by value.
+
+``tests/test_golden.py`` replays what TensorFlow 2.21 returned (``golden/tensorflow.json``);
+``tests/test_tensorflow_corpus.py`` runs TensorFlow's own unit tests.  Here: the places where the
+dialect deliberately differs, against float64 NumPy formulas.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import BackendInfo, assert_close
+from unified_ce import InvalidArgumentError, InvalidTypeError
+from unified_ce.adapters.tensorflow import (
+    sigmoid_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,
+)
+
+
+def _log_softmax(x: np.ndarray, axis: int = -1) -> np.ndarray:
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def test_unnormalised_labels_gradient_is_the_derivative(backend: BackendInfo) -> None:
+    """TensorFlow's backward returns softmax - labels; here the derivative of its forward:
+    sum(labels) * softmax - labels (rows of labels not summing to 1)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(3, 4))
+    q = rng.uniform(0, 2, size=(3, 4))
+    loss, grad = softmax_cross_entropy_with_logits.value_and_grad(backend.asarray(q), backend.asarray(x))
+    p = np.exp(_log_softmax(x))
+    assert_close(backend.to_numpy(loss), -(q * _log_softmax(x)).sum(-1), dtype=np.float64, what="forward")
+    assert_close(backend.to_numpy(grad), q.sum(-1, keepdims=True) * p - q, dtype=np.float64, what="gradient")
+    assert not np.allclose(backend.to_numpy(grad), p - q)  # TensorFlow's backward would differ here
+
+
+def test_labels_come_first_and_name_is_ignored() -> None:
+    x = np.array([[4.0, 2.0, 1.0], [0.0, 5.0, 1.0]])
+    t = np.array([0, 1])
+    a = sparse_softmax_cross_entropy_with_logits(t, x, name="xent")
+    b = sparse_softmax_cross_entropy_with_logits(logits=x, labels=t)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(a, -_log_softmax(x)[[0, 1], [0, 1]], rtol=1e-12)
+
+
+def test_sparse_labels_must_be_integers() -> None:
+    with pytest.raises(InvalidTypeError, match="labels must be integer"):
+        sparse_softmax_cross_entropy_with_logits(np.array([0.0, 1.0]), np.zeros((2, 3)))
+
+
+def test_sigmoid_labels_must_have_the_logits_dtype() -> None:
+    with pytest.raises(InvalidTypeError, match="labels must have the logits' dtype"):
+        sigmoid_cross_entropy_with_logits(labels=np.ones(3, np.float32), logits=np.zeros(3))
+
+
+def test_sigmoid_negative_labels_raise() -> None:
+    """TensorFlow computes a number for labels < 0; they are not probabilities."""
+    with pytest.raises(InvalidArgumentError, match="labels"):
+        sigmoid_cross_entropy_with_logits(labels=np.array([-0.5, 1.0]), logits=np.zeros(2))
+
+
+def test_negative_axis_on_rank_4() -> None:
+    """TensorFlow 2.21 fails for axis=-2 on rank 4 (inside tf.range); the dialect computes it."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(2, 3, 4, 2))
+    q = np.exp(_log_softmax(rng.normal(size=x.shape), axis=-2))
+    out = softmax_cross_entropy_with_logits(q, x, axis=-2)
+    np.testing.assert_allclose(out, -(q * _log_softmax(x, axis=-2)).sum(-2), rtol=1e-12)
+
+
+def test_value_and_grad_and_distributed_exist() -> None:
+    f = sparse_softmax_cross_entropy_with_logits.distributed()
+    x = np.zeros((2, 3))
+    np.testing.assert_allclose(f(np.array([0, 2]), x), np.log(3.0) * np.ones(2))
