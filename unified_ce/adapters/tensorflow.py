@@ -43,13 +43,17 @@ from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
 from ._base import Call, dialect_function
 
-__all__ = [
-    "sigmoid_cross_entropy_with_logits",
-    "softmax_cross_entropy_with_logits",
+# the first is the dialect's main API (porting writes it first)
+__all__ = [  # noqa: RUF022
     "sparse_softmax_cross_entropy_with_logits",
+    "softmax_cross_entropy_with_logits",
+    "sigmoid_cross_entropy_with_logits",
 ]
 
 _NAMES = (("logits", "logits"), ("target", "labels"))
+
+#: TensorFlow takes the labels first (read by :mod:`unified_ce.porting`).
+TARGET_FIRST = True
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
 SEMANTICS = {

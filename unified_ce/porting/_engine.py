@@ -47,8 +47,8 @@ def _split(api: Api, kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
 def _translate(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
     if api.is_class:
         init, call = _split(api, kw)
-        return api.obj(**init)._translate(x, t, **call)
-    return api.obj.translate(x, t, **kw)
+        return api.obj(**init)._translate(*api.pair(x, t), **call)
+    return api.obj.translate(*api.pair(x, t), **kw)
 
 
 def call_api(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
@@ -57,9 +57,9 @@ def call_api(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
         warnings.simplefilter("ignore")
         if api.is_class:
             init, call = _split(api, kw)
-            out = api.obj(**init)(x, t, **call)
+            out = api.obj(**init)(*api.pair(x, t), **call)
         else:
-            out = api.obj(x, t, **kw)
+            out = api.obj(*api.pair(x, t), **kw)
     if isinstance(out, tuple):  # (loss, softmax) of Paddle's return_softmax
         out = out[0]
     return np.asarray(out)

@@ -100,9 +100,9 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
                 extra.append(rest[name])
             elif any(o in rest for o in order[order.index(name) + 1 :]):
                 extra.append("None")
-        call = f"{callee}({args})({', '.join([plan.x_var, t_arg, *extra])})"
+        call = f"{callee}({args})({', '.join([*plan.api.pair(plan.x_var, t_arg), *extra])})"
     else:
-        call = f"{callee}({', '.join([plan.x_var, t_arg, *(f'{k}={v}' for k, v in kw)])})"
+        call = f"{callee}({', '.join([*plan.api.pair(plan.x_var, t_arg), *(f'{k}={v}' for k, v in kw)])})"
     lines.append(f"loss = {call}")
     lines += [f"{v} = {expr(op, args)}" for v, op, args in plan.post]
     imports = [imp]

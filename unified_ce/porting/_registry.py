@@ -184,6 +184,16 @@ class Api:
     def params(self) -> tuple[inspect.Parameter, ...]:
         return self.init_params + self.call_params
 
+    @property
+    def target_first(self) -> bool:
+        """Whether the framework takes the target first (``tf.nn``: ``labels, logits``; Keras:
+        ``y_true, y_pred``): the adapter module sets ``TARGET_FIRST = True``."""
+        return bool(getattr(importlib.import_module(f"unified_ce.adapters.{self.dialect}"), "TARGET_FIRST", False))
+
+    def pair(self, x: Any, t: Any) -> tuple[Any, Any]:
+        """The logits and the target in the order the API takes them."""
+        return (t, x) if self.target_first else (x, t)
+
     def param(self, name: str) -> inspect.Parameter:
         return next(p for p in self.params if p.name == name)
 
