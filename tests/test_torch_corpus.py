@@ -175,7 +175,8 @@ def test_opinfo_sample(i: int) -> None:
 def test_moduleinfo_sample(i: int) -> None:
     s = moduleinfo_samples()[i]
     expected = _compare(s, f"ModuleInfo sample {i}")
-    for backend in ("numpy", "jax"):
+    # eager JAX compiles one program per shape and options (~1 s each): every third sample there
+    for backend in ("numpy", "jax") if i % 3 == 0 else ("numpy",):
         if backend == "jax":
             pytest.importorskip("jax")
         _on_backend(s, expected, backend, f"ModuleInfo sample {i}")
