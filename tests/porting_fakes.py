@@ -29,8 +29,19 @@ def _dialect(d: str) -> dict[str, Any]:
     return {n: getattr(mod, n) for n in getattr(mod, "__all__", ())}
 
 
+def _log_softmax(a: Any, axis: int = -1) -> Any:
+    m = a.max(axis=axis, keepdims=True)
+    return a - m - np.log(np.exp(a - m).sum(axis=axis, keepdims=True))
+
+
 def _fakes() -> dict[str, types.ModuleType]:
-    ops = {"moveaxis": np.moveaxis, "expand_dims": np.expand_dims, "squeeze": np.squeeze, "eye": np.eye}
+    ops = {
+        "log_softmax": _log_softmax,
+        "moveaxis": np.moveaxis,
+        "expand_dims": np.expand_dims,
+        "squeeze": np.squeeze,
+        "eye": np.eye,
+    }
     chainer_f = _module("chainer.functions", **_dialect("chainer"), **ops, sum=np.sum, mean=np.mean, reshape=np.reshape)
     chainer_backend = _module("chainer.backend", get_array_module=lambda *a: np)
     chainer = _module("chainer", functions=chainer_f, backend=chainer_backend)
@@ -42,7 +53,7 @@ def _fakes() -> dict[str, types.ModuleType]:
 
     nd = _module("mxnet.nd", **ops, one_hot=one_hot)
     mxnet = _module("mxnet", gluon=gluon, nd=nd)
-    paddle_f = _module("paddle.nn.functional", **_dialect("paddle"))
+    paddle_f = _module("paddle.nn.functional", **_dialect("paddle"), log_softmax=_log_softmax)
     paddle_nn = _module("paddle.nn", functional=paddle_f)
     paddle = _module(
         "paddle", nn=paddle_nn, moveaxis=np.moveaxis, unsqueeze=np.expand_dims, squeeze=np.squeeze, eye=np.eye

@@ -412,6 +412,10 @@ def _np_op(op: str, args: tuple[Any, ...], env: dict[str, Any]) -> Any:
         if op == "onehot":  # (labels, axis of x holding the classes)
             C = env["x"].shape[A[1]] if env["x"].ndim else env["x"].shape[0]
             return np.eye(C, dtype=env["x"].dtype)[A[0]]
+        if op == "log_softmax":
+            a = A[0]
+            mx = a.max(axis=A[1], keepdims=True) if a.size else a
+            return a - mx - np.log(np.exp(a - mx).sum(axis=A[1], keepdims=True))
         if op == "tofloat":
             return A[0].astype(env["x"].dtype)
         if op == "mul":
@@ -554,7 +558,11 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
     inputs in the target's layout, ``wt`` the weight of each item's label, ``d`` the denominator.
     """
     S, T = s.spec, ti.spec
-    if S.activation != T.activation or S.inputs != T.inputs:
+    if S.activation != T.activation or (S.inputs, T.inputs) not in (
+        ("logits", "logits"),
+        ("log_probs", "log_probs"),
+        ("logits", "log_probs"),
+    ):
         return None
     n = s.ndim
     pre: list[Step] = []
@@ -564,6 +572,9 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
     moved = S.activation == "softmax" and n > 0 and s.axis != ti.axis
     if moved:
         pre.append(("xt", "moveaxis", ("x", S.axis, T.axis)))
+        xv = "xt"
+    if S.inputs == "logits" and T.inputs == "log_probs":  # e.g. nll_loss(log_softmax(x))
+        pre.append(("xt", "log_softmax", (xv, T.axis if n else 0)))
         xv = "xt"
     if s.kind == "probs":
         if ti.kind != "probs" or T.label_smoothing != S.label_smoothing or s.cw != ti.cw:
@@ -649,6 +660,9 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
     elif sr == "sum":
         if tr == "none":
             post.append(("loss", "sum", ("loss",)))
+        elif tr == "sample_mean":
+            if not _sum_of_sample_means(s, ti, pre, post):
+                return None
         elif tr != "sum":
             return None
     elif sr == "sample_mean":
@@ -668,9 +682,11 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
         else:
             return None
     else:  # mean
-        if tr in ("none", "sum"):
+        if tr in ("none", "sum", "sample_mean"):
             if tr == "none":
                 post.append(("loss", "sum", ("loss",)))
+            if tr == "sample_mean" and not _sum_of_sample_means(s, ti, pre, post):
+                return None
             if not _denominator(s, pre, post):
                 return None
             post.append(("loss", "div", ("loss", "d")))
@@ -680,6 +696,22 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
     if scale != 1.0:
         post.append(("loss", "mul", ("loss", scale)))
     return Plan(api, tuple(kwd.items()), tuple(pre), tuple(post), xv, tv, ti.kind == "index")
+
+
+def _sum_of_sample_means(s: Info, ti: Info, pre: list[Step], post: list[Step]) -> bool:
+    """Append the steps turning per-sample means over the non-batch axes (MXNet) into the sum over
+    every item: the sum of the means times the number of items per sample."""
+    n, T = s.ndim, ti.spec
+    if s.kind != "index" or s.sigmoid or n < 2 or s.axis == 0 or ti.axis == 0 or T.batch_axis % n != 0:
+        return False
+    lab = _lab(pre)
+    post.append(("loss", "sum", ("loss",)))
+    post.append(("nb", "dim", (lab, 0)))
+    post.append(("nb", "clamp1", ("nb",)))
+    post.append(("k", "numel", (lab,)))
+    post.append(("k", "floordiv", ("k", "nb")))
+    post.append(("loss", "mul", ("loss", "k")))
+    return True
 
 
 def _lab(pre: list[Step]) -> str:

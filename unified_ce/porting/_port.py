@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +56,8 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
             return f"{r[0]} * {_fmt(1.0 - args[1])} + {_fmt(args[1])} / x.shape[{args[2]}]"
         if op == "tofloat":
             return idm.tofloat.format(a=r[0], x="x")
+        if op == "log_softmax":
+            return idm.log_softmax.format(a=r[0], axis=args[1])
         if op == "mul":
             return f"{r[0]} * {r[1]}"
         if op == "div":
@@ -105,6 +108,7 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
         call = f"{callee}({', '.join([*plan.api.pair(plan.x_var, t_arg), *(f'{k}={v}' for k, v in kw)])})"
     lines.append(f"loss = {call}")
     lines += [f"{v} = {expr(op, args)}" for v, op, args in plan.post]
+    lines = _inline(lines, callee)
     imports = [imp]
     body = "\n".join(lines)
     if plan.pre or plan.post or idm.toindex != "{a}":
@@ -112,6 +116,52 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
     if "math." in body:
         imports.insert(0, "import math")
     return "\n".join([*dict.fromkeys(imports), *lines])
+
+
+def _atomic(e: str) -> bool:
+    """Whether ``e`` needs no parentheses inside a larger expression (a name, call, subscript)."""
+    if re.fullmatch(r"[\w.]+", e):
+        return True
+    depth = 0
+    for i, ch in enumerate(e):
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+            if depth == 0 and i < len(e) - 1 and e[i + 1] not in ".([":
+                return False
+        elif depth == 0 and not (ch.isalnum() or ch in "_."):
+            return False
+    return True
+
+
+def _inline(lines: list[str], callee: str) -> list[str]:
+    """Fold each temporary used exactly once into its use (``d = x.shape[0]; d = max(d, 1);
+    loss = loss / d`` becomes ``loss = loss / max(x.shape[0], 1)``)."""
+    pairs = [tuple(line.split(" = ", 1)) for line in lines]
+    changed = True
+    while changed:
+        changed = False
+        for i, (v, e) in enumerate(pairs):
+            if v == "loss":
+                continue
+            word = re.compile(rf"\b{re.escape(v)}\b")
+            uses = []
+            for j in range(i + 1, len(pairs)):
+                uses += [j] * len(word.findall(pairs[j][1]))
+                if pairs[j][0] == v:
+                    break
+            if len(uses) != 1:
+                continue
+            j = uses[0]
+            if pairs[j][0] == "loss" and pairs[j][1].startswith(callee) and len(e) > 24:
+                continue  # the loss API's own arguments stay readable
+            new = e if _atomic(e) else f"({e})"
+            pairs[j] = (pairs[j][0], word.sub(lambda _m, new=new: new, pairs[j][1]))
+            del pairs[i]
+            changed = True
+            break
+    return [f"{v} = {e}" for v, e in pairs]
 
 
 def _used(import_line: str, body: str) -> bool:
@@ -235,9 +285,7 @@ def port(
     >>> print(r.code)
     import torch.nn.functional as F
     loss = F.cross_entropy(x, t.long(), weight=w, ignore_index=-1, reduction='sum')
-    d = x.shape[0]
-    d = max(d, 1)
-    loss = loss / d
+    loss = loss / max(x.shape[0], 1)
     """
     src = _source(source, ndim, target, kwargs)
     if not isinstance(target_dialect, str) or target_dialect not in dialects():

@@ -41,6 +41,10 @@ class Idiom:
     where0: str = "{a} * {m}"  # ``a`` where ``m`` else 0 (integer labels)
     onehot: str = "np.eye({n}, dtype={x}.dtype)[{a}]"
     tofloat: str = "{a}.astype({x}.dtype)"
+    log_softmax: str = (
+        "{a} - np.log(np.exp({a} - {a}.max(axis={axis}, keepdims=True)).sum(axis={axis}, keepdims=True))"
+        " - {a}.max(axis={axis}, keepdims=True)"
+    )
     toindex: str = "{a}"  # the label dtype the framework's loss wants
     sum: str = "{a}.sum()"
     mean_axes: str = "{a}.mean(axis={axes})"
@@ -55,7 +59,7 @@ _NP = ("import numpy as np",)
 IDIOMS: dict[str, Idiom] = {
     "torch": Idiom(
         framework="PyTorch",
-        imports=("import torch",),
+        imports=("import torch", "import torch.nn.functional as F"),
         apis={
             "cross_entropy": ("import torch.nn.functional as F", "F.cross_entropy"),
             "CrossEntropyLoss": ("import torch", "torch.nn.CrossEntropyLoss"),
@@ -74,6 +78,7 @@ IDIOMS: dict[str, Idiom] = {
         squeeze="{a}.squeeze({axis})",
         onehot="F.one_hot({a}, {n}).to({x}.dtype)",
         tofloat="{a}.to({x}.dtype)",
+        log_softmax="F.log_softmax({a}, dim={axis})",
         toindex="{a}.long()",
         mean_axes="{a}.mean(dim={axes})",
         mean_rest="{a}.reshape({a}.shape[0], math.prod({a}.shape[1:])).mean(dim=1)",
@@ -89,6 +94,7 @@ IDIOMS: dict[str, Idiom] = {
         moveaxis="F.moveaxis({a}, {s}, {d})",
         expand="F.expand_dims({a}, {axis})",
         squeeze="F.squeeze({a}, {axis})",
+        log_softmax="F.log_softmax({a}, axis={axis})",
         onehot="chainer.backend.get_array_module({x}).eye({n}, dtype={x}.dtype)[{a}]",
         toindex="{a}.astype('i')",
         sum="F.sum({a})",
@@ -111,6 +117,7 @@ IDIOMS: dict[str, Idiom] = {
         moveaxis="mx.nd.moveaxis({a}, {s}, {d})",
         expand="mx.nd.expand_dims({a}, axis={axis})",
         squeeze="mx.nd.squeeze({a}, axis={axis})",
+        log_softmax="mx.nd.log_softmax({a}, axis={axis})",
         onehot="mx.nd.one_hot({a}, {n}, dtype={x}.dtype)",
         mean_axes="{a}.mean(axis={axes})",
     ),
@@ -129,6 +136,7 @@ IDIOMS: dict[str, Idiom] = {
         moveaxis="paddle.moveaxis({a}, {s}, {d})",
         expand="paddle.unsqueeze({a}, {axis})",
         squeeze="paddle.squeeze({a}, {axis})",
+        log_softmax="paddle.nn.functional.log_softmax({a}, axis={axis})",
         where0="{a} * {m}.astype({a}.dtype)",
         mean_rest="{a}.reshape([{a}.shape[0], math.prod({a}.shape[1:])]).mean(axis=1)",
         onehot="paddle.eye({n}, dtype={x}.dtype)[{a}]",
@@ -142,6 +150,7 @@ IDIOMS: dict[str, Idiom] = {
         moveaxis="bm.moveaxis({a}, {s}, {d})",
         expand="bm.expand_dims({a}, {axis})",
         squeeze="bm.squeeze({a}, {axis})",
+        log_softmax="bm.log_softmax({a}, axis={axis})",
         onehot="bm.eye({n}, dtype={x}.dtype)[{a}]",
     ),
 }
