@@ -41,7 +41,7 @@ def per_call_us(f: Callable[[], Any], n: int) -> float:
 def torch_rows(n: int) -> None:
     import torch
 
-    from unified_ce import _autodiff
+    from unified_ce import _dispatch
     from unified_ce.adapters import _base
     from unified_ce.adapters.torch import CrossEntropyLoss
 
@@ -51,7 +51,7 @@ def torch_rows(n: int) -> None:
     F = torch.nn.functional
     loss = CrossEntropyLoss()
     call = loss._translate(x, t)
-    inp, _, _ = _base._prepared(call, None, None)
+    inp, plan, _, _ = _base._prepared(call, None, None)
 
     def floor() -> Any:
         loss._translate(x, t)
@@ -66,7 +66,7 @@ def torch_rows(n: int) -> None:
         "CrossEntropyLoss (torch dialect), whole call": per_call_us(lambda: loss(x, t), n),
         "  translate the arguments to a spec": per_call_us(lambda: loss._translate(x, t), n),
         "  validate (prepare)": per_call_us(lambda: _base._prepared(call, None, None), n),
-        "  array-API forward": per_call_us(lambda: _autodiff.evaluate(inp, x, t, None, None), n),
+        "  array-API forward": per_call_us(lambda: _dispatch.evaluate(inp, plan, x, t, None, None), n),
         "floor: translate + label check + F.cross_entropy": per_call_us(floor, n),
     }
     print(f"torch {torch.__version__}, 8 x 10 float32 on the CPU, 1 thread")
@@ -81,7 +81,7 @@ def jax_rows() -> None:
     except ImportError:
         print("jax: not installed")
         return
-    from unified_ce import _core
+    from unified_ce import core
     from unified_ce.adapters import _base
     from unified_ce.adapters.torch import cross_entropy
 
@@ -99,9 +99,9 @@ def jax_rows() -> None:
         return sorted(times)[len(times) // 2] * 1e3
 
     def op_by_op(x: Any, t: Any) -> Any:  # the same core, each operation dispatched eagerly
-        inp, _, _ = _base._prepared(cross_entropy.translate(x, t), None, None)
-        out, _ = _core.forward(inp)
-        return _core.finish(inp, out)
+        inp, plan, _, _ = _base._prepared(cross_entropy.translate(x, t), None, None)
+        out, _ = core.forward(inp, plan)
+        return core.finish(inp, out)
 
     compiled = first_calls(lambda x, t: cross_entropy(x, t))
     eager = first_calls(op_by_op)

@@ -1,4 +1,4 @@
-"""The eager fast paths (:mod:`unified_ce._fastpath`) compute the same spec as the plain path.
+"""The eager fast paths (:mod:`unified_ce.core.fastpath`) compute the same spec as the plain path.
 
 Each case runs three ways on NumPy and PyTorch arrays: the plain array-API path
 (``_fastpath.disabled()``), the in-place path on the whole input, and the bounded-memory path with
@@ -15,9 +15,16 @@ import numpy as np
 import pytest
 
 import unified_ce as uce
-from unified_ce import CrossEntropySpec, _fastpath
+from unified_ce import CrossEntropySpec, _dispatch
+from unified_ce.core import fastpath as _fastpath
 
 from .reference import reference
+
+
+def _prepare(*args: Any) -> Any:
+    """The validated inputs of a call (as the dispatcher builds them)."""
+    return _dispatch.prepare(*args)[0]
+
 
 # (id, spec fields, logits shape, target kind, class weight?, sample weight shape or None)
 CASES: list[tuple[str, dict[str, Any], tuple[int, ...], str, bool, tuple[int, ...] | None]] = [
@@ -183,13 +190,13 @@ def test_mutable_only_for_eager_buffers() -> None:
     spec = CrossEntropySpec()
     x = np.zeros((4, 3))
     t = np.zeros(4, dtype=np.int64)
-    inp = uce._core.prepare(spec, x, t)
+    inp = _prepare(spec, x, t)
     assert _fastpath.mutable(inp)
     with _fastpath.disabled():
         assert not _fastpath.mutable(inp)
     torch = pytest.importorskip("torch")
     xt = torch.zeros(4, 3, requires_grad=True)
-    inp = uce._core.prepare(spec, xt, torch.zeros(4, dtype=torch.int64))
+    inp = _prepare(spec, xt, torch.zeros(4, dtype=torch.int64))
     assert not _fastpath.mutable(inp)  # autograd records the core's operations
     with torch.no_grad():
         assert _fastpath.mutable(inp)
@@ -202,7 +209,7 @@ def test_not_mutable_for_immutable_or_lazy_libraries() -> None:
             xp = __import__(name, fromlist=["_"])
         except ImportError:
             continue
-        inp = uce._core.prepare(spec, xp.zeros((40, 30)), xp.zeros(40, dtype=xp.int32))
+        inp = _prepare(spec, xp.zeros((40, 30)), xp.zeros(40, dtype=xp.int32))
         assert not _fastpath.mutable(inp)
         assert _fastpath.row_blocks(inp) is None
 
@@ -235,7 +242,7 @@ def test_blocked_forward_memory_is_bounded() -> None:
     n, c = 4096, 4096
     x = rng.standard_normal((n, c), dtype=np.float32)
     t = rng.integers(0, c, n)
-    inp = uce._core.prepare(CrossEntropySpec(), x, t)
+    inp = _prepare(CrossEntropySpec(), x, t)
     assert _fastpath.row_blocks(inp) is not None
     uce.cross_entropy(x, t)
     tracemalloc.start()

@@ -310,14 +310,14 @@ def test_double_backward_uses_the_differentiable_reference(use, torch_case) -> N
 
 @needs_triton
 def test_double_backprop_false_raises_on_second_derivative(use, torch_case) -> None:
-    from unified_ce import _core
+    from unified_ce import _dispatch
 
     x, t, cw, spec = torch_case
     use("triton")
     xr = x.clone().requires_grad_(True)
-    inp = _core.prepare(spec, xr, t, cw)
-    assert inp.kernel is not None
-    (g,) = torch.autograd.grad(inp.kernel.evaluate(inp, double_backprop=False), xr, create_graph=True)
+    inp, plan = _dispatch.prepare(spec, xr, t, cw)
+    assert plan.kernel is not None
+    (g,) = torch.autograd.grad(plan.kernel.evaluate(inp, double_backprop=False), xr, create_graph=True)
     with pytest.raises(RuntimeError):
         torch.autograd.grad(g.sum(), xr)
 
@@ -359,7 +359,7 @@ def test_float_labels_and_int32_labels(use) -> None:
 
 @needs_triton
 def test_invalid_labels_raise_eagerly_and_give_nan_unchecked(use) -> None:
-    from unified_ce import _core
+    from unified_ce import _dispatch
 
     x, _, _, _ = _inputs((3, 4), False, False, None, "normal", {"axis": 1})
     spec = CrossEntropySpec(axis=1, reduction="none")
@@ -370,8 +370,8 @@ def test_invalid_labels_raise_eagerly_and_give_nan_unchecked(use) -> None:
         uce.cross_entropy(x, torch.tensor([0.0, 1.5, 1.0], device=DEVICE), spec)
     # unchecked (as while torch.compile traces or a CUDA graph is captured): NaN for that item only
     for labels in (torch.tensor([0, 4, 1], device=DEVICE), torch.tensor([0.0, 1.5, 1.0], device=DEVICE)):
-        inp = _core.prepare(spec, x, labels, check_values=False)
-        out = inp.kernel.evaluate(inp)
+        inp, plan = _dispatch.prepare(spec, x, labels, check_values=False)
+        out = plan.kernel.evaluate(inp)
         assert torch.isnan(out[1]) and torch.isfinite(out[[0, 2]]).all()
 
 

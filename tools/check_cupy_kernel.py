@@ -121,7 +121,7 @@ def check(quick: bool) -> int:
     if "cupy" in sys.modules:
         raise SystemExit("run this in a process without cupy imported")
     sys.modules["cupy"] = _fake_cupy()
-    from unified_ce import CrossEntropySpec, _autodiff, _core
+    from unified_ce import CrossEntropySpec, _autodiff, core
     from unified_ce.kernels._cupy import CupyKernel
 
     kernel = CupyKernel()
@@ -148,11 +148,11 @@ def check(quick: bool) -> int:
                 t.flat[0] = ign
             cw = rng.uniform(0.2, 2, C).astype(np.float32) if cw_on else None
             sw = rng.uniform(0, 2, tuple(1 if i == ax else s for i, s in enumerate(shape))).astype(np.float32)
-            inp = _core.prepare(spec, x, t, cw, sw if sw_on else None, use_kernels=False)
-            out_ref, _ = _autodiff.evaluate_with_grad(inp, None)
+            inp, plan = core.prepare(spec, x, t, cw, sw if sw_on else None)
+            out_ref, _ = _autodiff.evaluate_with_grad(inp, plan, None)
             go = rng.standard_normal(np.shape(out_ref)).astype(np.float32)
             with np.errstate(all="ignore"):
-                out_ref, g_ref = _autodiff.evaluate_with_grad(inp, go)
+                out_ref, g_ref = _autodiff.evaluate_with_grad(inp, plan, go)
                 out, g = kernel.evaluate_with_grad(inp, go)
                 out2 = kernel.evaluate(inp)
             n += 1

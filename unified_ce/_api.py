@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import _core
+from . import _dispatch
 from ._backend import namespace_of
 from ._spec import CrossEntropySpec
 from .adapters._base import Call, run, run_sum_and_denominator, run_with_grad
@@ -164,5 +164,5 @@ def softmax(logits: Any, /, spec: CrossEntropySpec | None = None, **spec_fields:
     """``softmax`` of the logits along ``spec.axis`` (for dialects that also return it)."""
     spec = _spec(spec, spec_fields)
     namespace_of({"logits": logits})
-    inp = _core.prepare(spec.replace(target="probs"), logits, logits, None, None, check_values=False)
-    return _core.softmax(inp)
+    inp, plan = _dispatch.prepare(spec.replace(target="probs"), logits, logits, None, None, check_values=False)
+    return _dispatch.softmax(inp, plan)

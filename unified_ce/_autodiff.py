@@ -1,8 +1,8 @@
 """Thin glue that makes the core's analytic gradient the gradient of PyTorch and JAX.
 
-The math lives in :mod:`unified_ce._core`; here it is only registered:
+The math lives in :mod:`unified_ce.core`; here it is only registered:
 
-* PyTorch: a ``torch.autograd.Function`` whose backward calls :func:`_core.backward` with torch
+* PyTorch: a ``torch.autograd.Function`` whose backward calls :func:`core.backward` with torch
   operations, so double backward (``create_graph=True``) differentiates the gradient itself.  Used
   when only the logits need a gradient; if a probability target or a weight requires grad too, the
   core's forward (plain torch operations) is differentiated by autograd instead.
@@ -23,7 +23,7 @@ import functools
 import sys
 from typing import Any
 
-from . import _core
+from . import core
 from ._backend import is_jax, is_torch
 from ._spec import CrossEntropySpec
 
@@ -31,15 +31,20 @@ __all__ = ["evaluate", "evaluate_with_grad"]
 
 
 def evaluate(
-    inp: _core.Inputs, logits: Any, target: Any, class_weight: Any, sample_weight: Any, *, double_backprop: bool = True
+    inp: core.Inputs,
+    plan: core.Plan,
+    logits: Any,
+    target: Any,
+    class_weight: Any,
+    sample_weight: Any,
+    *,
+    double_backprop: bool = True,
 ) -> Any:
     """The loss of validated inputs, differentiable wherever the array library is.
 
     With ``double_backprop=False`` the gradient with respect to the logits cannot be differentiated
     again (a second differentiation raises ``RuntimeError``).
     """
-    if inp.kernel is not None:  # a fused kernel chosen by unified_ce.kernels (in _core.prepare)
-        return inp.kernel.evaluate(inp, double_backprop=double_backprop)
     if is_torch(logits):
         torch = sys.modules["torch"]
         others = (target, class_weight, sample_weight)
@@ -48,41 +53,31 @@ def evaluate(
             and logits.requires_grad
             and not any(a is not None and a.requires_grad for a in others)
         ):
-            return _torch_function(double_backprop).apply(logits, target, class_weight, sample_weight, inp)
+            return _torch_function(double_backprop).apply(logits, target, class_weight, sample_weight, inp, plan)
     elif is_jax(logits):
         return _jax_function(inp.spec, double_backprop)(logits, target, class_weight, sample_weight)
-    out, _ = _core.forward(inp)
-    return _core.finish(inp, out)
+    out, _ = core.forward(inp, plan)
+    return core.finish(inp, out)
 
 
-def evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
+def evaluate_with_grad(inp: core.Inputs, plan: core.Plan, grad_output: Any) -> tuple[Any, Any]:
     """Loss and d sum(loss * grad_output)/d logits, by the analytic gradient (any library)."""
-    if inp.kernel is not None:  # a fused kernel: loss and gradient in one launch
-        return inp.kernel.evaluate_with_grad(inp, grad_output)
     if is_jax(inp.x) and not inp.lazy and inp.classes is None:  # eager JAX: one compiled program
-        static = (inp.spec, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.keep_shape, inp.none_ignored)
+        static = (inp.spec, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.keep_shape, plan.mask_ignored)
         return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, grad_output)
-    return _evaluate_with_grad(inp, grad_output)
+    return _evaluate_with_grad(inp, plan, grad_output)
 
 
-def _evaluate_with_grad(inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
-    fused = _core.forward_with_grad(inp, grad_output)  # eager arrays: one pass over the logits
+def _evaluate_with_grad(inp: core.Inputs, plan: core.Plan, grad_output: Any) -> tuple[Any, Any]:
+    fused = core.forward_with_grad(inp, grad_output, plan)  # eager arrays: one pass over the logits
     if fused is not None:
-        return _core.finish(inp, fused[0]), fused[1]
-    out, res = _core.forward(inp)
-    out = _core.finish(inp, out)
+        return core.finish(inp, fused[0]), fused[1]
+    out, res = core.forward(inp, plan)
+    out = core.finish(inp, out)
     xp = inp.xp
-    if grad_output is None:
-        g = xp.ones(out.shape, dtype=inp.x.dtype, device=inp.device)
-    else:
-        if tuple(grad_output.shape) != tuple(out.shape):
-            from ._errors import InvalidArgumentError
-
-            raise InvalidArgumentError(
-                f"grad_output must have the loss's shape {tuple(out.shape)}; got {tuple(grad_output.shape)}"
-            )
-        g = grad_output
-    return out, _core.backward(inp, res, g)
+    core.check_grad_output(inp, grad_output, tuple(out.shape))
+    g = xp.ones(out.shape, dtype=inp.x.dtype, device=inp.device) if grad_output is None else grad_output
+    return out, core.backward(inp, res, g, plan)
 
 
 _NO_DOUBLE_BACKPROP = (
@@ -108,28 +103,26 @@ def _torch_function(double_backprop: bool = True) -> Any:
 
     class CrossEntropyFunction(torch.autograd.Function):
         @staticmethod
-        def forward(ctx: Any, logits: Any, target: Any, cw: Any, sw: Any, inp: Any) -> Any:  # type: ignore[override]
-            out, res = _core.forward(inp)
-            ctx.inp = inp
-            ctx.res = res
+        def forward(ctx: Any, logits: Any, target: Any, cw: Any, sw: Any, inp: Any, plan: Any) -> Any:  # type: ignore[override]
+            out, res = core.forward(inp, plan)
+            ctx.inp, ctx.plan, ctx.res = inp, plan, res
             ctx.save_for_backward(logits)
-            return _core.finish(inp, out)
+            return core.finish(inp, out)
 
         @staticmethod
         def backward(ctx: Any, grad_out: Any) -> Any:  # type: ignore[override]
             (logits,) = ctx.saved_tensors
-            inp = ctx.inp
-            res = ctx.res
+            inp, plan, res = ctx.inp, ctx.plan, ctx.res
             if torch.is_grad_enabled() and not double_backprop:
                 with torch.no_grad():
-                    gx = _core.backward(inp, res, grad_out)
-                return NoDoubleBackward.apply(gx, logits, grad_out), None, None, None, None
+                    gx = core.backward(inp, res, grad_out, plan)
+                return NoDoubleBackward.apply(gx, logits, grad_out), None, None, None, None, None
             if torch.is_grad_enabled():
                 # double backward: rebuild from the tracked logits, recompute the residuals
                 x = logits if logits.dtype == inp.x.dtype else logits.to(inp.x.dtype)
                 inp = dataclasses.replace(inp, x=x)
                 res = dataclasses.replace(res, m=None, ls=None)
-            return _core.backward(inp, res, grad_out), None, None, None, None
+            return core.backward(inp, res, grad_out, plan), None, None, None, None, None
 
     return CrossEntropyFunction
 
@@ -155,14 +148,15 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
     shape and dtype).  The inputs were validated on concrete values before; inside, they are tracers."""
     import jax
 
-    spec, axis, n_classes, out_dtype, in_dtype, keep_shape, none_ignored = static
+    spec, axis, n_classes, out_dtype, in_dtype, keep_shape, mask_ignored = static
+    plan = core.Plan(mask_ignored=mask_ignored)
 
     def run(x: Any, t: Any, cw: Any, sw: Any, g: Any) -> tuple[Any, Any]:
-        inp = _core.Inputs(
+        inp = core.Inputs(
             spec=spec, xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes, out_dtype=out_dtype,
-            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape, none_ignored=none_ignored,
+            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape,
         )  # fmt: skip
-        return _evaluate_with_grad(inp, g)
+        return _evaluate_with_grad(inp, plan, g)
 
     return jax.jit(run)
 
@@ -171,13 +165,13 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
 def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     import jax
 
-    def prep(x: Any, t: Any, cw: Any, sw: Any) -> _core.Inputs:
-        return _core.prepare(spec, x, t, cw, sw, check_values=False)
+    def prep(x: Any, t: Any, cw: Any, sw: Any) -> core.Inputs:
+        return core.prepare(spec, x, t, cw, sw, check_values=False)[0]
 
     def plain(x: Any, t: Any, cw: Any, sw: Any) -> Any:
         inp = prep(x, t, cw, sw)
-        out, _ = _core.forward(inp)
-        return _core.finish(inp, out)
+        out, _ = core.forward(inp)
+        return core.finish(inp, out)
 
     @jax.custom_vjp
     def f(x: Any, t: Any, cw: Any, sw: Any) -> Any:
@@ -185,13 +179,13 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
 
     def fwd(x: Any, t: Any, cw: Any, sw: Any) -> Any:
         inp = prep(x, t, cw, sw)
-        out, res = _core.forward(inp)
-        return _core.finish(inp, out), (x, t, cw, sw, res.m, res.ls, res.denom)
+        out, res = core.forward(inp)
+        return core.finish(inp, out), (x, t, cw, sw, res.m, res.ls, res.denom)
 
     def bwd(saved: Any, g: Any) -> Any:
         x, t, cw, sw, m, ls, denom = saved
         inp = prep(x, t, cw, sw)
-        dx = _core.backward(inp, _core.Residuals(m, ls, denom), g)
+        dx = core.backward(inp, core.Residuals(m, ls, denom), g)
         if not double_backprop:
             dx = _jax_no_double_backward()(dx)
         import jax.numpy as jnp
@@ -212,6 +206,6 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     f.defvjp(fwd, bwd)
     # Compiled as one XLA program (per shape and dtype, cached by JAX): eagerly, JAX would otherwise
     # dispatch -- and, for each new shape, compile -- every one of the core's operations separately.
-    # Labels were already checked on the concrete arrays (``_core.prepare``) before this is called;
+    # Labels were already checked on the concrete arrays (``unified_ce._dispatch.prepare``) before this is called;
     # inside an outer ``jit`` this is an ordinary nested call.
     return jax.jit(f)

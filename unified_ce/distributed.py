@@ -46,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from . import _core
+from . import core
 from ._backend import is_torch
 from ._errors import InvalidArgumentError, InvalidTypeError
 from ._spec import CrossEntropySpec
@@ -261,21 +261,21 @@ def hooks(spec: CrossEntropySpec, logits: Any, process_group: Any, class_shard: 
 # --------------------------------------------------------------------------- global sums and means
 
 
-def _as_sum(inp: _core.Inputs) -> _core.Inputs:
+def _as_sum(inp: core.Inputs) -> core.Inputs:
     return dataclasses.replace(inp, spec=inp.spec.replace(reduction="sum"))
 
 
-def _global_sum_and_denominator(inp: _core.Inputs, items: Any, local_sum: Any) -> tuple[Any, Any]:
+def _global_sum_and_denominator(inp: core.Inputs, plan: core.Plan, items: Any, local_sum: Any) -> tuple[Any, Any]:
     """All-reduce (this process's sum, its denominator) in one collective, in the compute dtype."""
     xp = inp.xp
-    den = _core.denominator(inp)
+    den = core.denominator(inp, plan)
     s = local_sum if local_sum.dtype == den.dtype else xp.astype(local_sum, den.dtype)
     if items is None:
         return s, den
     return items.sum(s, den)
 
 
-def evaluate(inp: _core.Inputs, items: Any, evaluate_local: Callable[[_core.Inputs], Any]) -> Any:
+def evaluate(inp: core.Inputs, plan: core.Plan, items: Any, evaluate_local: Callable[[core.Inputs], Any]) -> Any:
     """The loss with ``reduction`` sum / mean over every process's items (others: this process's)."""
     spec = inp.spec
     if items is None or spec.reduction in ("none", "sample_mean"):
@@ -284,34 +284,35 @@ def evaluate(inp: _core.Inputs, items: Any, evaluate_local: Callable[[_core.Inpu
     if spec.reduction == "sum":
         (total,) = items.sum(local)
         return total
-    num, den = _global_sum_and_denominator(inp, items, local)
-    out = num / _core.nonzero_denominator(inp, den)
+    num, den = _global_sum_and_denominator(inp, plan, items, local)
+    out = num / core.nonzero_denominator(inp, den)
     return out if out.dtype == local.dtype else inp.xp.astype(out, local.dtype)
 
 
 def evaluate_with_grad(
-    inp: _core.Inputs,
+    inp: core.Inputs,
+    plan: core.Plan,
     items: Any,
     grad_output: Any,
-    evaluate_with_grad_local: Callable[[_core.Inputs, Any], tuple[Any, Any]],
+    evaluate_with_grad_local: Callable[[core.Inputs, core.Plan, Any], tuple[Any, Any]],
 ) -> tuple[Any, Any]:
     """The loss of :func:`evaluate` and the gradient of ``sum(loss * grad_output)`` with respect to
     this process's logits (the analytic gradient of the local sum, scaled by the global factor)."""
     spec = inp.spec
     if items is None or spec.reduction in ("none", "sample_mean"):
-        return evaluate_with_grad_local(inp, grad_output)
+        return evaluate_with_grad_local(inp, plan, grad_output)
     if grad_output is not None and tuple(grad_output.shape) != ():
         raise InvalidArgumentError(f"grad_output must have the loss's shape (); got {tuple(grad_output.shape)}")
     if spec.reduction == "sum":
-        local, grad = evaluate_with_grad_local(_as_sum(inp), grad_output)
+        local, grad = evaluate_with_grad_local(_as_sum(inp), plan, grad_output)
         (out,) = items.sum(local)
         return out, grad
     # the global denominator first (it depends on the targets only), so that the core scales the
     # gradient itself -- and masks ignored items before, as a single process does (0, not 0 * inf)
-    (den,) = items.sum(_core.denominator(inp))
-    den = _core.nonzero_denominator(inp, den)
+    (den,) = items.sum(core.denominator(inp, plan))
+    den = core.nonzero_denominator(inp, den)
     scale = 1.0 / den if grad_output is None else grad_output / den
-    local, grad = evaluate_with_grad_local(_as_sum(inp), scale)
+    local, grad = evaluate_with_grad_local(_as_sum(inp), plan, scale)
     num = local if local.dtype == den.dtype else inp.xp.astype(local, den.dtype)
     (num,) = items.sum(num)
     out = num / den
@@ -319,7 +320,7 @@ def evaluate_with_grad(
 
 
 def sum_and_denominator(
-    inp: _core.Inputs, items: Any, evaluate_local: Callable[[_core.Inputs], Any]
+    inp: core.Inputs, plan: core.Plan, items: Any, evaluate_local: Callable[[core.Inputs], Any]
 ) -> tuple[Any, Any]:
     """``(sum of the item losses, the mean's denominator)`` -- over every process's items with a
     ``process_group``.  The sum is differentiable; see :func:`unified_ce.loss_sum_and_denominator`."""
@@ -329,4 +330,4 @@ def sum_and_denominator(
             f"the spec has reduction={inp.spec.reduction!r}"
         )
     local = evaluate_local(_as_sum(inp))
-    return _global_sum_and_denominator(inp, items, local)
+    return _global_sum_and_denominator(inp, plan, items, local)

@@ -16,8 +16,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from .. import _core, distributed
-from .._autodiff import evaluate, evaluate_with_grad
+from .. import _dispatch, core, distributed
 from .._backend import as_array_like, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
@@ -71,8 +70,10 @@ def _dialect_names(call: Call) -> Iterator[None]:
         raise _renamed(call, exc) from None
 
 
-def _prepared(call: Call, process_group: Any, class_shard: Any) -> tuple[_core.Inputs, Any, Callable[..., Any]]:
-    """Validate a call: ``(inputs, data-parallel group or None, local evaluation of inputs)``."""
+def _prepared(
+    call: Call, process_group: Any, class_shard: Any
+) -> tuple[core.Inputs, core.Plan, Any, Callable[..., Any]]:
+    """Validate a call: ``(inputs, plan, data-parallel group or None, local evaluation of inputs)``."""
     with _dialect_names(call):
         items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
         cw, sw = call.class_weight, call.sample_weight
@@ -80,12 +81,12 @@ def _prepared(call: Call, process_group: Any, class_shard: Any) -> tuple[_core.I
             xp = namespace_of({"logits": call.logits})
             cw = as_array_like("class_weight", cw, xp, call.logits)
             sw = as_array_like("sample_weight", sw, xp, call.logits)
-        inp = _core.prepare(call.spec, call.logits, call.target, cw, sw, classes=classes)
+        inp, plan = _dispatch.prepare(call.spec, call.logits, call.target, cw, sw, classes=classes)
 
-    def local(i: _core.Inputs) -> Any:
-        return evaluate(i, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
+    def local(i: core.Inputs) -> Any:
+        return _dispatch.evaluate(i, plan, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
 
-    return inp, items, local
+    return inp, plan, items, local
 
 
 def run(call: Call, *, process_group: Any = None, class_shard: Any = None) -> Any:
@@ -93,10 +94,10 @@ def run(call: Call, *, process_group: Any = None, class_shard: Any = None) -> An
 
     ``process_group`` / ``class_shard``: over several processes (:mod:`unified_ce.distributed`).
     """
-    inp, items, local = _prepared(call, process_group, class_shard)
-    out = local(inp) if items is None else distributed.evaluate(inp, items, local)
+    inp, plan, items, local = _prepared(call, process_group, class_shard)
+    out = local(inp) if items is None else distributed.evaluate(inp, plan, items, local)
     if call.with_softmax:
-        return out, _core.softmax(inp)
+        return out, _dispatch.softmax(inp, plan)
     return out
 
 
@@ -104,21 +105,21 @@ def run_with_grad(
     call: Call, grad_output: Any = None, *, process_group: Any = None, class_shard: Any = None
 ) -> tuple[Any, Any]:
     """Evaluate a translated call and its analytic gradient with respect to the logits."""
-    inp, items, _ = _prepared(call, process_group, class_shard)
+    inp, plan, items, _ = _prepared(call, process_group, class_shard)
     if items is None:
-        out, grad = evaluate_with_grad(inp, grad_output)
+        out, grad = _dispatch.evaluate_with_grad(inp, plan, grad_output)
     else:
-        out, grad = distributed.evaluate_with_grad(inp, items, grad_output, evaluate_with_grad)
+        out, grad = distributed.evaluate_with_grad(inp, plan, items, grad_output, _dispatch.evaluate_with_grad)
     if call.with_softmax:
-        return (out, _core.softmax(inp)), grad
+        return (out, _dispatch.softmax(inp, plan)), grad
     return out, grad
 
 
 def run_sum_and_denominator(call: Call, *, process_group: Any = None, class_shard: Any = None) -> tuple[Any, Any]:
     """``(sum of the item losses, the mean's denominator)`` of a translated call whose reduction is
     a mean (see :func:`unified_ce.loss_sum_and_denominator`)."""
-    inp, items, local = _prepared(call, process_group, class_shard)
-    return distributed.sum_and_denominator(inp, items, local)
+    inp, plan, items, local = _prepared(call, process_group, class_shard)
+    return distributed.sum_and_denominator(inp, plan, items, local)
 
 
 def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:

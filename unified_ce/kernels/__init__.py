@@ -1,6 +1,6 @@
 """The one place that chooses how a spec is evaluated: the reference core or a fused kernel.
 
-The reference path is the array-API core (:mod:`unified_ce._core`), which runs everywhere.  The
+The reference path is the array-API core (:mod:`unified_ce.core`), which runs everywhere.  The
 fused kernels are optional accelerations of the *same spec* for one array library and device:
 
 =========  =========================================  ==========================================
@@ -44,6 +44,7 @@ from typing import Any, Protocol
 from .._backend import is_floating, is_integer
 from .._errors import InvalidArgumentError
 from .._spec import CrossEntropySpec
+from ..core.validate import check_grad_output, loss_shape
 
 __all__ = [
     "CHOICES",
@@ -85,24 +86,6 @@ class Kernel(Protocol):
 
     def evaluate_with_grad(self, inp: Any, grad_output: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` None: ones)."""
-
-
-def loss_shape(inp: Any) -> tuple[int, ...]:
-    """The shape of the loss a kernel returns for validated inputs (``_core.Inputs``)."""
-    spec = inp.spec
-    if spec.reduction != "none":
-        return ()
-    if spec.keepdims:
-        return tuple(inp.keep_shape)
-    return tuple(inp.keep_shape[: inp.axis]) + tuple(inp.keep_shape[inp.axis + 1 :])
-
-
-def check_grad_output(inp: Any, grad_output: Any) -> tuple[int, ...]:
-    """The loss shape, after checking that ``grad_output`` (if given) has it (as the reference path does)."""
-    shape = loss_shape(inp)
-    if grad_output is not None and tuple(grad_output.shape) != shape:
-        raise InvalidArgumentError(f"grad_output must have the loss's shape {shape}; got {tuple(grad_output.shape)}")
-    return shape
 
 
 def requested() -> str:

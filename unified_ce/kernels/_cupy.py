@@ -22,8 +22,8 @@ from typing import Any
 import cupy
 import numpy as np
 
-from .. import _core
-from . import check_grad_output
+from .. import core
+from ..core import check_grad_output
 
 __all__ = ["CUDA_SOURCE", "CupyKernel"]
 
@@ -144,7 +144,7 @@ def _module() -> Any:
     return cupy.RawModule(code=CUDA_SOURCE, options=("--std=c++14",), name_expressions=tuple(_NAMES.values()))
 
 
-def _denominator(inp: _core.Inputs, t: Any, cw: Any, R: int) -> tuple[Any, float]:
+def _denominator(inp: core.Inputs, t: Any, cw: Any, R: int) -> tuple[Any, float]:
     """The mean's denominator: a 0-d float32 array (computed on the device), or a Python constant."""
     spec = inp.spec
     kind = spec.denominator
@@ -171,7 +171,7 @@ def _denominator(inp: _core.Inputs, t: Any, cw: Any, R: int) -> tuple[Any, float
     return cupy.asarray(d, dtype=cupy.float32), 0.0
 
 
-def _launch(inp: _core.Inputs, g: Any, grad: bool) -> tuple[Any, Any]:
+def _launch(inp: core.Inputs, g: Any, grad: bool) -> tuple[Any, Any]:
     spec = inp.spec
     x = cupy.ascontiguousarray(inp.x)
     shape = tuple(x.shape)
@@ -228,7 +228,7 @@ def _launch(inp: _core.Inputs, g: Any, grad: bool) -> tuple[Any, Any]:
     return out, (dx if grad else None)
 
 
-def _finish(inp: _core.Inputs, out: Any) -> Any:
+def _finish(inp: core.Inputs, out: Any) -> Any:
     out = out.astype(inp.out_dtype)
     if inp.spec.reduction == "none":
         out = out.reshape(inp.keep_shape if inp.spec.keepdims else tuple(inp.t.shape))
@@ -240,12 +240,12 @@ class CupyKernel:
 
     name = "cupy"
 
-    def evaluate(self, inp: _core.Inputs, double_backprop: bool = True) -> Any:
+    def evaluate(self, inp: core.Inputs, double_backprop: bool = True) -> Any:
         """The loss (CuPy has no autodiff: no gradient is written)."""
         out, _ = _launch(inp, None, grad=False)
         return _finish(inp, out)
 
-    def evaluate_with_grad(self, inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
+    def evaluate_with_grad(self, inp: core.Inputs, grad_output: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` in one launch."""
         check_grad_output(inp, grad_output)
         out, dx = _launch(inp, grad_output, grad=True)

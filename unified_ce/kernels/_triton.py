@@ -46,9 +46,9 @@ import torch
 import triton
 import triton.language as tl
 
-from .. import _core
+from .. import core
 from .._spec import CrossEntropySpec
-from . import check_grad_output
+from ..core import check_grad_output
 
 __all__ = ["MAX_SINGLE_BLOCK", "TritonKernel"]
 
@@ -661,17 +661,17 @@ def _spec_of(knobs: tuple[Any, ...]) -> CrossEntropySpec:
 
 def _reference_grad(x: Any, t: Any, cw: Any, sw: Any, g: Any, knobs: tuple[Any, ...]) -> Any:
     spec = _spec_of(knobs)
-    inp = _core.prepare(spec, x, t, cw, sw, check_values=False, use_kernels=False)
-    _, res = _core.forward(inp)
+    inp, plan = core.prepare(spec, x, t, cw, sw, check_values=False)
+    _, res = core.forward(inp, plan)
     if spec.reduction == "none":
         g = g.reshape(t.shape)
-    return _core.backward(inp, res, g)
+    return core.backward(inp, res, g, plan)
 
 
 # --------------------------------------------------------------------------- the kernel object
 
 
-def _op_args(inp: _core.Inputs) -> tuple[Any, ...]:
+def _op_args(inp: core.Inputs) -> tuple[Any, ...]:
     spec = inp.spec
     return (
         inp.axis,
@@ -687,7 +687,7 @@ def _op_args(inp: _core.Inputs) -> tuple[Any, ...]:
     )
 
 
-def _finish(inp: _core.Inputs, out: Any) -> Any:
+def _finish(inp: core.Inputs, out: Any) -> Any:
     out = out.to(inp.out_dtype)
     if inp.spec.reduction == "none":
         shape = inp.keep_shape if inp.spec.keepdims else tuple(inp.t.shape)
@@ -700,7 +700,7 @@ class TritonKernel:
 
     name = "triton"
 
-    def evaluate(self, inp: _core.Inputs, double_backprop: bool = True) -> Any:
+    def evaluate(self, inp: core.Inputs, double_backprop: bool = True) -> Any:
         """The loss, differentiable by torch autograd (gradient with respect to the logits).
 
         ``double_backprop=False``: differentiating the gradient again raises ``RuntimeError``.
@@ -718,7 +718,7 @@ class TritonKernel:
         out, _, _ = torch.ops.unified_ce.softmax_ce(x, inp.t, inp.cw, inp.sw, None, *args, double_backprop, grad)
         return _finish(inp, out)
 
-    def evaluate_with_grad(self, inp: _core.Inputs, grad_output: Any) -> tuple[Any, Any]:
+    def evaluate_with_grad(self, inp: core.Inputs, grad_output: Any) -> tuple[Any, Any]:
         """The loss and its gradient for a known upstream gradient: one fused launch."""
         x = inp.x
         out_shape = check_grad_output(inp, grad_output)

@@ -1,6 +1,8 @@
+# Math: none of its own -- the same formulas as the stages, made cheaper on eager libraries with
+# mutable arrays (in-place updates of buffers the core owns, rows in blocks).  Gradient: the same.
 """Eager fast paths of the core, chosen in one place: in-place work and rows in blocks.
 
-The core (:mod:`unified_ce._core`) is written once against the array API.  On eager libraries with
+The core (:mod:`unified_ce.core`) is written once against the array API.  On eager libraries with
 mutable arrays the same formulas get cheaper with a few backend-specific primitives, all here:
 
 * :func:`mutable` -- whether the core may work in place on arrays *it created itself* (never on the
@@ -231,7 +233,7 @@ def block_of(a: Any, blocks: Blocks, sl: slice, ndim: int) -> Any:
 
 
 def block_inputs(inp: Any, blocks: Blocks, sl: slice) -> Any:
-    """The :class:`~unified_ce._core.Inputs` of the items in block ``sl``."""
+    """The :class:`~unified_ce.core.Inputs` of the items in block ``sl``."""
     nd = inp.x.ndim
     x = _take(inp.x, blocks.axis, sl)
     if inp.spec.target == "index" and inp.spec.activation == "softmax":

@@ -1,0 +1,49 @@
+# Math: the row statistics of CrossEntropySpec's docstring.  m = max_c x_c and
+# ls = log sum_c exp(x_c - m), so that lse(x) = m + ls and softmax(x)_c = exp(x_c - m) / exp(ls).
+# Gradient: d lse / dx = softmax(x); the backward (terms.item_grad) rebuilds softmax from the
+# saved m and ls (O(items) residuals), never from a saved items x classes array.  Log-probability
+# inputs (spec.inputs == "log_probs") are already normalised: m = ls = 0.
+"""Row statistics (max and log-sum-exp along the class axis) and softmax."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import fastpath
+from .inputs import REFERENCE, Inputs, Plan, csum, zero
+
+__all__ = ["softmax", "stats"]
+
+
+def stats(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Any]:
+    """``(m, ls)`` with the keep shape; ``plan.exp_out`` receives ``exp(x - m)`` on the fast path."""
+    xp, x = inp.xp, inp.x
+    if inp.spec.inputs == "log_probs":
+        z = zero(inp)
+        return z, z
+    if math.prod(x.shape) == 0:  # no items (dask cannot take the max of empty chunks)
+        m = xp.zeros(inp.keep_shape, dtype=x.dtype, device=inp.device)
+    else:
+        m = xp.max(x, axis=inp.axis, keepdims=True)
+        m = m if inp.classes is None else inp.classes.max(m)
+    # a row of -inf (or +inf) has no finite max: keep it so that the row gives nan like log_softmax
+    if fastpath.mutable(inp):  # in place, in the core's own buffer
+        e = fastpath.exp_(xp, fastpath.subtract_into(xp, x, m, plan.exp_out))
+    else:
+        e = xp.exp(x - m)
+    ls = xp.log(csum(inp, e))
+    return m, ls
+
+
+def softmax(inp: Inputs) -> Any:
+    """softmax along the class axis (of logits in the compute dtype), in the logits' dtype."""
+    xp = inp.xp
+    m, ls = stats(inp)
+    if fastpath.mutable(inp):
+        p = inp.x - m
+        p -= ls
+        p = fastpath.exp_(xp, p)
+    else:
+        p = xp.exp((inp.x - m) - ls)
+    return p if p.dtype == inp.in_dtype else xp.astype(p, inp.in_dtype)

@@ -1,0 +1,171 @@
+# Math: the item loss terms of CrossEntropySpec's docstring and their gradient.
+#   softmax: L = alpha * ls + sum_c beta_c * gap(m - x_c)   (+ sum_c w_c q~_c log(q~_c + kl_eps) for KL)
+#            where gap is transforms.gap, and (per_item, unnormalised q) + (alpha - sum_c beta_c) * m;
+#   sigmoid: L = max(x, 0) - q~ x + log(1 + exp(-|x|)) per element.
+#   Gradient: dL/dx = alpha * softmax(x) - beta (softmax), sigmoid(x) - q~ (sigmoid), times c, the
+#   derivative of the reduced output with respect to the item loss (reduce.coefficient).
+# The loss never subtracts two large numbers: the target logit enters as m - x_t >= 0.
+"""Item loss terms (before masking, sample weights and scale) and their gradient."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .._backend import is_dask
+from . import fastpath
+from .inputs import REFERENCE, Inputs, Plan, Residuals, along_axis, class_iota, csum, nan, sum_tol, times, zero
+from .stats import stats
+from .targets import index_parts, probs_parts, sigmoid_target
+from .transforms import gap
+
+__all__ = ["gather", "item_grad", "item_losses"]
+
+
+def gather(inp: Inputs, idx: Any) -> Any:
+    """x[..., idx, ...] along the class axis; ``idx`` has the keep shape."""
+    xp = inp.xp
+    if inp.classes is None and (fast := fastpath.take_along_axis(inp.x, idx, inp.axis)) is not None:
+        return fast  # the library's own gather (the array-API wrapper costs more than the gather)
+    take = getattr(xp, "take_along_axis", None)
+    if take is not None and not is_dask(inp.x) and inp.classes is None:
+        return take(inp.x, idx, axis=inp.axis)
+    # Dask (and old array-api-strict): a one-hot mask, still fused and lazy; with a class shard, the
+    # process holding the label contributes x_t, the others 0
+    return csum(inp, xp.where(class_iota(inp) == idx, inp.x, zero(inp)))
+
+
+def item_losses(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Any, Residuals, Any]:
+    """Per-item losses (keep shape) before masking, sample weights and scale.
+
+    Returns ``(loss, valid, residuals_without_denominator, parts)``.
+    """
+    if inp.spec.activation == "sigmoid":
+        return _sigmoid_losses(inp, plan)
+    m, ls = stats(inp, plan)
+    if inp.spec.target == "index":
+        return _index_losses(inp, plan, m, ls)
+    return _probs_losses(inp, m, ls)
+
+
+def _sigmoid_losses(inp: Inputs, plan: Plan) -> tuple[Any, Any, Residuals, Any]:
+    xp, x = inp.xp, inp.x
+    q, parts = sigmoid_target(inp, plan)
+    z = zero(inp)
+    loss = xp.maximum(x, z) - q * x + xp.log1p(xp.exp(-xp.abs(x)))
+    if parts is not None and parts.bad is not None:
+        loss = xp.where(parts.bad, nan(inp), loss)
+    return loss, None if parts is None else parts.valid, Residuals(z, z, None), (parts, q)
+
+
+def _index_losses(inp: Inputs, plan: Plan, m: Any, ls: Any) -> tuple[Any, Any, Residuals, Any]:
+    xp, spec = inp.xp, inp.spec
+    parts = index_parts(inp, plan)
+    mx_t = gap(inp, m - gather(inp, parts.idx))
+    loss = times(parts.alpha, ls) + times(parts.beta_t, mx_t)
+    if spec.label_smoothing:
+        if spec.weighting == "per_class" and inp.cw is not None:
+            loss = loss + csum(inp, parts.beta_u * gap(inp, m - inp.x))
+        else:
+            loss = loss + parts.beta_u * csum(inp, gap(inp, m - inp.x))
+    if parts.bad is not None:
+        loss = xp.where(parts.bad, nan(inp), loss)
+    return loss, parts.valid, Residuals(m, ls, None, parts), parts
+
+
+def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, Any]:
+    xp, spec = inp.xp, inp.spec
+    alpha, beta, q = probs_parts(inp)
+    # per_item with class weights: alpha = s is a sum over the classes (all-reduced with a class
+    # shard), kept outside the class sums below.  s * sum_c(q x) rather than sum_c(s q x): under
+    # torch autograd an all-reduce passes its gradient through unchanged, which is exact only when a
+    # global value is not mixed into another process-local sum.
+    scaled = spec.weighting == "per_item" and inp.cw is not None
+    if scaled:
+        loss = alpha * (ls + csum(inp, q * gap(inp, m - inp.x)))
+    else:
+        loss = alpha * ls + csum(inp, beta * gap(inp, m - inp.x))
+    if inp.lazy:  # values unknown at call time: a negative probability poisons the item with NaN
+        neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True)
+        if spec.probs_sum_to_one:  # and so does a distribution that does not sum to 1
+            off = xp.abs(xp.sum(inp.t, axis=inp.axis, keepdims=True) - 1.0) > sum_tol(xp, inp.out_dtype)
+            neg = neg | off
+        loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
+    if spec.weighting == "per_item" and spec.inputs == "logits":
+        # alpha != sum_c beta_c = alpha sum_c q_c for unnormalised targets: add (alpha - sum beta) * m
+        loss = loss + times(alpha, 1.0 - csum(inp, q)) * m
+    if spec.soft_loss == "kl":
+        qlog = xp.where(q > 0, q * xp.log(q + spec.kl_eps), zero(inp))
+        if scaled:
+            loss = loss + alpha * csum(inp, qlog)
+        else:
+            loss = loss + csum(inp, qlog if inp.cw is None else qlog * along_axis(inp, inp.cw))
+    return loss, None, Residuals(m, ls, None), (alpha, beta, q)
+
+
+# --------------------------------------------------------------------------- gradient
+
+
+def item_grad(
+    inp: Inputs, res: Residuals, c: Any, out: Any = None, exp_ready: bool = False, plan: Plan = REFERENCE
+) -> Any:
+    """The gradient (compute dtype) given ``c``, d(output)/d(item loss) with the keep shape.
+
+    ``out``: where to write it (an array the core owns, in the compute dtype), else a new array;
+    ``exp_ready``: ``out`` already holds ``exp(x - m)`` (left there by :func:`~.stats.stats`).
+    """
+    xp = inp.xp
+    if inp.spec.activation == "sigmoid":
+        q, parts = sigmoid_target(inp, plan)
+        if parts is not None and parts.valid is not None:
+            c = xp.where(parts.valid, c, zero(inp))
+        sig = 1.0 / (1.0 + xp.exp(-inp.x))
+        return c * (sig - q)
+    return _softmax_grad(inp, res, c, out, exp_ready, plan)
+
+
+def _softmax_grad(inp: Inputs, res: Residuals, c: Any, out: Any, exp_ready: bool, plan: Plan) -> Any:
+    """grad = c * (alpha * p - beta), p = softmax(x), beta = the weighted target mass."""
+    xp, spec, x = inp.xp, inp.spec, inp.x
+    index = spec.target == "index"
+    parts: Any = None
+    if index:
+        parts = res.parts if res.parts is not None else index_parts(inp, plan)
+        if parts.valid is not None:
+            c = xp.where(parts.valid, c, zero(inp))
+        if parts.bad is not None:
+            c = xp.where(parts.bad, nan(inp), c)
+        alpha = parts.alpha
+    else:
+        alpha, beta, _ = probs_parts(inp)
+    mutable = fastpath.mutable(inp)
+    # the O(items) scatter needs all classes here (not a class shard, whose labels may be elsewhere)
+    scatter = index and mutable and spec.inputs == "logits" and inp.classes is None
+    if index and not scatter:
+        beta = parts.beta_t * xp.astype(class_iota(inp) == parts.idx, x.dtype)
+        if spec.label_smoothing:
+            beta = beta + parts.beta_u
+    if spec.inputs == "log_probs":
+        return -(c * beta)
+    m, ls = (res.m, res.ls) if res.m is not None else stats(inp)
+    if not mutable:
+        # exp(x - m) / exp(ls), not exp(x - (m + ls)): m + ls rounds away the small differences.  The
+        # same exp(x - m) as the forward's (stats): under jax.jit, XLA computes it once for both
+        p = xp.exp(x - m) * (1.0 / xp.exp(ls))
+        return c * (alpha * p - beta)
+    # in place on one buffer (the gradient itself): exp((x - m) - ls) * (c alpha) - c beta
+    if exp_ready:  # out = exp(x - m): divide by its sum exp(ls)
+        p = out
+        p *= times(alpha, c) / xp.exp(ls)
+    else:
+        p = fastpath.subtract_into(xp, x, m, out)
+        p -= ls
+        p = fastpath.exp_(xp, p)
+        p *= times(alpha, c)
+    if scatter:  # c beta = c beta_t onehot (+ c beta_u): O(items) scatter, then the uniform part
+        p = fastpath.scatter_sub_(xp, p, parts.idx, times(parts.beta_t, c), inp.axis)
+        if spec.label_smoothing:
+            p -= c * parts.beta_u
+    else:
+        p -= c * beta
+    return p
