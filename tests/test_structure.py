@@ -19,6 +19,17 @@ PACKAGE = Path(__file__).resolve().parents[1] / "unified_ce"
 CORE = PACKAGE / "core"
 MAX_CORE_MODULE_LINES = 300
 MAX_FUNCTION_LINES = 60
+#: Function-level (lazy) imports that close a circle, each with why it is tolerated for now.  Only
+#: lazy edges may be listed (checked below), and a listed edge that disappears fails the test, so the
+#: list only shrinks.
+TOLERATED_LAZY_EDGES = {
+    ("unified_ce.linear", "unified_ce._linear_glue"): "issue 17 (llm): the torch / JAX glue of the linear "
+    "cross-entropy, imported per framework on first use; to split like core <- _autodiff <- _dispatch",
+    ("unified_ce.porting._args", "unified_ce.porting._engine"): "issue 15 (porting): argument parsing asks the "
+    "engine to check a call; to move the shared part below both",
+    ("unified_ce.porting._registry", "unified_ce.porting._args"): "issue 15 (porting): the registry borrows "
+    "the argument parser's name suggestions for its errors",
+}
 #: modules the core may import: nothing above it (no dialect, dispatcher, kernel or autodiff glue)
 CORE_MAY_IMPORT = {"unified_ce._backend", "unified_ce._errors", "unified_ce._spec"}
 
@@ -43,10 +54,12 @@ def _resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
-def imports_of(module: str, path: Path, known: set[str]) -> set[str]:
-    """The ``unified_ce`` modules that ``module`` imports anywhere in its source."""
+def imports_of(module: str, path: Path, known: set[str], *, top_level_only: bool = False) -> set[str]:
+    """The ``unified_ce`` modules that ``module`` imports anywhere in its source (or at module level)."""
     out: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+    tree = ast.parse(path.read_text(), str(path))
+    nodes = ast.iter_child_nodes(tree) if top_level_only else ast.walk(tree)
+    for node in nodes:
         if isinstance(node, ast.Import):
             out.update(a.name for a in node.names if a.name in known)
         elif isinstance(node, ast.ImportFrom):
@@ -91,8 +104,18 @@ def _cycle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_no_import_circle() -> None:
     graph = import_graph()
     assert "unified_ce.core" in graph and graph["unified_ce._dispatch"], "the import graph was not read"
+    for a, b in TOLERATED_LAZY_EDGES:
+        graph[a].discard(b)
     cycle = _cycle(graph)
     assert cycle is None, "import circle: " + " -> ".join(cycle or [])
+
+
+def test_tolerated_edges_are_lazy_and_still_there() -> None:
+    mods = _modules()
+    graph = import_graph()
+    for a, b in TOLERATED_LAZY_EDGES:
+        assert b in graph[a], f"{a} no longer imports {b}: remove it from TOLERATED_LAZY_EDGES"
+        assert b not in imports_of(a, mods[a], set(mods), top_level_only=True), f"{a} imports {b} at module level"
 
 
 def test_cycle_detection_finds_a_circle() -> None:
