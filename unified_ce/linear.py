@@ -526,10 +526,24 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
         dw_acc: list[Any] = [None] * len(vblocks)
         db_acc: list[Any] = [None] * len(vblocks)
     losses, lses, zs, ents = [], [], [], []
+    # torch, one vocabulary block, no lazy labels: in place on one logits buffer per block
+    fast = is_torch(p.h) and len(vblocks) == 1 and parts.bad is None and not _torch_records(p)
     for r0, r1 in _token_blocks(p):
         h = p.h[r0:r1, :]
         tb = t2[r0:r1, :]
         alpha, beta_t = parts.alpha[r0:r1, :], parts.beta_t[r0:r1, :]
+        if fast:
+            cb = c_items[r0:r1, :] if want_grad else None
+            loss, lse, z, ent, dh_b = _torch_fused_block(p, h, tb, alpha, beta_t, parts.eps_w, cb, want_aux, dw, db)
+            if want_loss:
+                losses.append(loss)
+            if want_aux:
+                lses.append(lse)
+                zs.append(z)
+                ents.append(ent)
+            if want_grad:
+                dh_parts.append(dh_b)
+            continue
         st: Stats | None = None
         cache = None
         for c0, c1 in vblocks:
@@ -594,11 +608,77 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
         out["entropy"] = xp.reshape(ent_all, p.out_shape)
     if want_grad:
         dh = xp.concat(dh_parts, axis=0) if dh_parts else xp.zeros((0, int(p.h.shape[1])), dtype=p.h.dtype)
-        dw = xp.concat([a for a in dw_acc], axis=0) if n else dw
-        if p.b is not None:
-            db = xp.concat([a for a in db_acc], axis=0) if n else db
+        if n and not fast:
+            dw = xp.concat(dw_acc, axis=0)
+            if p.b is not None:
+                db = xp.concat(db_acc, axis=0)
         out["grads"] = (dh, dw, db)
     return out
+
+
+def _torch_records(p: _Prepared) -> bool:
+    """Whether torch autograd would record operations on these inputs (then no in-place work)."""
+    import torch
+
+    return torch.is_grad_enabled() and any(
+        a is not None and a.requires_grad for a in (p.h, p.w, p.b, p.cw, p.sw)
+    )
+
+
+def _torch_fused_block(
+    p: _Prepared, h: Any, tb: Any, alpha: Any, beta_t: Any, eps_w: float, c: Any, want_aux: bool, dw: Any, db: Any
+) -> tuple[Any, Any, Any, Any, Any]:
+    """The torch fast path of one block of tokens with the whole vocabulary: the same math as
+    :func:`block_logits` ... :func:`block_grad`, in place on one logits buffer (two with a soft-cap).
+
+    Accumulates into ``dw`` / ``db`` in place; returns loss, lse, z-loss, entropy, d hidden of the block.
+    """
+    import torch
+
+    opts = p.opts
+    y = torch.mm(h, p.w.T) if p.b is None else torch.addmm(p.b, h, p.w.T)
+    if opts.logit_scale != 1.0:
+        y.mul_(opts.logit_scale)
+    th = None
+    if opts.logit_softcap is not None:
+        th = y.div_(opts.logit_softcap).tanh_()
+        y = th * opts.logit_softcap
+    safe = torch.where((tb >= 0) & (tb < y.shape[1]), tb, 0)
+    yt = torch.gather(y, 1, safe)
+    wy = None
+    if eps_w:
+        wy = y.sum(1, keepdim=True) if p.cw is None else (y @ p.cw)[:, None]
+    m = y.amax(1, keepdim=True)
+    sy = None
+    if want_aux:
+        sy = ((y - m).exp_() * y).sum(1, keepdim=True)
+    e = y.sub_(m).exp_()
+    s = e.sum(1, keepdim=True)
+    lse = m + s.log()
+    loss = alpha * lse - beta_t * yt
+    if wy is not None:
+        loss = loss - eps_w * wy
+    z = None
+    if opts.z_loss:
+        z = opts.z_loss * lse * lse
+        loss = loss + z
+    ent = None if sy is None else lse - sy / s
+    if c is None:
+        return loss, lse, z, ent, None
+    coef = c * (alpha + 2.0 * opts.z_loss * lse) if opts.z_loss else c * alpha
+    g = e.mul_(coef / s)
+    g.scatter_add_(1, safe, -(c * beta_t))
+    if eps_w:
+        g.sub_((c * eps_w) * (1.0 if p.cw is None else p.cw[None, :]))
+    if th is not None:
+        g.mul_(th.mul_(th).neg_().add_(1.0))
+    if opts.logit_scale != 1.0:
+        g.mul_(opts.logit_scale)
+    dh_b = torch.mm(g, p.w)
+    dw.addmm_(g.T, h)
+    if db is not None:
+        db.add_(g.sum(0))
+    return loss, lse, z, ent, dh_b
 
 
 def _finish_grads(p: _Prepared, hidden: Any, grads: tuple[Any, Any, Any]) -> tuple[Any, Any, Any]:
