@@ -56,10 +56,11 @@ __all__ = [
 ]
 
 #: Bytes of temporaries per block (logits block and the arrays derived from it) when no
-#: ``memory_budget`` is given: 64 MiB.
-DEFAULT_MEMORY_BUDGET = 64 << 20
-#: How many arrays of a block's shape may be alive at once (logits, tanh of the soft-cap, one temporary).
-_LIVE_BLOCKS = 3
+#: ``memory_budget`` is given: 128 MiB (256 tokens of a 65,536 vocabulary in float32, two live arrays).
+#: Larger blocks mean fewer passes over ``d weight`` (one read-modify-write per block of tokens).
+DEFAULT_MEMORY_BUDGET = 128 << 20
+#: How many arrays of a block's shape may be alive at once (the logits buffer, and the tanh of the soft-cap).
+_LIVE_BLOCKS = 2
 #: Fewest tokens per block before the vocabulary is split into blocks instead.
 _MIN_ROWS = 64
 
@@ -166,9 +167,9 @@ def plan_blocks(n_tokens: int, n_classes: int, itemsize: int, memory_budget: int
     --------
     >>> from unified_ce.linear import plan_blocks
     >>> plan_blocks(4096, 65536, 4)
-    BlockPlan(rows=85, cols=65536)
+    BlockPlan(rows=256, cols=65536)
     >>> plan_blocks(4096, 1_000_000, 4, memory_budget=16 << 20)
-    BlockPlan(rows=64, cols=21845)
+    BlockPlan(rows=64, cols=32768)
     """
     budget = DEFAULT_MEMORY_BUDGET if memory_budget is None else memory_budget
     if isinstance(budget, bool) or not isinstance(budget, int) or budget <= 0:
