@@ -463,17 +463,22 @@ def _denominator(p: _Prepared, parts: _Parts) -> Any:
 
 
 def _item_factor(p: _Prepared, parts: _Parts) -> Any:
-    """The per-token factor (N, 1) of the reduction input: validity, sample weight and scale (None: 1)."""
+    """Apply the per-token factor of the reduction input: sample weight and scale, and 0 for ignored
+    tokens (selected, not multiplied: an ignored token's 0/0 coefficient gives a 0 gradient)."""
     xp = p.xp
-    f = None
-    if parts.valid is not None:
-        f = xp.astype(parts.valid, p.h.dtype)
-    if p.sw is not None:
-        sw = xp.reshape(p.sw, (-1, 1))
-        f = sw if f is None else f * sw
-    if p.opts.spec.scale != 1.0:
-        f = p.opts.spec.scale if f is None else f * p.opts.spec.scale
-    return f
+    w = None if p.sw is None else xp.reshape(p.sw, (-1, 1))
+    scale = p.opts.spec.scale
+
+    def apply(a: Any) -> Any:
+        if w is not None:
+            a = a * w
+        if scale != 1.0:
+            a = a * scale
+        if parts.valid is not None:
+            a = xp.where(parts.valid, a, xp.zeros_like(a))
+        return a
+
+    return apply
 
 
 def _reduce(p: _Prepared, per_item: Any, denom: Any) -> Any:
@@ -513,8 +518,7 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
             c_items = xp.ones((n, 1), dtype=p.h.dtype, device=p.device)
             if spec.reduction == "mean":
                 c_items = c_items / denom
-        if factor is not None:
-            c_items = c_items * factor
+        c_items = factor(c_items)
     want_smooth = spec.label_smoothing > 0
     vblocks = _vocab_blocks(p)
     iota = xp.arange(v, device=p.device)
@@ -589,8 +593,7 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
     out: dict[str, Any] = {"denom": denom}
     if want_loss:
         per = xp.concat(losses, axis=0) if losses else xp.zeros((0, 1), dtype=p.h.dtype, device=p.device)
-        if factor is not None:
-            per = per * factor
+        per = factor(per)
         out["loss"] = _reduce(p, per, denom)
     if want_aux:
         zero = xp.zeros((0, 1), dtype=p.h.dtype, device=p.device)
@@ -601,7 +604,7 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
             ent_all = xp.where(parts.valid, ent_all, xp.zeros_like(ent_all))
         if opts.z_loss and zs:
             zz = xp.concat(zs, axis=0)
-            zz = zz * factor if factor is not None else zz
+            zz = factor(zz)
             out["z_loss"] = _reduce(p, zz, denom)
         else:
             out["z_loss"] = _reduce(p, xp.zeros((n, 1), dtype=p.h.dtype, device=p.device), denom)

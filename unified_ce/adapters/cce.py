@@ -44,12 +44,15 @@ IGNORE_INDEX = -100
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
 SEMANTICS = {
     "class axis": "-1 of the logits e @ c.T (never materialised)",
-    "target kinds": "class indices only",
+    "target kinds": "int indices of e's shape without the last axis (shift=True: targets[..., 1:])",
     "ignore label": "ignore_index=-100",
     "label smoothing": "no",
     "class weight enters": "no class weights",
-    "mean divides by": "the number of non-ignored tokens (0/0 = nan)",
-    "extras": "softcap (tanh capping before the softmax), shift (causal LM), filter_eps (gradient filter)",
+    "mean divides by": "number of non-ignored tokens",
+    "all ignored (mean)": "nan (0/0)",
+    "output shape": "scalar, or targets' shape for reduction='none' (time axis one shorter with shift=True)",
+    "per-sample weights": "no",
+    "log-prob input": "no (logits e @ c.T, optionally soft-capped: softcap * tanh(logits / softcap))",
 }
 
 
