@@ -42,9 +42,8 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
-import numpy as np  # noqa: E402
-
 import bench  # noqa: E402  (peak_extra, nbytes: the same memory measure as bench.py)
+import numpy as np  # noqa: E402
 
 SIZES = {"quick": (256, 64, 2048), "full": (4096, 1024, 65536)}
 TARGET_TIME = {"torch": 1.1, "jax": 1.0}
@@ -97,7 +96,7 @@ def inputs(n: int, d: int, v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 def section_torch(size: tuple[int, int, int], rounds: int, memory: bool, out: list[Result]) -> None:
     import torch
-    import torch.nn.functional as F  # noqa: N812
+    import torch.nn.functional as F
 
     import unified_ce as uce
 
@@ -133,8 +132,18 @@ def section_torch(size: tuple[int, int, int], rounds: int, memory: bool, out: li
 
         rows.append(("cce", "CCE torch_compile fallback", cce_fallback))
     except ImportError:
-        out.append(Result("cce", "CCE torch_compile fallback", "naive torch", 0, 0, float("nan"), None,
-                          note="cut-cross-entropy not installed"))
+        out.append(
+            Result(
+                "cce",
+                "CCE torch_compile fallback",
+                "naive torch",
+                0,
+                0,
+                float("nan"),
+                None,
+                note="cut-cross-entropy not installed",
+            )
+        )
     for section, name, fn in rows:
         to, tn, ratio = interleaved(fn, naive, rounds)
         r = Result(section, name, "F.cross_entropy(h @ w.T)", to, tn, ratio, TARGET_TIME["torch"])
@@ -170,8 +179,15 @@ def section_jax(size: tuple[int, int, int], rounds: int, memory: bool, out: list
     to, tn, ratio = interleaved(
         lambda: jax.block_until_ready(fo(h, w, t)), lambda: jax.block_until_ready(fn_(h, w, t)), rounds
     )
-    r = Result("jax", "jit(value_and_grad(linear_cross_entropy))", "jit(value_and_grad(naive))", to, tn, ratio,
-               TARGET_TIME["jax"])
+    r = Result(
+        "jax",
+        "jit(value_and_grad(linear_cross_entropy))",
+        "jit(value_and_grad(naive))",
+        to,
+        tn,
+        ratio,
+        TARGET_TIME["jax"],
+    )
     if memory:
         r.mem_ours = bench._xla_temp(fo, h, w, t)
         r.mem_native = bench._xla_temp(fn_, h, w, t)
@@ -260,7 +276,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out-dir", type=Path, default=None, help="where the table and plot go")
     args = ap.parse_args(argv)
     size = SIZES["quick" if args.quick else "full"]
-    rounds = args.rounds or (3 if args.quick else 3)
+    rounds = args.rounds or 3
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     os.environ.setdefault(
         "XLA_FLAGS", "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1" if args.threads == 1 else ""

@@ -624,9 +624,7 @@ def _torch_records(p: _Prepared) -> bool:
     """Whether torch autograd would record operations on these inputs (then no in-place work)."""
     import torch
 
-    return torch.is_grad_enabled() and any(
-        a is not None and a.requires_grad for a in (p.h, p.w, p.b, p.cw, p.sw)
-    )
+    return torch.is_grad_enabled() and any(a is not None and a.requires_grad for a in (p.h, p.w, p.b, p.cw, p.sw))
 
 
 def _torch_fused_block(

@@ -21,17 +21,16 @@ import os
 
 os.environ["TORCHDYNAMO_DISABLE"] = "1"
 
-import importlib.metadata  # noqa: E402
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
+import importlib.metadata
+import sys
+from pathlib import Path
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import Recorder, err  # noqa: E402
-
-from cut_cross_entropy import LinearCrossEntropy, linear_cross_entropy  # noqa: E402
+from _common import Recorder, err
+from cut_cross_entropy import LinearCrossEntropy, linear_cross_entropy
 
 VERSION = importlib.metadata.version("cut-cross-entropy")
 rec = Recorder(
@@ -67,7 +66,7 @@ def record(cid: str, e, c, t, *, kwargs=None, init=None, tags=(), note="", grad_
         ge = torch.zeros_like(et) if ge is None else ge
         gc = torch.zeros_like(ct) if gc is None else gc
         expect = {"output": out.detach().numpy(), "grad": ge.numpy(), "grad_c": gc.numpy()}
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         expect = err(exc)
     api = "LinearCrossEntropy" if init is not None else "linear_cross_entropy"
     rec.add(

@@ -122,7 +122,9 @@ def linear_cross_entropy(
             f"targets must have e's shape without the last axis, {tuple(e.shape[:-1])}; got {tuple(targets.shape)}"
         )
     if c.ndim != 2 or e.shape[-1] != c.shape[1]:
-        raise ShapeAssertionError(f"c must have shape (V, D) with D = e.shape[-1] = {e.shape[-1]}; got {tuple(c.shape)}")
+        raise ShapeAssertionError(
+            f"c must have shape (V, D) with D = e.shape[-1] = {e.shape[-1]}; got {tuple(c.shape)}"
+        )
     if reduction not in ("mean", "sum", "none"):
         raise InvalidArgumentError(f"{reduction} is not a valid value for reduction (expected 'mean', 'sum' or 'none')")
     spec = _spec(ignore_index, reduction)
