@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 import pytest
 
+#: not test modules (--doctest-modules would import them; the worker imports torch at the top)
+collect_ignore = ["distributed_torch_worker.py"]
+
 os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 

@@ -118,16 +118,19 @@ class Report:
             **({"results": [asdict(r) for r in self.results]} if all_results else {}),
         }
 
-    def summary_line(self) -> str:
-        c = self.counts()
-        cells = "  ".join(f"{k} {p}/{t}" for k, (p, t) in c.items())
+    def _results_text(self) -> str:
+        cells = "  ".join(f"{k} {p}/{t}" for k, (p, t) in self.counts().items())
         verdict = "ok" if self.ok else ("STOPPED" if self.problem else "FAIL")
         sample = f"  (sample of {self.selected}/{self.total} cases)" if self.sampled else ""
-        return f"{self.dialect:8s} {self.array:17s} {cells}  {verdict}{sample}"
+        return f"{cells}  {verdict}{sample}"
+
+    def summary_line(self) -> str:
+        """``dialect  array  values p/t  gradients p/t  errors p/t  ok|FAIL|STOPPED``."""
+        return f"{self.dialect:8s} {self.array:17s} {self._results_text()}"
 
     def failure_groups(self, limit: int = 5) -> list[dict[str, Any]]:
         """What the failing cases share: for each tag or named argument carried by at least half of
-        the failures and not by every case, ``{"feature", "failures", "of_failures", "cases"}``, most
+        the failures (by all of them, or 1.5 times as often as by the cases run) and not by every case, ``{"feature", "failures", "of_failures", "cases"}``, most
         shared first."""
         fails = self.failures
         if not fails:
@@ -137,7 +140,10 @@ class Report:
         rows: list[dict[str, Any]] = [
             {"feature": f, "failures": n, "of_failures": len(fails), "cases": in_all[f]}
             for f, n in in_fails.items()
-            if 2 * n >= len(fails) and in_all[f] < len(self.results)
+            if 2 * n >= len(fails)
+            and in_all[f] < len(self.results)
+            # shared by every failure, or much more common among failures than among all cases
+            and (n == len(fails) or n * len(self.results) >= 1.5 * in_all[f] * len(fails))
         ]
         rows.sort(key=lambda r: (-r["failures"], r["cases"], r["feature"]))
         return rows[:limit]
@@ -145,7 +151,7 @@ class Report:
     def format(self, max_failures: int = 10) -> str:
         """A readable report: the summary, the first ``max_failures`` failures in full (all with a
         negative number), and what the failures share."""
-        lines = [f"{self.impl} against the {self.dialect} golden cases, {self.array} arrays: " + self.summary_line()]
+        lines = [f"{self.impl} against the {self.dialect} golden cases, {self.array} arrays: {self._results_text()}"]
         if self.problem:
             lines.append(f"STOPPED: {self.problem}")
         if self.problem:  # the failures all say the same: show one
