@@ -59,7 +59,8 @@ class Recorder:
         }
         self.ids: set[str] = set()
 
-    def add(self, *, id, api, init, method, args, kwargs, grad_output, expect, invalid=None, tags=(), note="", wrt=0):
+    def add(self, *, id, api, init, method, args, kwargs, grad_output, expect, invalid=None, tags=(), note="", wrt=0,
+            tolerance_dtype=None):
         """``wrt``: index in ``args`` of the differentiated input (the logits); 0 unless the framework
         takes the target first (Keras ``(y_true, y_pred)``, ``tf.nn`` ``(labels, logits)``)."""
         base, k = id, 2
@@ -81,6 +82,7 @@ class Recorder:
                 "tags": list(tags),
                 "note": note,
                 **({"wrt": wrt} if wrt else {}),
+                **({"tolerance_dtype": tolerance_dtype} if tolerance_dtype else {}),
             }
         )
         return id

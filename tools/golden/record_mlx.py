@@ -74,12 +74,26 @@ def run(fn, args, kwargs):
     return {"output": o, "grad": grad}, go
 
 
+#: MLX's float64 exp on the CPU is a float32-grade approximation (measured here: relative error 6.5e-7
+#: for exp, 1.3e-8 for logsumexp; log is exact): float64 cases are compared at float32 tolerance.
+def _f64_exp_error():
+    x = np.random.default_rng(0).normal(size=1000) * 3
+    return float(np.max(np.abs(np.array(mx.exp(mx.array(x, dtype=mx.float64))) / np.exp(x) - 1)))
+
+
+F64_EXP_ERROR = _f64_exp_error()
+
+
 def case(cid, api, args, kwargs=None, tags=(), note="", invalid=None):
     kwargs = dict(kwargs or {})
     expect, go = run(APIS[api], args, kwargs)
     tags = list(tags) + [k for k in kwargs if k not in tags]
+    f64 = isinstance(args[0], np.ndarray) and args[0].dtype == np.float64
+    tol = "float32" if f64 and F64_EXP_ERROR > 1e-12 else None
+    if tol:
+        note = (note + "; " if note else "") + f"MLX float64 exp is approximate (rel. error {F64_EXP_ERROR:.1e})"
     return R.add(id=f"{api}/{cid}", api=api, init=None, method="__call__", args=args, kwargs=kwargs,
-                 grad_output=go, expect=expect, invalid=invalid, tags=tags, note=note)
+                 grad_output=go, expect=expect, invalid=invalid, tags=tags, note=note, tolerance_dtype=tol)
 
 
 N, C = 4, 5

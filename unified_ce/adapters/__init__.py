@@ -1,9 +1,9 @@
 """Dialects: each framework's cross-entropy interface, translated to one :class:`~unified_ce.CrossEntropySpec`.
 
-One module per dialect (``chainer``, ``mxnet``, ``paddle``, ``torch``, ``brainpy``; ``cce``: Apple's Cut
+One module per dialect (``chainer``, ``mxnet``, ``paddle``, ``torch``, ``brainpy``, ``tensorflow``, ``mlx``; ``cce``: Apple's Cut
 Cross-Entropy, a linear cross-entropy), named after the framework it emulates.  Importing a dialect imports no framework.
 """
 
-DIALECTS = ("torch", "chainer", "mxnet", "paddle", "brainpy", "tensorflow", "cce")
+DIALECTS = ("torch", "chainer", "mxnet", "paddle", "brainpy", "tensorflow", "cce", "mlx")
 
 __all__ = ["DIALECTS"]

@@ -27,7 +27,10 @@ and each ``CASE`` is::
      "tags": ["label_smoothing", "class_weight", ...],
      "note": "free text"}
 
-Optional extras: ``expect["grad_of_forward"]`` is the derivative of the framework's *forward*
+Optional extras: ``"wrt": i`` names ``args[i]`` as the differentiated input (default 0; Keras and
+``tf.nn`` take the target first); ``"tolerance_dtype": "float32"`` compares at that dtype's
+tolerance where the framework is less precise than its inputs' dtype (MLX's float64 on the CPU);
+``expect["grad_of_forward"]`` is the derivative of the framework's *forward*
 taken by the framework's own autodiff, recorded where its hand-written backward is not that
 derivative (the dialect lists those ids in ``GOLDEN_GRAD_DEVIATIONS``); a top-level
 ``"double_backward"`` list (``chainer.json``) holds second-derivative cases, read by the dialect's
