@@ -9,11 +9,11 @@ weights, per-sample weights) are call arguments, never spec fields.
 from __future__ import annotations
 
 import dataclasses
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from ._errors import InvalidArgumentError, InvalidTypeError
+from ._errors import InvalidArgumentError
+from ._fields import FIELDS
 
 __all__ = ["CrossEntropySpec"]
 
@@ -25,17 +25,6 @@ Weighting = Literal["per_class", "per_item", "per_label"]
 Reduction = Literal["none", "sum", "mean", "sample_mean"]
 Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch"]
 ZeroDenominator = Literal["nan", "zero"]
-
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "activation": ("softmax", "sigmoid"),
-    "target": ("index", "probs"),
-    "inputs": ("logits", "log_probs"),
-    "soft_loss": ("cross_entropy", "kl"),
-    "weighting": ("per_class", "per_item", "per_label"),
-    "reduction": ("none", "sum", "mean", "sample_mean"),
-    "denominator": ("items", "valid", "label_weight", "item_weight", "batch"),
-    "zero_denominator": ("nan", "zero"),
-}
 
 
 @dataclass(frozen=True)
@@ -146,44 +135,14 @@ class CrossEntropySpec:
     probs_sum_to_one: bool = False
 
     def __post_init__(self) -> None:
-        for name, choices in _CHOICES.items():
-            value = getattr(self, name)
-            if value not in choices:
-                raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
-        for name in ("axis", "batch_axis"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise InvalidTypeError(f"{name} must be an int; got {value!r}")
-        if self.ignore_index is not None and (
-            isinstance(self.ignore_index, bool) or not isinstance(self.ignore_index, int)
-        ):
-            raise InvalidTypeError(f"ignore_index must be an int or None; got {self.ignore_index!r}")
-        ls = self.label_smoothing
-        if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0.0 <= ls <= 1.0:
-            raise InvalidArgumentError(f"label_smoothing must be a float in [0, 1]; got {ls!r}")
-        for name in ("kl_eps", "scale"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-                raise InvalidTypeError(f"{name} must be a finite float; got {value!r}")
-        if self.kl_eps < 0:
-            raise InvalidArgumentError(f"kl_eps must be >= 0; got {self.kl_eps!r}")
-        if not isinstance(self.keepdims, bool):
-            raise InvalidTypeError(f"keepdims must be a bool; got {self.keepdims!r}")
+        # one validator per field, from the spec-field table (unified_ce._fields)
+        for field in FIELDS:
+            value = getattr(self, field.name)
+            canonical = field.validate(value)  # canonical float values, so that equal specs hash equal
+            if canonical is not value:
+                object.__setattr__(self, field.name, canonical)
         if self.weighting == "per_label" and self.target != "index":
             raise InvalidArgumentError("weighting='per_label' (the class weight of the label) needs target='index'")
-        msl = self.min_shifted_logit
-        if msl is not None:
-            if isinstance(msl, bool) or not isinstance(msl, (int, float)) or not math.isfinite(msl):
-                raise InvalidTypeError(f"min_shifted_logit must be a finite float or None; got {msl!r}")
-            if msl > 0:
-                raise InvalidArgumentError(f"min_shifted_logit must be <= 0; got {msl!r}")
-            object.__setattr__(self, "min_shifted_logit", float(msl))
-        if not isinstance(self.probs_sum_to_one, bool):
-            raise InvalidTypeError(f"probs_sum_to_one must be a bool; got {self.probs_sum_to_one!r}")
-        # canonical float values so that equal specs hash equal
-        object.__setattr__(self, "label_smoothing", float(ls))
-        object.__setattr__(self, "kl_eps", float(self.kl_eps))
-        object.__setattr__(self, "scale", float(self.scale))
 
     def replace(self, **changes: Any) -> CrossEntropySpec:
         """Return a copy with some fields changed (validated again)."""

@@ -43,6 +43,7 @@ from typing import Any, Protocol
 
 from .._backend import is_floating, is_integer
 from .._errors import InvalidArgumentError
+from .._fields import FIELDS
 from .._spec import CrossEntropySpec
 from ..core.validate import check_grad_output, loss_shape
 
@@ -62,12 +63,6 @@ __all__ = [
 ENV_VAR = "UNIFIED_CE_KERNEL"
 CHOICES = ("auto", "reference", "triton", "cupy")
 
-#: The spec fields the kernels implement (or that do not apply to index targets of logits); a spec
-#: that sets any other field away from its default goes to the reference core.
-_KERNEL_FIELDS = frozenset(
-    ("activation", "axis", "target", "inputs", "ignore_index", "label_smoothing", "soft_loss", "kl_eps", "weighting",
-     "reduction", "denominator", "zero_denominator", "batch_axis", "keepdims", "scale", "probs_sum_to_one")
-)  # fmt: skip
 _TORCH_DTYPES = ("float32", "float16", "bfloat16")
 _CUPY_DTYPES = ("float32", "float16")
 
@@ -134,23 +129,33 @@ def _cupy_unavailable(logits: Any) -> str | None:
     return None
 
 
-def _unsupported(
-    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any, dtypes: tuple[str, ...]
-) -> str | None:
-    """Why the fused kernels do not cover this call (None: they do)."""
-    for field in dataclasses.fields(spec):  # a spec field added after the kernels were written
-        if field.name not in _KERNEL_FIELDS and getattr(spec, field.name) != field.default:
+#: the table's rows; those without a reason of their own first (named ``field=value``)
+_COVERAGE = sorted(FIELDS, key=lambda f: bool(f.kernels.kernels or f.kernels.reason))
+
+
+def _uncovered_field(spec: CrossEntropySpec, kernel: str) -> str | None:
+    """The first spec field whose value ``kernel`` does not evaluate (the spec-field table's coverage)."""
+    for field in dataclasses.fields(spec):  # a field without a row (tests/test_fields.py forbids it)
+        if field.name not in _NAMES and getattr(spec, field.name) != field.default:
             return f"{field.name}={getattr(spec, field.name)!r}"
-    if spec.activation != "softmax":
-        return "sigmoid cross-entropy"
-    if spec.target != "index":
-        return "probability targets"
-    if spec.weighting == "per_label":
-        return "weighting='per_label'"
-    if spec.inputs != "logits":
-        return "log-probability inputs"
-    if spec.reduction not in ("none", "sum", "mean"):
-        return f"reduction={spec.reduction!r}"
+    for row in _COVERAGE:
+        value = getattr(spec, row.name)
+        if not row.kernels.covers(kernel, row.default, value):
+            return row.kernels.reason or f"{row.name}={value!r}"
+    return None
+
+
+_NAMES = frozenset(f.name for f in FIELDS)
+
+
+def _unsupported(
+    spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any, kernel: str
+) -> str | None:
+    """Why ``kernel`` does not cover this call (None: it does)."""
+    why = _uncovered_field(spec, kernel)
+    if why:
+        return why
+    dtypes = _TORCH_DTYPES if kernel == "triton" else _CUPY_DTYPES
     if _dtype_name(logits.dtype) not in dtypes:
         return f"logits of dtype {_dtype_name(logits.dtype)} (the kernels take {', '.join(dtypes)})"
     if logits.ndim < 1 or any(s == 0 for s in logits.shape):
@@ -204,17 +209,16 @@ def _choose(
     if choice == "auto":
         if lib == "torch" and getattr(logits, "is_cuda", False):
             why = _triton_unavailable(logits) or _unsupported(spec, logits, target, class_weight, sample_weight,
-                                                              _TORCH_DTYPES)  # fmt: skip
+                                                              "triton")  # fmt: skip
             return (None, f"reference ({why})") if why else (_triton_kernel(), "triton")
         if lib == "cupy":
-            why = _unsupported(spec, logits, target, class_weight, sample_weight, _CUPY_DTYPES)
+            why = _unsupported(spec, logits, target, class_weight, sample_weight, "cupy")
             return (None, f"reference ({why})") if why else (_cupy_kernel(), "cupy")
         return None, f"reference (no fused kernel for {lib} arrays on this device)"
     unavailable = _triton_unavailable(logits) if choice == "triton" else _cupy_unavailable(logits)
     if unavailable:
         raise KernelUnavailableError(f"{ENV_VAR}={choice} asks for the {choice} kernel, but {unavailable}")
-    dtypes = _TORCH_DTYPES if choice == "triton" else _CUPY_DTYPES
-    why = _unsupported(spec, logits, target, class_weight, sample_weight, dtypes)
+    why = _unsupported(spec, logits, target, class_weight, sample_weight, choice)
     if why:
         return None, f"reference ({why}: not covered by the {choice} kernel)"
     return (_triton_kernel() if choice == "triton" else _cupy_kernel()), choice

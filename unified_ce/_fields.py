@@ -1,0 +1,167 @@
+"""The spec-field table: every :class:`~unified_ce.CrossEntropySpec` field as one row.
+
+Each row declares the field's default, its validation (a function returning the canonical value or
+raising an error that names the field), the core stages that read it (modules of
+:mod:`unified_ce.core`), which fused kernels evaluate values other than the default (everything
+else goes to the reference core: :func:`unified_ce.kernels.select` reads this table), and example
+values that property tests draw from.  ``tests/test_fields.py`` fails when a dataclass field has no
+row, when a row misses any of these, or when a stage reads a field its row does not list.
+
+Adding a field is a row here plus its stage code; see ``docs/concepts.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ._errors import InvalidArgumentError, InvalidTypeError
+
+__all__ = ["FIELDS", "KERNELS", "Field", "KernelCoverage", "row"]
+
+#: the fused kernels of :mod:`unified_ce.kernels`
+KERNELS = ("triton", "cupy")
+
+
+@dataclass(frozen=True)
+class KernelCoverage:
+    """Which kernels evaluate values other than the field's default.
+
+    ``kernels``: the kernels that do; ``values``: only these non-default values (None: any);
+    ``reason``: how :func:`unified_ce.kernels.explain` names an uncovered value (``{value!r}`` is
+    filled in; default ``name=value``).
+    """
+
+    kernels: tuple[str, ...] = ()
+    values: tuple[Any, ...] | None = None
+    reason: str = ""
+
+    def covers(self, kernel: str, default: Any, value: Any) -> bool:
+        """Whether ``kernel`` evaluates the field at ``value``."""
+        if value == default:
+            return True
+        return kernel in self.kernels and (self.values is None or value in self.values)
+
+
+#: every kernel covers every value
+ALL_KERNELS = KernelCoverage(KERNELS)
+#: no kernel: any value other than the default goes to the reference core
+NO_KERNEL = KernelCoverage()
+
+
+@dataclass(frozen=True)
+class Field:
+    """One row of the table (see the module docstring)."""
+
+    name: str
+    default: Any
+    validate: Callable[[Any], Any]
+    stages: tuple[str, ...]
+    kernels: KernelCoverage
+    examples: tuple[Any, ...]
+
+
+def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value not in choices:
+            raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
+        return value
+
+    return check
+
+
+def _int(name: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidTypeError(f"{name} must be an int; got {value!r}")
+        return value
+
+    return check
+
+
+def _finite(name: str, *, minimum: float | None = None) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidTypeError(f"{name} must be a finite float; got {value!r}")
+        if minimum is not None and value < minimum:
+            raise InvalidArgumentError(f"{name} must be >= {minimum:g}; got {value!r}")
+        return float(value)
+
+    return check
+
+
+def _bool(name: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if not isinstance(value, bool):
+            raise InvalidTypeError(f"{name} must be a bool; got {value!r}")
+        return value
+
+    return check
+
+
+def _ignore_index(value: Any) -> Any:
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise InvalidTypeError(f"ignore_index must be an int or None; got {value!r}")
+    return value
+
+
+def _label_smoothing(value: Any) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+        raise InvalidArgumentError(f"label_smoothing must be a float in [0, 1]; got {value!r}")
+    return float(value)
+
+
+def _min_shifted_logit(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise InvalidTypeError(f"min_shifted_logit must be a finite float or None; got {value!r}")
+    if value > 0:
+        raise InvalidArgumentError(f"min_shifted_logit must be <= 0; got {value!r}")
+    return float(value)
+
+
+def _row(name: str, default: Any, validate: Callable[[Any], Any], stages: str, kernels: KernelCoverage,
+         examples: tuple[Any, ...]) -> Field:  # fmt: skip
+    return Field(name, default, validate, tuple(stages.split()), kernels, examples)
+
+
+def _choices(name: str, default: str, choices: tuple[str, ...], stages: str, kernels: KernelCoverage) -> Field:
+    return _row(name, default, _choice(name, choices), stages, kernels, choices)
+
+
+#: The table, in the order the fields are validated (a spec with several bad fields reports the first).
+FIELDS: tuple[Field, ...] = (
+    _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets terms reduce evaluate fastpath",
+             KernelCoverage(reason="sigmoid cross-entropy")),
+    _choices("target", "index", ("index", "probs"), "validate targets terms reduce evaluate fastpath",
+             KernelCoverage(reason="probability targets")),
+    _choices("inputs", "logits", ("logits", "log_probs"), "transforms stats terms evaluate",
+             KernelCoverage(reason="log-probability inputs")),
+    _choices("soft_loss", "cross_entropy", ("cross_entropy", "kl"), "terms", ALL_KERNELS),  # probs targets only
+    _choices("weighting", "per_class", ("per_class", "per_item", "per_label"), "targets terms",
+             KernelCoverage(KERNELS, ("per_item",))),
+    _choices("reduction", "mean", ("none", "sum", "mean", "sample_mean"), "validate reduce evaluate",
+             KernelCoverage(KERNELS, ("none", "sum"))),
+    _choices("denominator", "valid", ("items", "valid", "label_weight", "item_weight", "batch"), "reduce",
+             ALL_KERNELS),
+    _choices("zero_denominator", "nan", ("nan", "zero"), "reduce", ALL_KERNELS),
+    _row("axis", -1, _int("axis"), "validate labels", ALL_KERNELS, (-1, 0, 1)),
+    _row("batch_axis", 0, _int("batch_axis"), "validate reduce", ALL_KERNELS, (0, -1)),
+    _row("ignore_index", None, _ignore_index, "targets labels inputs", ALL_KERNELS, (None, -100, 0, 1)),
+    _row("label_smoothing", 0.0, _label_smoothing, "targets terms", ALL_KERNELS, (0.0, 0.1, 0.7)),
+    _row("kl_eps", 0.0, _finite("kl_eps", minimum=0), "terms", ALL_KERNELS, (0.0, 1e-7)),  # probs targets only
+    _row("scale", 1.0, _finite("scale"), "reduce", ALL_KERNELS, (1.0, 0.5, -2.0)),
+    _row("keepdims", False, _bool("keepdims"), "validate reduce", ALL_KERNELS, (False, True)),
+    _row("min_shifted_logit", None, _min_shifted_logit, "transforms", NO_KERNEL, (None, -64.0, -1.0)),
+    _row("probs_sum_to_one", False, _bool("probs_sum_to_one"), "validate terms", ALL_KERNELS, (False, True)),
+)  # fmt: skip
+
+_BY_NAME = {f.name: f for f in FIELDS}
+
+
+def row(name: str) -> Field:
+    """The row of spec field ``name``."""
+    return _BY_NAME[name]
