@@ -792,22 +792,32 @@ class Verdict:
     plan: Plan
     failures: list[tuple[str, str]] = field(default_factory=list)  # (case, how it differs)
     checked: int = 0
+    failed_ranks: set[int] = field(default_factory=set)
+    ranks: set[int] = field(default_factory=set)
 
     @property
     def exact(self) -> bool:
         return not self.failures and self.checked > 0
 
+    @property
+    def exact_ranks(self) -> set[int]:
+        """The ranks at which every input agreed."""
+        return self.ranks - self.failed_ranks
+
 
 def verify(plan: Plan, cases: list[Case], *, stop_at_first: bool = True) -> Verdict:
-    """Run ``plan`` on every case and compare with the source's results (float64, rtol 1e-10)."""
+    """Run ``plan`` on every case and compare with the source's results (float64, rtol 1e-10);
+    ``stop_at_first``: stop at the first failure of each rank."""
     v = Verdict(plan)
     for case in cases:
+        v.ranks.add(case.ndim)
+        if stop_at_first and case.ndim in v.failed_ranks:
+            continue
         v.checked += 1
         why = _compare(plan, case)
         if why:
             v.failures.append((case.name, why))
-            if stop_at_first:
-                break
+            v.failed_ranks.add(case.ndim)
     return v
 
 
@@ -830,25 +840,35 @@ def _compare(plan: Plan, case: Case) -> str:
     return f"differs by up to {worst:.3g} ({int(np.sum(~np.isclose(got, want, rtol=_RTOL, atol=_ATOL, equal_nan=True)))} of {want.size} values)"
 
 
-def search(src: Source, dialect: str, *, budget: int = 40) -> tuple[Verdict | None, list[Verdict], str]:
-    """``(exact verdict or None, closest verdicts, reason)`` for porting ``src`` to ``dialect``."""
+def search(src: Source, dialect: str, *, budget: int = 60) -> tuple[Verdict | None, list[Verdict], str]:
+    """``(exact verdict or None, verdicts of the candidates tried, reason)`` for porting ``src`` to
+    ``dialect``.  The candidates are those valid at every rank of ``src`` and, when it has several,
+    those of each rank alone (each verified at every rank: its :attr:`Verdict.exact_ranks` say where
+    it holds)."""
     cases = battery(src)
     if not cases:
         return None, [], "the source call takes none of the battery's inputs"
-    tried: list[Verdict] = []
-    plans = [p for api in apis(dialect) for p in candidates(src, api)]
+    subs = [src]
+    if len(src.infos) > 1:
+        subs += [Source(src.api, src.kwargs, src.kind, (i,)) for i in src.infos]
+    plans = list(dict.fromkeys(p for sub in subs for api in apis(dialect) for p in candidates(sub, api)))
     plans.sort(key=lambda p: p.cost)
     if not plans:
         return None, [], _no_plan_reason(src, dialect)
+    tried: list[Verdict] = []
     for plan in plans[:budget]:
         v = verify(plan, cases)
         if v.exact:
             return v, tried, ""
         tried.append(v)
-    # the closest: the plan failing on the fewest inputs
-    full = [verify(v.plan, cases, stop_at_first=False) for v in tried[:8]]
-    full.sort(key=lambda v: (len(v.failures), v.plan.cost))
-    return None, full, ""
+    return None, tried, ""
+
+
+def closest(tried: list[Verdict], cases: list[Case], n: int = 4) -> Verdict:
+    """The candidate failing on the fewest inputs (all its failures listed)."""
+    top = sorted(tried, key=lambda v: (len(v.failed_ranks), len(v.failures), v.plan.cost))[:n]
+    full = [verify(v.plan, cases, stop_at_first=False) for v in top]
+    return min(full, key=lambda v: (len(v.failures), v.plan.cost))
 
 
 def _no_plan_reason(src: Source, dialect: str) -> str:

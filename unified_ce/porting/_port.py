@@ -11,7 +11,7 @@ import numpy as np
 
 from .._errors import InvalidArgumentError
 from ._args import parse_kwargs
-from ._engine import MAX_NDIM, Plan, Source, battery, run_plan, search, source_info, verify
+from ._engine import MAX_NDIM, Plan, Source, Verdict, battery, closest, run_plan, search, source_info
 from ._registry import Api, dialects, find_api, idiom
 
 __all__ = ["PortResult", "emit", "explain", "port"]
@@ -157,7 +157,7 @@ def _inline(lines: list[str], callee: str) -> list[str]:
             if pairs[j][0] == "loss" and pairs[j][1].startswith(callee) and len(e) > 24:
                 continue  # the loss API's own arguments stay readable
             new = e if _atomic(e) else f"({e})"
-            pairs[j] = (pairs[j][0], word.sub(lambda _m, new=new: new, pairs[j][1]))
+            pairs[j] = (pairs[j][0], word.sub(new.replace("\\", "\\\\"), pairs[j][1]))
             del pairs[i]
             changed = True
             break
@@ -296,7 +296,7 @@ def port(
             f"expected one of {', '.join(dialects())}"
         )
     names = src.array_names()
-    exact, closest, reason = search(src, target_dialect)
+    exact, tried, reason = search(src, target_dialect)
     where = _ranks(src.ranks)
     if exact is not None:
         n = exact.checked
@@ -304,7 +304,7 @@ def port(
         notes += _caveats(src, exact.plan)
         return PortResult(src.text(), target_dialect, emit(exact.plan, names), True, notes, {0: exact.plan}, names)
     if len(src.ranks) > 1:  # maybe each rank has its own exact translation
-        groups = _per_rank(src, target_dialect)
+        groups = _per_rank(src, tried)
         if groups:
             notes = [
                 f"no translation to {target_dialect} of {src.text()} is exact at every rank ({where}); "
@@ -322,7 +322,7 @@ def port(
     if reason:
         notes.append(f"reason: {reason}")
         return PortResult(src.text(), target_dialect, "", False, notes, {}, names)
-    best = closest[0]
+    best = closest(tried, battery(src))
     notes.append(f"closest candidate (differs on {len(best.failures)} of {best.checked} inputs):")
     for case, how in best.failures[:6]:
         notes.append(f"  {case}: {how}")
@@ -331,22 +331,19 @@ def port(
     return PortResult(src.text(), target_dialect, emit(best.plan, names), False, notes, {0: best.plan}, names)
 
 
-def _per_rank(src: Source, dialect: str) -> list[tuple[tuple[int, ...], Plan | None]]:
+def _per_rank(src: Source, tried: list[Verdict]) -> list[tuple[tuple[int, ...], Plan | None]]:
     """Group the ranks by an exact translation valid at all of them (fewest groups first)."""
-    subs = {r: Source(src.api, src.kwargs, src.kind, tuple(i for i in src.infos if i.ndim == r)) for r in src.ranks}
-    found = {r: search(sub, dialect)[0] for r, sub in subs.items()}
-    plans = list(dict.fromkeys(v.plan for v in found.values() if v is not None))
-    if not plans:
+    useful = [v for v in tried if v.exact_ranks]
+    if not useful:
         return []
-    covers = {p: tuple(r for r in src.ranks if verify(p, battery(subs[r])).exact) for p in plans}
     out: list[tuple[tuple[int, ...], Plan | None]] = []
     left = set(src.ranks)
     while left:
-        best = max(plans, key=lambda p: (len(set(covers[p]) & left), -p.cost[0]))
-        got = tuple(r for r in covers[best] if r in left)
+        best = max(useful, key=lambda v: (len(v.exact_ranks & left), -v.plan.cost[0]))
+        got = tuple(r for r in src.ranks if r in best.exact_ranks and r in left)
         if not got:
             break
-        out.append((got, best))
+        out.append((got, best.plan))
         left -= set(got)
     if left:
         out.append((tuple(sorted(left)), None))
