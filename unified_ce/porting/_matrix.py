@@ -108,17 +108,22 @@ def _call(source: Api, kwargs: tuple[tuple[str, Any], ...], kind: str | None, de
 def matrix() -> tuple[Row, ...]:
     """Every row of the matrix (cached: computed once per process)."""
     rows = []
-    for sd in dialects():
+    for sd in _portable():
         for api in apis(sd):
             for kw in grid(api):
                 for kind in (None, "probs"):
-                    for dest in dialects():
+                    for dest in _portable():
                         if dest == sd:
                             continue
                         r = _call(api, kw, kind, dest)
                         if r is not None and (kind is None or "probs" not in _kinds(api, kw)):
                             rows.append(Row(api, kw, kind, dest, r))
     return tuple(rows)
+
+
+def _portable() -> tuple[str, ...]:
+    """The dialects with a loss API of logits and a target (``cce`` takes embeddings and a classifier)."""
+    return tuple(d for d in dialects() if apis(d))
 
 
 @functools.cache
@@ -138,7 +143,7 @@ def table(rows: tuple[Row, ...] | None = None) -> str:
     """The coverage table in Markdown: per source API and target dialect, how many of the grid's
     calls port exactly at every rank, at some ranks only, or not at all."""
     rows = matrix() if rows is None else rows
-    dests = list(dialects())
+    dests = list(_portable())
     sources = list(dict.fromkeys(r.source.qualname for r in rows))
     lines = [
         "| source API | calls | " + " | ".join(f"→ {d}" for d in dests) + " |",
