@@ -18,13 +18,12 @@ whose JVP rule raises.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import sys
 from typing import Any
 
 from . import core
-from ._backend import is_jax, is_torch
+from ._backend import is_jax, is_torch, is_torch_traced
 from ._spec import CrossEntropySpec
 
 __all__ = ["evaluate", "evaluate_with_grad"]
@@ -46,18 +45,28 @@ def evaluate(
     again (a second differentiation raises ``RuntimeError``).
     """
     if is_torch(logits):
-        torch = sys.modules["torch"]
-        others = (target, class_weight, sample_weight)
-        if (
-            torch.is_grad_enabled()
-            and logits.requires_grad
-            and not any(a is not None and a.requires_grad for a in others)
-        ):
-            return _torch_function(double_backprop).apply(logits, target, class_weight, sample_weight, inp, plan)
+        if _torch_differentiates_logits_only(logits, (target, class_weight, sample_weight)):
+            fn = _torch_function(double_backprop)
+            return fn.apply(logits, inp.t, inp.cw, inp.sw, _static(inp), inp.x.dtype, plan.mask_ignored)[0]
     elif is_jax(logits):
         return _jax_function(inp.spec, double_backprop)(logits, target, class_weight, sample_weight)
     out, _ = core.forward(inp, plan)
     return core.finish(inp, out)
+
+
+def _torch_differentiates_logits_only(logits: Any, others: tuple[Any, ...]) -> bool:
+    """Whether torch's autodiff may differentiate this loss with respect to the logits (reverse or
+    forward mode, or a ``torch.func`` transform) but no other argument: then the analytic gradient
+    applies (:func:`_torch_function`); else autograd differentiates the core's torch operations."""
+    torch = sys.modules["torch"]
+    if any(a is not None and (a.requires_grad or is_torch_traced(a)) for a in others):
+        return False
+    if torch.is_grad_enabled() and logits.requires_grad:
+        return True
+    if is_torch_traced(logits):
+        return True
+    fwad = torch.autograd.forward_ad
+    return fwad._current_level >= 0 and fwad.unpack_dual(logits).tangent is not None
 
 
 def evaluate_with_grad(inp: core.Inputs, plan: core.Plan, grad_output: Any) -> tuple[Any, Any]:
@@ -86,9 +95,50 @@ _NO_DOUBLE_BACKPROP = (
 )
 
 
+def _static(inp: core.Inputs) -> tuple[Any, ...]:
+    """Everything of validated inputs but the arrays (passed to autograd functions as one constant)."""
+    return (inp.spec, inp.xp, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.device, inp.lazy,
+            inp.keep_shape, inp.classes)  # fmt: skip
+
+
+def _rebuilt(static: tuple[Any, ...], logits: Any, t: Any, cw: Any, sw: Any, cdtype: Any) -> core.Inputs:
+    """Inputs of the arrays an autograd function received (the logits cast to the compute dtype here,
+    so that no float32 copy of half-precision logits outlives the call)."""
+    spec, xp, axis, n_classes, out_dtype, in_dtype, device, lazy, keep_shape, classes = static
+    x = logits if logits.dtype == cdtype else logits.to(cdtype)
+    return core.Inputs(spec=spec, xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes,
+                       out_dtype=out_dtype, in_dtype=in_dtype, device=device, lazy=lazy, keep_shape=keep_shape,
+                       classes=classes)  # fmt: skip
+
+
+def _contract(inp: core.Inputs, p: Any, out_ndim: int) -> Any:
+    """Sum the per-element products ``p`` (logits' shape) into the loss's shape: the JVP of the loss
+    from its gradient with grad_output = ones (every item's gradient row belongs to one output)."""
+    spec, xp = inp.spec, inp.xp
+    if spec.reduction in ("sum", "mean"):
+        return xp.sum(p)
+    if spec.reduction == "none":
+        if spec.activation == "sigmoid":
+            return p
+        return xp.sum(p, axis=inp.axis, keepdims=spec.keepdims)
+    axes = tuple(i for i in range(p.ndim) if i != spec.batch_axis % p.ndim)  # sample_mean: one value per batch index
+    return xp.sum(p, axis=axes) if out_ndim < p.ndim else p
+
+
 @functools.lru_cache(maxsize=2)
 def _torch_function(double_backprop: bool = True) -> Any:
+    """The ``torch.autograd.Function`` of the loss with respect to the logits.
+
+    ``forward`` / ``setup_context`` (so that ``torch.func`` transforms apply), ``backward`` the core's
+    analytic gradient, ``jvp`` (forward mode: ``torch.func.jvp``, ``jacfwd``, ``forward_ad``) its
+    contraction with the tangent, ``generate_vmap_rule`` for ``torch.func.vmap``.  Saved for backward:
+    the logits as given (released by backward, like any ``save_for_backward``), the target and
+    weights, and O(items) residuals (row max and log-sum-exp, the mean's denominator); nothing is
+    kept on ``ctx`` but constants.
+    """
     import torch
+
+    functorch = torch._C._functorch
 
     class NoDoubleBackward(torch.autograd.Function):
         """Identity on the gradient whose own backward raises (attached only under ``create_graph``)."""
@@ -102,27 +152,50 @@ def _torch_function(double_backprop: bool = True) -> Any:
             raise RuntimeError(_NO_DOUBLE_BACKPROP)
 
     class CrossEntropyFunction(torch.autograd.Function):
-        @staticmethod
-        def forward(ctx: Any, logits: Any, target: Any, cw: Any, sw: Any, inp: Any, plan: Any) -> Any:  # type: ignore[override]
-            out, res = core.forward(inp, plan)
-            ctx.inp, ctx.plan, ctx.res = inp, plan, res
-            ctx.save_for_backward(logits)
-            return core.finish(inp, out)
+        generate_vmap_rule = True
 
         @staticmethod
-        def backward(ctx: Any, grad_out: Any) -> Any:  # type: ignore[override]
-            (logits,) = ctx.saved_tensors
-            inp, plan, res = ctx.inp, ctx.plan, ctx.res
+        def forward(logits: Any, t: Any, cw: Any, sw: Any, static: Any, cdtype: Any, mask: bool) -> Any:  # type: ignore[override]
+            inp = _rebuilt(static, logits, t, cw, sw, cdtype)
+            out, res = core.forward(inp, core.Plan(mask_ignored=mask))
+            denom = res.denom if res.denom is not None else torch.ones((), dtype=inp.x.dtype, device=logits.device)
+            return core.finish(inp, out), res.m, res.ls, denom
+
+        @staticmethod
+        def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
+            logits, t, cw, sw, static, cdtype, mask = inputs
+            _, m, ls, denom = output
+            ctx.mark_non_differentiable(m, ls, denom)
+            ctx.save_for_backward(logits, t, cw, sw, m, ls, denom)
+            ctx.save_for_forward(logits, t, cw, sw, m, ls, denom)
+            ctx.static, ctx.cdtype, ctx.mask = static, cdtype, mask
+
+        @staticmethod
+        def backward(ctx: Any, grad_out: Any, *unused: Any) -> Any:  # type: ignore[override]
+            logits, t, cw, sw, m, ls, denom = ctx.saved_tensors
+            inp = _rebuilt(ctx.static, logits, t, cw, sw, ctx.cdtype)
+            plan = core.Plan(mask_ignored=ctx.mask)
+            nones = (None,) * 6
+            denom = denom if inp.spec.reduction == "mean" else None
             if torch.is_grad_enabled() and not double_backprop:
                 with torch.no_grad():
-                    gx = core.backward(inp, res, grad_out, plan)
-                return NoDoubleBackward.apply(gx, logits, grad_out), None, None, None, None, None
-            if torch.is_grad_enabled():
-                # double backward: rebuild from the tracked logits, recompute the residuals
-                x = logits if logits.dtype == inp.x.dtype else logits.to(inp.x.dtype)
-                inp = dataclasses.replace(inp, x=x)
-                res = dataclasses.replace(res, m=None, ls=None)
-            return core.backward(inp, res, grad_out, plan), None, None, None, None, None
+                    gx = core.backward(inp, core.Residuals(m, ls, denom), grad_out, plan)
+                return NoDoubleBackward.apply(gx, logits, grad_out), *nones
+            if torch.is_grad_enabled() or functorch.is_functorch_wrapped_tensor(logits):
+                # a differentiable gradient (double backward, torch.func): residuals recomputed from the logits
+                return core.backward(inp, core.Residuals(None, None, denom), grad_out, plan), *nones
+            return core.backward(inp, core.Residuals(m, ls, denom), grad_out, plan), *nones
+
+        @staticmethod
+        def jvp(ctx: Any, dlogits: Any, *unused: Any) -> Any:
+            logits, t, cw, sw, _, _, denom = ctx.saved_tensors
+            inp = _rebuilt(ctx.static, logits, t, cw, sw, ctx.cdtype)
+            denom = denom if inp.spec.reduction == "mean" else None
+            out_ndim = len(core.loss_shape(inp))
+            ones = torch.ones(core.loss_shape(inp), dtype=inp.x.dtype, device=logits.device)
+            g = core.backward(inp, core.Residuals(None, None, denom), ones, core.Plan(mask_ignored=ctx.mask))
+            tangent = _contract(inp, g * dlogits.to(g.dtype), out_ndim)
+            return tangent.to(inp.out_dtype), None, None, None
 
     return CrossEntropyFunction
 

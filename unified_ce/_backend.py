@@ -22,6 +22,7 @@ __all__ = [
     "is_jax",
     "is_lazy",
     "is_torch",
+    "is_torch_traced",
     "namespace_of",
 ]
 
@@ -120,13 +121,26 @@ def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
 
 
 def is_lazy(x: Any) -> bool:
-    """Whether reading ``x``'s values would need a computation (Dask) or is impossible (a JAX tracer)."""
+    """Whether reading ``x``'s values would need a computation (Dask) or is impossible or would stall a
+    traced program (a JAX tracer; a torch tensor inside a ``torch.func`` transform or being traced by
+    ``torch.compile``)."""
     if is_dask(x):
         return True
     if is_jax(x):
         jax = sys.modules["jax"]
         return isinstance(x, jax.core.Tracer)
+    if is_torch(x):
+        return is_torch_traced(x)
     return False
+
+
+def is_torch_traced(x: Any) -> bool:
+    """A torch tensor wrapped by a ``torch.func`` transform (vmap, grad, jvp), or a fake tensor of
+    ``torch.compile``: its values must not be read on the host."""
+    torch = sys.modules["torch"]
+    if torch.compiler.is_compiling() or torch._C._functorch.is_functorch_wrapped_tensor(x):
+        return True
+    return type(x) is not torch.Tensor and type(x).__name__ in ("FakeTensor", "FunctionalTensor")
 
 
 @functools.lru_cache(maxsize=64)

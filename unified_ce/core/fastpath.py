@@ -32,6 +32,8 @@ from typing import Any
 
 import array_api_compat as compat
 
+from .._backend import is_torch_traced
+
 __all__ = [
     "BLOCK_BYTES",
     "block_inputs",
@@ -79,6 +81,8 @@ def mutable(inp: Any) -> bool:
         return True
     if lib == "torch":
         torch = sys.modules["torch"]
+        if is_torch_traced(x):  # torch.func (vmap: no in-place writes of batched values), torch.compile
+            return False
         if not torch.is_grad_enabled():
             return True
         return not any(a is not None and a.requires_grad for a in (x, inp.t, inp.cw, inp.sw))
