@@ -32,7 +32,7 @@ from _common import Recorder, err  # noqa: E402
 
 #: the APIs that unified_ce.adapters.torch implements: their cases go into golden/torch.json, the others
 #: wait in tools/golden/pending/torch_losses.json (tests/test_golden.py runs every case of the golden file)
-READY: set[str] = set()
+READY: set[str] = {"nll_loss", "NLLLoss"}
 
 F16, F32, F64 = np.float16, np.float32, np.float64
 
@@ -185,7 +185,7 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
     case("unbatched-ignored-mean", "nll_loss", {"ignore_index": 1}, [log_probs((C,), F64, axis=0),
          np.array(1, np.int64)], tags=["unbatched", "all_ignored"])
     case("unbatched-target_1d", "nll_loss", {}, [log_probs((C,), F64, axis=0), np.array([2], np.int64)],
-         tags=["unbatched"], invalid="(C,) input needs a () target; torch's forward accepts (1,), its backward fails")
+         tags=["unbatched"], note="(C,) input with a (1,) target: torch's forward gives the loss, its backward fails")
     for red in RED:
         x = log_probs((3, C, 2), F64)
         both("nll", f"rank3-{red}", {"reduction": red}, [x, labels((3, 2), C)], tags=["higher_rank"])
@@ -378,6 +378,24 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
          tags=["dtype", "error"])
     both("bce", "reduction_invalid-error", {"reduction": "avg"}, [probs01((N, C), F64), probs01((N, C), F64)],
          tags=["error"])
+
+    # ============================================================== PyTorch's own OpInfo samples
+    # torch.testing._internal.common_methods_invocations: the sample inputs PyTorch's own test suite
+    # feeds these ops (float64, CPU), with the values the real op returns for them
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    torch.manual_seed(0)
+    names = {"nn.functional.nll_loss": "nll_loss", "nn.functional.binary_cross_entropy": "binary_cross_entropy",
+             "nn.functional.binary_cross_entropy_with_logits": "binary_cross_entropy_with_logits"}
+    for op in op_db:
+        if op.name not in names or op.variant_test_name:
+            continue
+        for k, smp in enumerate(op.sample_inputs("cpu", torch.float64, requires_grad=False)):
+            arrays = [smp.input, *smp.args]
+            args = [a.numpy().copy() if torch.is_tensor(a) else a for a in arrays]
+            kwargs = {n: v.numpy().copy() if torch.is_tensor(v) else v for n, v in smp.kwargs.items()}
+            case(f"opinfo-{k}", names[op.name], kwargs, args, tags=["opinfo"],
+                 note="sample input of PyTorch's OpInfo for " + op.name)
 
 
 if __name__ == "__main__":

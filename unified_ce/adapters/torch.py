@@ -1,4 +1,5 @@
-"""The PyTorch dialect: ``torch.nn.CrossEntropyLoss`` and ``torch.nn.functional.cross_entropy``.
+"""The PyTorch dialect: ``torch.nn.CrossEntropyLoss`` / ``torch.nn.functional.cross_entropy`` and
+``torch.nn.NLLLoss`` / ``torch.nn.functional.nll_loss``.
 
 Works on arrays of every supported library, not only torch tensors.  Translation to the spec:
 
@@ -14,6 +15,8 @@ target kind               probabilities iff ``target.shape == input.shape``, els
                           over non-ignored items); probabilities: ``denominator="items"``;
                           ``zero_denominator="nan"`` (every label ignored gives nan)
 ``size_average/reduce``   the legacy pair, mapped as PyTorch's ``_Reduction.legacy_get_string``
+``nll_loss`` input        ``inputs="log_probs"`` (the scores are used as they are: ``-input[y]``);
+                          index targets only, no label smoothing; otherwise as ``cross_entropy``
 ========================  =================================================================
 
 Deliberate differences from PyTorch (documented in ``docs/dialects/torch.md``):
@@ -41,7 +44,7 @@ from .._errors import (
 from .._spec import CrossEntropySpec
 from ._base import Call, DialectLoss, check_choice, dialect_function
 
-__all__ = ["CrossEntropyLoss", "cross_entropy"]
+__all__ = ["CrossEntropyLoss", "NLLLoss", "cross_entropy", "nll_loss"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -72,7 +75,7 @@ SEMANTICS = {
     "all ignored (mean)": "nan (0/0)",
     "output shape": "scalar, or target's shape for reduction='none'",
     "per-sample weights": "no",
-    "log-prob input": "no (that is NLLLoss)",
+    "log-prob input": "NLLLoss / nll_loss (index targets, weight, ignore_index; no smoothing)",
 }
 
 
@@ -86,6 +89,10 @@ GOLDEN_DEVIATIONS = {
         for dt in ("int32", "int16", "int8")
     },
     "cross_entropy/labels-int32-ignore1-weight": "class indices of any integer dtype are accepted",
+    **{
+        f"nll_loss/labels-{dt}": "class indices of any integer dtype are accepted (PyTorch: int64 or uint8 only)"
+        for dt in ("int32",)
+    },
     "cross_entropy/weight_dtype_mismatch": "a class weight of another floating dtype is cast to the input's "
     "dtype (PyTorch requires the same dtype)",
 }
@@ -113,6 +120,17 @@ def _spec(ndim: int, probs: bool, ignore_index: int, reduction: str, label_smoot
     )
 
 
+def _warn_legacy(size_average: bool | None, reduce: bool | None, reduction: str, stacklevel: int) -> str:
+    if size_average is not None or reduce is not None:
+        reduction = legacy_reduction(size_average, reduce)
+        warnings.warn(
+            f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+    return reduction
+
+
 def _translate(
     input: Any,
     target: Any,
@@ -123,13 +141,7 @@ def _translate(
     reduction: str,
     label_smoothing: float,
 ) -> Call:
-    if size_average is not None or reduce is not None:
-        reduction = legacy_reduction(size_average, reduce)
-        warnings.warn(
-            f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
-            UserWarning,
-            stacklevel=4,
-        )
+    reduction = _warn_legacy(size_average, reduce, reduction, 4)
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
     if input.ndim < 1:
@@ -256,13 +268,7 @@ class CrossEntropyLoss(DialectLoss):
         reduction: str = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
-        if size_average is not None or reduce is not None:
-            reduction = legacy_reduction(size_average, reduce)
-            warnings.warn(
-                f"size_average and reduce args will be deprecated, please use reduction='{reduction}' instead.",
-                UserWarning,
-                stacklevel=2,
-            )
+        reduction = _warn_legacy(size_average, reduce, reduction, 2)
         # reduction and label_smoothing are checked at forward, like PyTorch
         self.weight = weight
         self.ignore_index = ignore_index
@@ -280,3 +286,121 @@ class CrossEntropyLoss(DialectLoss):
 
     def __repr__(self) -> str:
         return f"CrossEntropyLoss(ignore_index={self.ignore_index}, reduction={self.reduction!r}, label_smoothing={self.label_smoothing})"
+
+
+@functools.lru_cache(maxsize=512)
+def _nll_spec(ndim: int, ignore_index: int, reduction: str) -> CrossEntropySpec:
+    return CrossEntropySpec(
+        axis=1 if ndim >= 2 else 0,
+        inputs="log_probs",
+        ignore_index=ignore_index,
+        reduction=reduction,  # type: ignore[arg-type]
+        denominator="label_weight",
+        zero_denominator="nan",
+    )
+
+
+def _nll_translate(input: Any, target: Any, weight: Any, ignore_index: int, reduction: str) -> Call:
+    check_choice("reduction", reduction, _REDUCTIONS)
+    xp = namespace_of({"input": input, "target": target})
+    if input.ndim < 1:
+        raise InvalidArgumentError("input must have shape (C,), (N, C) or (N, C, d1, ...); got a 0-d array")
+    if not is_integer(xp, target.dtype):
+        raise InvalidTypeError(
+            f"target of nll_loss holds class indices and must have an integer dtype (int64 in PyTorch); "
+            f"got {target.dtype}"
+        )
+    target = _index_target(input, target, 0.0)
+    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+        raise InvalidTypeError(f"ignore_index must be an int; got {ignore_index!r}")
+    return Call(_nll_spec(input.ndim, ignore_index, reduction), input, target, class_weight=weight, names=_NAMES)
+
+
+@dialect_function
+def nll_loss(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    ignore_index: int = -100,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Call:
+    """``torch.nn.functional.nll_loss`` on any array library: the negative log-likelihood.
+
+    The loss of an item is ``-weight[y] * input[y]``: ``input`` holds log-probabilities (e.g. from
+    ``log_softmax``) and is used as it is, whatever its values.
+
+    Parameters
+    ----------
+    input : array
+        Log-probabilities of shape ``(C,)``, ``(N, C)`` or ``(N, C, d1, ..., dK)``.
+    target : array
+        Class indices (integer dtype) of shape ``()``, ``(N,)`` or ``(N, d1, ..., dK)``.
+    weight : array, optional
+        A weight per class, length ``C``.
+    size_average, reduce : bool, optional
+        Deprecated; when either is given they override ``reduction`` as in PyTorch.
+    ignore_index : int
+        Label whose items are ignored.
+    reduction : {'mean', 'sum', 'none'}
+        ``'mean'`` divides by the sum of ``weight[target]`` over non-ignored items (nan if none).
+
+    Returns
+    -------
+    array
+        Scalar, or the target's shape for ``reduction='none'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.torch import nll_loss
+    >>> logp = np.log(np.array([[0.5, 0.25, 0.25], [0.1, 0.2, 0.7]]))
+    >>> print(round(float(nll_loss(logp, np.array([0, 2]))), 6))   # -(log 0.5 + log 0.7) / 2
+    0.524911
+    >>> loss, grad = nll_loss.value_and_grad(logp, np.array([0, 2]), reduction="sum")
+    >>> print(grad + 0.0)
+    [[-1.  0.  0.]
+     [ 0.  0. -1.]]
+    """
+    reduction = _warn_legacy(size_average, reduce, reduction, 4)
+    return _nll_translate(input, target, weight, ignore_index, reduction)
+
+
+class NLLLoss(DialectLoss):
+    """``torch.nn.NLLLoss`` on any array library.
+
+    Same arguments as :func:`nll_loss`; call the object as ``loss(input, target)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.torch import NLLLoss
+    >>> logp = np.log(np.full((2, 4), 0.25))
+    >>> print(round(float(NLLLoss(weight=np.array([1.0, 2.0, 3.0, 4.0]))(logp, np.array([1, 3]))), 6))
+    1.386294
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        ignore_index: int = -100,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        reduction = _warn_legacy(size_average, reduce, reduction, 2)
+        check_choice("reduction", reduction, _REDUCTIONS)
+        self.weight = weight
+        self.ignore_index = ignore_index
+        self.reduction = reduction
+
+    def _translate(self, input: Any, target: Any) -> Call:
+        return _nll_translate(input, target, self.weight, self.ignore_index, self.reduction)
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """Same as calling the object."""
+        return self(input, target)
+
+    def __repr__(self) -> str:
+        return f"NLLLoss(ignore_index={self.ignore_index}, reduction={self.reduction!r})"

@@ -276,9 +276,13 @@ class _Runner:
         self.module = importlib.import_module(f"unified_ce.adapters.{dialect}") if ours else None
         self.name = f"unified_ce.adapters.{dialect}" if ours else _qualname(impl)
         self.pending: dict[str, str] = getattr(self.module, "GOLDEN_PENDING", {})
+        #: an outside implementation named like one of the golden file's APIs runs only its cases
+        self.only_api: str | None = None
 
     def target(self, case: dict[str, Any]) -> Any:
         """The callable for a case, or None when the case does not apply to this implementation."""
+        if self.only_api is not None and case["api"] != self.only_api:
+            return None
         if self.ours:
             obj = getattr(self.module, case["api"])
         else:
@@ -452,7 +456,8 @@ def check(
         The implementation under test: a function called like the dialect's functional API, or a
         loss class constructed with the case's ``init`` and called like the dialect's loss object;
         ``"module:attr"`` imports it (the current directory first).  Default: unified_ce's own
-        dialect.  A class runs the cases recorded through a loss class, a function those recorded
+        dialect.  An implementation named like one of the recorded APIs runs that API's cases;
+        otherwise a class runs the cases recorded through a loss class, a function those recorded
         through a function.
     array : str, optional
         The array library fed to the implementation (``numpy``, ``torch``, ``jax``, ``cupy``,
@@ -498,6 +503,8 @@ def check(
     """
     runner, cases = _prepare(dialect, impl, array, cases)
     array, name = runner.array, runner.name
+    if api is None:
+        api = runner.only_api
     cases = select(cases, dialect, api=api, tags=tags, skip_tags=skip_tags)
     report = Report(dialect, name, array, total=len(cases))
     if not full and array in SAMPLED_LIBRARIES:
@@ -567,6 +574,16 @@ def _prepare(
         ]
     runner = _Runner(dialect, obj, array, ours, deviations)
     runner.name = name
+    if not ours:
+        # a golden file holds several APIs (cross_entropy and nll_loss, ...): an implementation named
+        # like one of them (torch.nn.functional.nll_loss, keras...:SparseCategoricalCrossentropy) runs
+        # that API's cases only; one of another name runs every case of its kind (class or function)
+        own = getattr(obj, "__name__", None)
+        try:
+            recorded = {c["api"] for c in load_cases(dialect)}
+        except UsageError:
+            recorded = {c["api"] for c in cases}
+        runner.only_api = own if own in recorded else None
     return runner, cases
 
 
@@ -580,9 +597,13 @@ def run_case(
         return runner.run(case) if timeout is None else _run_with_timeout(runner, case, timeout)
 
 
-def applies(impl: Any, case: dict[str, Any]) -> bool:
+def applies(impl: Any, case: dict[str, Any], apis: Iterable[str] = ()) -> bool:
     """Whether a case applies to a third-party implementation: cases recorded through a loss class
-    for a class, those recorded through a function (``__call__``) for a function."""
+    for a class, those recorded through a function (``__call__``) for a function; and when the
+    implementation is named like one of ``apis`` (the APIs of the golden file), only that API's."""
+    own = getattr(impl, "__name__", None)
+    if own is not None and own in set(apis) and case["api"] != own:
+        return False
     if inspect.isclass(impl):
         return case.get("init") is not None
     return case.get("init") is None and case.get("method", "__call__") in (None, "__call__")

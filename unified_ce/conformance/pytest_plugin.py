@@ -80,7 +80,7 @@ def golden_params(
         The dialect whose golden cases to use.
     impl : callable, class or str, optional
         Keep only the cases that apply to it (loss-class cases for a class, functional cases for
-        a function).
+        a function; only an API's own cases for an implementation of that name).
     api, tags, skip_tags
         As in :func:`unified_ce.conformance.check`.
     xfails : path or dict, optional
@@ -90,10 +90,12 @@ def golden_params(
     from ._runner import applies
     from ._select import load_cases, resolve, select
 
-    cases = select(load_cases(dialect), dialect, api=api, tags=tags, skip_tags=skip_tags)
+    every = load_cases(dialect)
+    cases = select(every, dialect, api=api, tags=tags, skip_tags=skip_tags)
     if impl is not None:
         obj = resolve(impl)
-        cases = [c for c in cases if applies(obj, c)]
+        apis = {c["api"] for c in every}
+        cases = [c for c in cases if applies(obj, c, apis)]
     manifest = xfails if isinstance(xfails, dict) else read_xfails(xfails)
     params = []
     for c in cases:
