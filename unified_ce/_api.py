@@ -2,17 +2,36 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import _dispatch
 from ._backend import namespace_of
-from ._spec import CrossEntropySpec
+from ._spec import CrossEntropySpec, SpecFields
 from .adapters._base import Call, run, run_sum_and_denominator, run_with_grad
 
-__all__ = ["cross_entropy", "loss_sum_and_denominator", "softmax", "value_and_grad"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+__all__ = ["Array", "ArrayLike", "cross_entropy", "loss_sum_and_denominator", "softmax", "value_and_grad"]
 
 
-def _spec(spec: CrossEntropySpec | None, fields: dict[str, Any]) -> CrossEntropySpec:
+class ArrayLike(Protocol):
+    """What the public functions take as logits: an array of any array-API library (NumPy,
+    PyTorch, JAX, CuPy, Dask, array-api-strict)."""
+
+    @property
+    def shape(self) -> Any: ...
+
+    @property
+    def dtype(self) -> Any: ...
+
+
+#: The logits' array type: results are arrays of the same library (``np.ndarray`` in, ``np.ndarray`` out).
+Array = TypeVar("Array", bound=ArrayLike)
+
+
+def _spec(spec: CrossEntropySpec | None, fields: Mapping[str, Any]) -> CrossEntropySpec:
     if spec is None:
         return CrossEntropySpec(**fields)
     if not isinstance(spec, CrossEntropySpec):
@@ -21,7 +40,7 @@ def _spec(spec: CrossEntropySpec | None, fields: dict[str, Any]) -> CrossEntropy
 
 
 def cross_entropy(
-    logits: Any,
+    logits: Array,
     target: Any,
     /,
     spec: CrossEntropySpec | None = None,
@@ -30,8 +49,8 @@ def cross_entropy(
     sample_weight: Any = None,
     process_group: Any = None,
     class_shard: Any = None,
-    **spec_fields: Any,
-) -> Any:
+    **spec_fields: Unpack[SpecFields],
+) -> Array:
     """Evaluate a cross-entropy :class:`CrossEntropySpec` on arrays of any array-API library.
 
     Parameters
@@ -79,7 +98,7 @@ def cross_entropy(
 
 
 def value_and_grad(
-    logits: Any,
+    logits: Array,
     target: Any,
     /,
     spec: CrossEntropySpec | None = None,
@@ -89,8 +108,8 @@ def value_and_grad(
     grad_output: Any = None,
     process_group: Any = None,
     class_shard: Any = None,
-    **spec_fields: Any,
-) -> tuple[Any, Any]:
+    **spec_fields: Unpack[SpecFields],
+) -> tuple[Array, Array]:
     """The loss and ``d sum(loss * grad_output) / d logits``, for every array library.
 
     The gradient is the core's analytic gradient (no autodiff needed), so this works on NumPy,
@@ -113,7 +132,7 @@ def value_and_grad(
 
 
 def loss_sum_and_denominator(
-    logits: Any,
+    logits: Array,
     target: Any,
     /,
     spec: CrossEntropySpec | None = None,
@@ -122,8 +141,8 @@ def loss_sum_and_denominator(
     sample_weight: Any = None,
     process_group: Any = None,
     class_shard: Any = None,
-    **spec_fields: Any,
-) -> tuple[Any, Any]:
+    **spec_fields: Unpack[SpecFields],
+) -> tuple[Array, Array]:
     """The summed loss and the denominator of its mean, to add up over micro-batches (or processes).
 
     For a spec with ``reduction="mean"``: ``cross_entropy(...) == sum / denominator`` (with
@@ -160,7 +179,7 @@ def loss_sum_and_denominator(
     return run_sum_and_denominator(call, process_group=process_group, class_shard=class_shard)
 
 
-def softmax(logits: Any, /, spec: CrossEntropySpec | None = None, **spec_fields: Any) -> Any:
+def softmax(logits: Array, /, spec: CrossEntropySpec | None = None, **spec_fields: Unpack[SpecFields]) -> Array:
     """``softmax`` of the logits along ``spec.axis`` (for dialects that also return it)."""
     spec = _spec(spec, spec_fields)
     namespace_of({"logits": logits})

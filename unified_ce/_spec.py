@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ._errors import InvalidArgumentError
 from ._fields import FIELDS
 
-__all__ = ["CrossEntropySpec"]
+__all__ = ["CrossEntropySpec", "SpecFields"]
 
 Activation = Literal["softmax", "sigmoid"]
 TargetKind = Literal["index", "probs"]
@@ -155,7 +155,7 @@ class CrossEntropySpec:
 
     def describe(self, *, class_weight: bool = True) -> str:
         """Say in plain words what this spec computes (``class_weight=False``: no class weights are given)."""
-        parts = []
+        parts: list[str] = []
         if self.activation == "softmax":
             scores = "log-probabilities" if self.inputs == "log_probs" else "logits"
             parts.append(f"softmax cross-entropy over axis {self.axis} of the {scores}")
@@ -205,3 +205,26 @@ class CrossEntropySpec:
         if self.scale != 1.0:
             parts.append(f"every item multiplied by {self.scale:g}")
         return "; ".join(parts) + "."
+
+
+class SpecFields(TypedDict, total=False):
+    """The fields of :class:`CrossEntropySpec` as keyword arguments (``cross_entropy(x, t, reduction="sum")``),
+    typed so that a checker rejects ``reduction=3`` or ``target="prob"``."""
+
+    activation: Activation
+    axis: int
+    target: TargetKind
+    inputs: InputKind
+    ignore_index: int | None
+    label_smoothing: float
+    soft_loss: SoftLoss
+    kl_eps: float
+    weighting: Weighting
+    reduction: Reduction
+    denominator: Denominator
+    zero_denominator: ZeroDenominator
+    batch_axis: int
+    keepdims: bool
+    scale: float
+    min_shifted_logit: float | None
+    probs_sum_to_one: bool

@@ -10,11 +10,12 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, ParamSpec
 
 from .. import _dispatch, core, distributed
 from .._backend import as_array_like, namespace_of
@@ -128,7 +129,7 @@ def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
         raise InvalidArgumentError(f"{name} must be one of {', '.join(map(repr, choices))}; got {value!r}")
 
 
-F = TypeVar("F", bound=Callable[..., Call])
+P = ParamSpec("P")
 
 #: the errors a dialect call may raise that its framework would raise with another class
 _RETYPED = (InvalidArgumentError, InvalidTypeError)
@@ -139,7 +140,7 @@ def _framework_errors(module: str) -> FrameworkErrors | None:
     return getattr(sys.modules.get(module), "FRAMEWORK_ERRORS", None)
 
 
-class DialectFunction(Generic[F]):
+class DialectFunction(Generic[P]):
     """A dialect's public function: calling it computes the loss; ``.value_and_grad`` adds the gradient.
 
     Wraps a *translation* with the framework's exact signature that returns a :class:`Call`.
@@ -149,18 +150,20 @@ class DialectFunction(Generic[F]):
 
     __name__: str  # set by functools.update_wrapper
 
-    def __init__(self, translate: F, *, process_group: Any = None, class_shard: Any = None) -> None:
+    def __init__(self, translate: Callable[P, Call], *, process_group: Any = None, class_shard: Any = None) -> None:
         self.translate = translate
         self.process_group = process_group
         self.class_shard = class_shard
         functools.update_wrapper(self, translate)
+        # the framework's signature, returning an array of the input's library (not the translation's Call)
+        self.__signature__ = inspect.signature(translate).replace(return_annotation="Array")
         #: errors are also instances of the framework's exception class (the dialect's table)
         self.framework_errors = _framework_errors(translate.__module__)
 
     def _options(self) -> dict[str, Any]:
         return {"process_group": self.process_group, "class_shard": self.class_shard}
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
         try:
             return run(self.translate(*args, **kwargs), **self._options())
         except _RETYPED as exc:
@@ -187,7 +190,7 @@ class DialectFunction(Generic[F]):
                 self.framework_errors.retype(exc)
             raise
 
-    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> DialectFunction[F]:
+    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> DialectFunction[P]:
         """This function over several processes: ``process_group`` (data parallel: global sums and
         means) and / or ``class_shard`` (vocabulary parallel); see :mod:`unified_ce.distributed`."""
         return DialectFunction(self.translate, process_group=process_group, class_shard=class_shard)
@@ -196,7 +199,7 @@ class DialectFunction(Generic[F]):
         return f"<unified_ce dialect function {self.__module__}.{self.__name__}>"
 
 
-def dialect_function(translate: F) -> DialectFunction[F]:
+def dialect_function(translate: Callable[P, Call]) -> DialectFunction[P]:
     """Decorator turning a translation into a :class:`DialectFunction`."""
     return DialectFunction(translate)
 
