@@ -61,7 +61,19 @@ def _fakes() -> dict[str, types.ModuleType]:
     bp_losses = _module("brainpy.losses", **_dialect("brainpy"))
     bm = _module("brainpy.math", **ops)
     brainpy = _module("brainpy", losses=bp_losses, math=bm)
+
+    def logsumexp(a: Any, axis: Any = None, keepdims: bool = False) -> Any:
+        return (a - _log_softmax(a, axis)).max(axis=axis, keepdims=keepdims)
+
+    mlx_core = _module("mlx.core", **ops, logsumexp=logsumexp)
+    mlx_losses = _module("mlx.nn.losses", **_dialect("mlx"))
+    mlx_nn = _module("mlx.nn", losses=mlx_losses)
+    mlx = _module("mlx", core=mlx_core, nn=mlx_nn)
     return {
+        "mlx": mlx,
+        "mlx.core": mlx_core,
+        "mlx.nn": mlx_nn,
+        "mlx.nn.losses": mlx_losses,
         "chainer": chainer,
         "chainer.functions": chainer_f,
         "chainer.backend": chainer_backend,

@@ -153,6 +153,19 @@ IDIOMS: dict[str, Idiom] = {
         log_softmax="bm.log_softmax({a}, axis={axis})",
         onehot="bm.eye({n}, dtype={x}.dtype)[{a}]",
     ),
+    "mlx": Idiom(
+        framework="MLX",
+        imports=("import mlx.core as mx",),
+        apis={
+            "cross_entropy": ("import mlx.nn as nn", "nn.losses.cross_entropy"),
+            "binary_cross_entropy": ("import mlx.nn as nn", "nn.losses.binary_cross_entropy"),
+        },
+        moveaxis="mx.moveaxis({a}, {s}, {d})",
+        expand="mx.expand_dims({a}, {axis})",
+        squeeze="mx.squeeze({a}, {axis})",
+        onehot="mx.eye({n}, dtype={x}.dtype)[{a}]",
+        log_softmax="{a} - mx.logsumexp({a}, axis={axis}, keepdims=True)",
+    ),
 }
 
 #: A dialect without a declared idiom: NumPy operations around the unified_ce dialect itself.
