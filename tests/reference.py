@@ -40,7 +40,9 @@ def reference(
         keep = (*x.shape[:ax], 1, *x.shape[ax + 1 :])
     else:
         ax, C, keep = None, 2, x.shape
-    w = [1.0] * C if class_weight is None else [float(v) for v in np.asarray(class_weight)]
+    # sigmoid: the class weight is pos_weight, the weight of the positive term, broadcast against x
+    pw = np.broadcast_to(np.asarray(1.0 if class_weight is None else class_weight, np.float64), keep)
+    w = [1.0] * C if class_weight is None or spec.activation == "sigmoid" else [float(v) for v in class_weight]
     sw = None if sample_weight is None else np.broadcast_to(np.asarray(sample_weight, np.float64), keep)
     eps = spec.label_smoothing
     loss = np.zeros(keep)
@@ -58,8 +60,10 @@ def reference(
             else:
                 q = float(t[pos])
             q = (1 - eps) * q + eps / 2
-            # -q log sigmoid(x) - (1-q) log(1 - sigmoid(x)), written stably
-            loss[pos] = max(xv, 0.0) - q * xv + math.log1p(math.exp(-abs(xv)))
+            # -pos_weight q log sigmoid(x) - (1-q) log(1 - sigmoid(x)), written stably
+            log_sig = -(max(-xv, 0.0) + math.log1p(math.exp(-abs(xv))))
+            log_1msig = -(max(xv, 0.0) + math.log1p(math.exp(-abs(xv))))
+            loss[pos] = -(float(pw[pos]) * q * log_sig + (1 - q) * log_1msig)
             den_w[pos] = 1.0
             continue
         sl = list(pos)

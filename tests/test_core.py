@@ -57,8 +57,8 @@ class Case:
             if self.zeros_in_target:
                 t = np.where(rng.random(self.shape) < 0.3, 0.0, t)
         out = {"logits": x, "target": t}
-        if self.class_weight:
-            out["class_weight"] = rng.random(C) + 0.2
+        if self.class_weight:  # sigmoid: pos_weight, one per class of the last axis
+            out["class_weight"] = rng.random(C if s.activation == "softmax" else self.shape[-1]) * 3 + 0.2
         if self.sample_weight is not None:
             out["sample_weight"] = rng.random(self.sample_weight) + 0.5
         return out
@@ -132,6 +132,20 @@ CASES = [
         "sigmoid-probs-smoothing", S(activation="sigmoid", target="probs", label_smoothing=0.2, reduction="sum"), (3, 2)
     ),
     Case("sigmoid-none-batch", S(activation="sigmoid", reduction="none"), (2, 3, 2)),
+    Case(
+        "sigmoid-pos_weight-probs-sample_weight",
+        S(activation="sigmoid", target="probs", denominator="items"),
+        (4, 3),
+        class_weight=True,
+        sample_weight=(4, 1),
+    ),
+    Case(
+        "sigmoid-pos_weight-index-ignore-smoothing",
+        S(activation="sigmoid", ignore_index=-1, label_smoothing=0.1, reduction="none"),
+        (2, 3, 4),
+        class_weight=True,
+        ignore_fraction=0.3,
+    ),
 ]
 
 

@@ -250,7 +250,9 @@ def _table_arrays(spec: CrossEntropySpec, rng: np.random.Generator) -> tuple[Any
         t = rng.integers(0, C, size=x.shape if spec.activation == "sigmoid" else x.shape[1 - ax])
         if spec.ignore_index is not None:
             t = np.where(rng.random(t.shape) < 0.3, spec.ignore_index, t)
-    cw = rng.random(C) + 0.1 if spec.activation == "softmax" and rng.random() < 0.5 else None
+    cw = None
+    if rng.random() < 0.5:  # sigmoid: pos_weight, one per class of the last axis
+        cw = rng.random(C if spec.activation == "softmax" else x.shape[-1]) * 3 + 0.1
     return x, t, cw
 
 

@@ -47,6 +47,10 @@ class CrossEntropySpec:
       :math:`L = w_y \sum_c \tilde q_c \ell_c`
 
     plus :math:`\sum_c w_c \tilde q_c \log(\tilde q_c + \mathrm{kl\_eps})` for ``soft_loss="kl"``.
+    With ``activation="sigmoid"`` each element is an item,
+    :math:`L = -w \tilde q \log \sigma(x) - (1 - \tilde q) \log(1 - \sigma(x))`, where the class
+    weight :math:`w` (ones when none is given) is the weight of the positive term, ``pos_weight`` in
+    PyTorch, TensorFlow, Paddle and MXNet, broadcast against the logits.
     Items whose label equals ``ignore_index`` have loss 0 and no gradient.  Each item loss is then
     multiplied by the per-sample weight (if given) and by ``scale``, and reduced.
 
@@ -54,7 +58,8 @@ class CrossEntropySpec:
     ----------
     activation : {"softmax", "sigmoid"}
         Softmax over ``axis``, or an independent sigmoid per element (binary cross-entropy; the
-        target then has the logits' shape and ``axis`` is unused).
+        target then has the logits' shape, ``axis`` is unused, and a class weight is the weight of
+        the positive term, any array that broadcasts to the logits' shape).
     axis : int
         The class axis of the logits (negative values count from the end).
     target : {"index", "probs"}

@@ -1,9 +1,12 @@
 # Math: the item loss terms of CrossEntropySpec's docstring and their gradient.
 #   softmax: L = alpha * ls + sum_c beta_c * gap(m - x_c)   (+ sum_c w_c q~_c log(q~_c + kl_eps) for KL)
 #            where gap is transforms.gap, and (per_item, unnormalised q) + (alpha - sum_c beta_c) * m;
-#   sigmoid: L = max(x, 0) - q~ x + log(1 + exp(-|x|)) per element.
-#   Gradient: dL/dx = alpha * softmax(x) - beta (softmax), sigmoid(x) - q~ (sigmoid), times c, the
-#   derivative of the reduced output with respect to the item loss (reduce.coefficient).
+#   sigmoid: L = max(x, 0) - q~ x + log(1 + exp(-|x|)) per element; with a class weight w (the weight
+#            of the positive term, pos_weight, broadcast against x): L = (1 - q~) x + l (log(1 + exp(-|x|))
+#            + max(-x, 0)) with l = 1 + (w - 1) q~, i.e. w q~ softplus(-x) + (1 - q~) softplus(x).
+#   Gradient: dL/dx = alpha * softmax(x) - beta (softmax), sigmoid(x) - q~ (sigmoid; with w:
+#   l sigmoid(x) - w q~), times c, the derivative of the reduced output with respect to the item loss
+#   (reduce.coefficient).
 # The loss never subtracts two large numbers: the target logit enters as m - x_t >= 0.
 """Item loss terms (before masking, sample weights and scale) and their gradient."""
 
@@ -52,7 +55,10 @@ def _sigmoid_losses(inp: Inputs, plan: Plan) -> tuple[Any, Any, Residuals, Any]:
     xp, x = inp.xp, inp.x
     q, parts = sigmoid_target(inp, plan)
     z = zero(inp)
-    loss = xp.maximum(x, z) - q * x + xp.log1p(xp.exp(-xp.abs(x)))
+    if inp.cw is None:
+        loss = xp.maximum(x, z) - q * x + xp.log1p(xp.exp(-xp.abs(x)))
+    else:  # pos_weight: PyTorch's, TensorFlow's and MXNet's formula
+        loss = (1.0 - q) * x + (1.0 + (inp.cw - 1.0) * q) * (xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, z))
     if parts is not None and parts.bad is not None:
         loss = xp.where(parts.bad, nan(inp), loss)
     return loss, None if parts is None else parts.valid, Residuals(z, z, None), (parts, q)
@@ -120,6 +126,8 @@ def item_grad(
         if parts is not None and parts.valid is not None:
             c = xp.where(parts.valid, c, zero(inp))
         sig = 1.0 / (1.0 + xp.exp(-inp.x))
+        if inp.cw is not None:  # pos_weight w: l sigmoid(x) - w q~, l = 1 + (w - 1) q~
+            return c * ((1.0 + (inp.cw - 1.0) * q) * sig - inp.cw * q)
         return c * (sig - q)
     return _softmax_grad(inp, res, c, out, exp_ready, plan)
 

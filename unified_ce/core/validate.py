@@ -152,8 +152,9 @@ def check_class_weight(h: Head, class_weight: Any) -> None:
     if class_weight is None:
         return
     xp, C = h.xp, h.shape[h.axis]
-    if h.spec.activation != "softmax":
-        raise InvalidArgumentError("class_weight is only defined for softmax cross-entropy")
+    if h.spec.activation == "sigmoid":
+        _check_pos_weight(h, class_weight)
+        return
     if class_weight.ndim != 1 or class_weight.shape[0] != C:
         raise InvalidArgumentError(
             f"class_weight must be a 1-D array of length C={C} (one weight per class"
@@ -163,6 +164,23 @@ def check_class_weight(h: Head, class_weight: Any) -> None:
     if not (is_floating(xp, class_weight.dtype) or is_integer(xp, class_weight.dtype)):
         raise InvalidTypeError(f"class_weight must be a real array; got dtype {class_weight.dtype}")
     h.cw = class_weight if class_weight.dtype == h.cdtype else xp.astype(class_weight, h.cdtype)
+
+
+def _check_pos_weight(h: Head, pos_weight: Any) -> None:
+    """Sigmoid: the class weight is the weight of the positive term (``pos_weight``), NumPy-broadcast
+    against the logits without enlarging them (a ``(C,)`` weight is one per class of the last axis)."""
+    xp, shape, pshape = h.xp, tuple(h.shape), tuple(pos_weight.shape)
+    fits = len(pshape) <= len(shape) and all(
+        p == 1 or p == s or not isinstance(s, int) for p, s in zip(pshape[::-1], shape[::-1])
+    )
+    if not fits:
+        raise InvalidArgumentError(
+            f"class_weight (sigmoid: the weight of the positive term, pos_weight) of shape {pshape} must "
+            f"broadcast to the logits' shape {shape} (e.g. one weight per class of the last axis)"
+        )
+    if not (is_floating(xp, pos_weight.dtype) or is_integer(xp, pos_weight.dtype)):
+        raise InvalidTypeError(f"class_weight must be a real array; got dtype {pos_weight.dtype}")
+    h.cw = pos_weight if pos_weight.dtype == h.cdtype else xp.astype(pos_weight, h.cdtype)
 
 
 def check_sample_weight(h: Head, sample_weight: Any) -> None:
