@@ -51,6 +51,20 @@ def test_validator_accepts_examples_and_names_the_field_in_its_errors(name: str)
         CrossEntropySpec(**{name: object()})
 
 
+@pytest.mark.parametrize("name", SPEC_FIELDS)
+def test_values_the_spec_accepts_without_its_validator_are_valid_as_they_are(name: str) -> None:
+    """CrossEntropySpec skips the validator for values of ``exact_types`` or in ``choices`` (speed)."""
+    r = row(name)
+    for value in r.examples:
+        if value.__class__ in r.exact_types or value in r.choices:
+            canonical = r.validate(value)
+            assert canonical == value and type(canonical) is type(value)
+    for bad in (True, 1.5, "x", [0]) if int in r.exact_types else ():
+        if bad.__class__ not in r.exact_types:
+            with pytest.raises((InvalidArgumentError, InvalidTypeError), match=name):
+                CrossEntropySpec(**{name: bad})
+
+
 def _stage_reads() -> dict[str, set[str]]:
     """Which core modules read ``spec.<field>`` (found with ast)."""
     reads: dict[str, set[str]] = {n: set() for n in SPEC_FIELDS}

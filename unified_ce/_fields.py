@@ -61,6 +61,10 @@ class Field:
     stages: tuple[str, ...]
     kernels: KernelCoverage
     examples: tuple[Any, ...]
+    #: values valid as they are, without calling ``validate`` (the spec is built on every dialect call):
+    #: values of exactly these classes, or equal to one of ``choices``
+    exact_types: tuple[type, ...] = ()
+    choices: tuple[Any, ...] = ()
 
 
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], Any]:
@@ -124,12 +128,12 @@ def _min_shifted_logit(value: Any) -> Any:
 
 
 def _row(name: str, default: Any, validate: Callable[[Any], Any], stages: str, kernels: KernelCoverage,
-         examples: tuple[Any, ...]) -> Field:  # fmt: skip
-    return Field(name, default, validate, tuple(stages.split()), kernels, examples)
+         examples: tuple[Any, ...], exact_types: tuple[type, ...] = ()) -> Field:  # fmt: skip
+    return Field(name, default, validate, tuple(stages.split()), kernels, examples, exact_types)
 
 
 def _choices(name: str, default: str, choices: tuple[str, ...], stages: str, kernels: KernelCoverage) -> Field:
-    return _row(name, default, _choice(name, choices), stages, kernels, choices)
+    return Field(name, default, _choice(name, choices), tuple(stages.split()), kernels, choices, (), choices)
 
 
 #: The table, in the order the fields are validated (a spec with several bad fields reports the first).
@@ -148,15 +152,16 @@ FIELDS: tuple[Field, ...] = (
     _choices("denominator", "valid", ("items", "valid", "label_weight", "item_weight", "batch"), "reduce",
              ALL_KERNELS),
     _choices("zero_denominator", "nan", ("nan", "zero"), "reduce", ALL_KERNELS),
-    _row("axis", -1, _int("axis"), "validate labels", ALL_KERNELS, (-1, 0, 1)),
-    _row("batch_axis", 0, _int("batch_axis"), "validate reduce", ALL_KERNELS, (0, -1)),
-    _row("ignore_index", None, _ignore_index, "targets labels inputs", ALL_KERNELS, (None, -100, 0, 1)),
+    _row("axis", -1, _int("axis"), "validate labels", ALL_KERNELS, (-1, 0, 1), (int,)),
+    _row("batch_axis", 0, _int("batch_axis"), "validate reduce", ALL_KERNELS, (0, -1), (int,)),
+    _row("ignore_index", None, _ignore_index, "targets labels inputs", ALL_KERNELS, (None, -100, 0, 1),
+         (int, type(None))),
     _row("label_smoothing", 0.0, _label_smoothing, "targets terms", ALL_KERNELS, (0.0, 0.1, 0.7)),
     _row("kl_eps", 0.0, _finite("kl_eps", minimum=0), "terms", ALL_KERNELS, (0.0, 1e-7)),  # probs targets only
     _row("scale", 1.0, _finite("scale"), "reduce", ALL_KERNELS, (1.0, 0.5, -2.0)),
-    _row("keepdims", False, _bool("keepdims"), "validate reduce", ALL_KERNELS, (False, True)),
-    _row("min_shifted_logit", None, _min_shifted_logit, "transforms", NO_KERNEL, (None, -64.0, -1.0)),
-    _row("probs_sum_to_one", False, _bool("probs_sum_to_one"), "validate terms", ALL_KERNELS, (False, True)),
+    _row("keepdims", False, _bool("keepdims"), "validate reduce", ALL_KERNELS, (False, True), (bool,)),
+    _row("min_shifted_logit", None, _min_shifted_logit, "transforms", NO_KERNEL, (None, -64.0, -1.0), (type(None),)),
+    _row("probs_sum_to_one", False, _bool("probs_sum_to_one"), "validate terms", ALL_KERNELS, (False, True), (bool,)),
 )  # fmt: skip
 
 _BY_NAME = {f.name: f for f in FIELDS}

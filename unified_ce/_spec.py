@@ -143,6 +143,8 @@ class CrossEntropySpec:
         # one validator per field, from the spec-field table (unified_ce._fields)
         for field in FIELDS:
             value = getattr(self, field.name)
+            if value.__class__ in field.exact_types or (field.choices and value in field.choices):
+                continue  # valid as it is (no call: a spec is built on every dialect call)
             canonical = field.validate(value)  # canonical float values, so that equal specs hash equal
             if canonical is not value:
                 object.__setattr__(self, field.name, canonical)

@@ -35,7 +35,7 @@ def forward(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Residuals]:
     else:
         loss, res, dpart = _blocked_forward(inp, plan, blocks)
     if mean:
-        res = dataclasses.replace(res, denom=denominator_total(inp, dpart))
+        res.denom = denominator_total(inp, dpart)  # the residuals this forward just made
     return reduce(inp, loss, res.denom), res
 
 

@@ -40,6 +40,14 @@ class Inputs:
     #: (see :mod:`unified_ce.distributed`).  None: all classes are here.
     classes: Any = None
 
+    @classmethod
+    def of(cls, **fields: Any) -> Inputs:
+        """Frozen inputs from every field by name, built at once (a frozen dataclass's ``__init__``
+        sets its fields one ``object.__setattr__`` at a time: about 1 us on every call)."""
+        inp = object.__new__(cls)
+        inp.__dict__.update(fields)
+        return inp
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -58,9 +66,11 @@ class Plan:
 
 #: the plan of the reference core with no facts known about the labels
 REFERENCE = Plan()
+#: the plan of the reference core when validation found no label equal to ``ignore_index``
+NO_MASK = Plan(mask_ignored=False)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Residuals:
     """What the backward pass needs besides the inputs: O(items), never O(items x classes)."""
 

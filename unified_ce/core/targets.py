@@ -19,7 +19,7 @@ from .inputs import REFERENCE, Inputs, Plan, along_axis, class_iota, csum, cw_to
 __all__ = ["IndexParts", "index_parts", "probs_parts", "sigmoid_target", "take_weights"]
 
 
-@dataclass(frozen=True)
+@dataclass
 class IndexParts:
     """What an index target contributes: valid mask, safe index, alpha, beta pieces."""
 

@@ -14,7 +14,7 @@ from typing import Any
 from .._backend import compute_dtype, creation_device, is_floating, is_integer, is_lazy, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
-from .inputs import Inputs, Plan, axis_index
+from .inputs import NO_MASK, REFERENCE, Inputs, Plan, axis_index
 from .labels import check_labels, check_probs_sum
 
 __all__ = ["ARGUMENT_CHECKS", "Head", "begin", "check_grad_output", "loss_shape", "prepare"]
@@ -248,9 +248,10 @@ def prepare(
     args = {"logits": logits, "target": target, "class_weight": class_weight, "sample_weight": sample_weight}
     for name, check in ARGUMENT_CHECKS:
         check(h, args[name])
-    inp = Inputs(spec, h.xp, h.x, h.t, h.cw, h.sw, h.axis, h.n_classes, h.out_dtype, logits.dtype, h.device,
-                 h.lazy, h.keep_shape, classes)  # fmt: skip
-    return inp, Plan(mask_ignored=not (spec.target == "index" and h.none_ignored))
+    inp = Inputs.of(spec=spec, xp=h.xp, x=h.x, t=h.t, cw=h.cw, sw=h.sw, axis=h.axis, n_classes=h.n_classes,
+                    out_dtype=h.out_dtype, in_dtype=logits.dtype, device=h.device, lazy=h.lazy,
+                    keep_shape=h.keep_shape, classes=classes)  # fmt: skip
+    return inp, (NO_MASK if spec.target == "index" and h.none_ignored else REFERENCE)
 
 
 def loss_shape(inp: Inputs) -> tuple[int, ...]:
