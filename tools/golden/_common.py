@@ -39,7 +39,9 @@ def plain(v):
         return float(v)
     if isinstance(v, dict):
         return {k: plain(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple)):
+    if isinstance(v, tuple):
+        return tuple(plain(x) for x in v)
+    if isinstance(v, list):
         return [plain(x) for x in v]
     return v
 

@@ -38,7 +38,7 @@ own tests.
 
 ``ARRAY`` is ``{"__ndarray__": true, "dtype": "float32", "shape": [2, 4], "data": [...]}`` with
 ``data`` the C-order flat list of values; non-finite floats are the strings ``"nan"``, ``"inf"``
-and ``"-inf"`` so that the file is strict JSON.  Plain JSON values (numbers, strings, booleans,
+and ``"-inf"`` so that the file is strict JSON.  A tuple is ``{"__tuple__": [...]}`` (a list stays a list).  Plain JSON values (numbers, strings, booleans,
 null, lists of them) stand for themselves.
 """
 
@@ -95,7 +95,9 @@ def encode(obj: Any) -> Any:
         return encode_array(obj)
     if isinstance(obj, dict):
         return {str(k): encode(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
+    if isinstance(obj, tuple):  # kept a tuple (optax's axis=(1, 2) is not axis=[1, 2])
+        return {"__tuple__": [encode(v) for v in obj]}
+    if isinstance(obj, list):
         return [encode(v) for v in obj]
     if isinstance(obj, (float, np.floating)):
         return _encode_scalar(obj)
@@ -109,6 +111,8 @@ def decode(obj: Any) -> Any:
     if isinstance(obj, dict):
         if obj.get("__ndarray__"):
             return decode_array(obj)
+        if "__tuple__" in obj and len(obj) == 1:
+            return tuple(decode(v) for v in obj["__tuple__"])
         return {k: decode(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [decode(v) for v in obj]

@@ -467,7 +467,8 @@ def check(
     cases : list, optional
         The cases to run (default: the golden file shipped with unified_ce).
     api : str, optional
-        Only the cases recorded through this API name.
+        Only the cases recorded through this API name.  Default: for an ``impl`` named like one of the
+        dialect's APIs (``keras.losses:SparseCategoricalCrossentropy``), that API's cases; else all.
     tags, skip_tags : iterable of str, optional
         Only the cases carrying any of ``tags``; none carrying any of ``skip_tags`` (``"a,b"``
         strings are split at commas).  ``python -m unified_ce conformance --dialect D --list-tags``
