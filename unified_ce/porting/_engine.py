@@ -577,11 +577,22 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
         pre.append(("xt", "log_softmax", (xv, T.axis if n else 0)))
         xv = "xt"
     if s.kind == "probs":
-        if ti.kind != "probs" or T.label_smoothing != S.label_smoothing or s.cw != ti.cw:
+        if ti.kind != "probs" or T.label_smoothing != S.label_smoothing or (ti.cw and not s.cw):
             return None
         if moved:
             pre.append(("tt", "moveaxis", ("t", S.axis, T.axis)))
             tv = "tt"
+        if s.cw and not ti.cw:  # per-class weights folded into the target: sum_c (w_c q_c) l_c
+            if S.weighting != "per_class" or S.activation != "softmax" or S.label_smoothing:
+                return None
+            last = T.axis == -1 or not n or T.axis == n - 1
+            if last:
+                pre.append(("tw", "mul", (tv, "w")))
+            else:
+                pre.append(("tw", "moveaxis", (tv, T.axis, -1)))
+                pre.append(("tw", "mul", ("tw", "w")))
+                pre.append(("tw", "moveaxis", ("tw", -1, T.axis)))
+            tv = "tw"
     else:
         ig = S.ignore_index if S.uses_ignore else None
         if s.layout == "kept":
@@ -612,6 +623,8 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
                 if masked:
                     pre.append(("me", "expand", ("m", -1)))
                     pre.append(("q", "mul", ("q", "me")))
+                if s.cw and not ti.cw and eps and S.weighting == "per_class":
+                    pre.append(("q", "mul", ("q", "w")))  # sum_c w_c q~_c l_c
                 if n and ti.axis != n - 1:
                     pre.append(("q", "moveaxis", ("q", -1, T.axis)))
             else:
@@ -619,7 +632,7 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
                 if eps:
                     pre.append(("q", "affine", ("q", 1.0 - eps, eps / 2)))
             tv = "q"
-        if s.cw and not ti.cw:
+        if s.cw and not ti.cw and not (tv == "q" and S.label_smoothing and S.weighting == "per_class"):
             if (S.label_smoothing and S.weighting != "per_label") or S.activation != "softmax":
                 return None
             pre.append(("wt", "take", ("w", _lab(pre))))

@@ -156,8 +156,13 @@ def _inline(lines: list[str], callee: str) -> list[str]:
             j = uses[0]
             if pairs[j][0] == "loss" and pairs[j][1].startswith(callee) and len(e) > 24:
                 continue  # the loss API's own arguments stay readable
-            new = e if _atomic(e) else f"({e})"
-            pairs[j] = (pairs[j][0], word.sub(new.replace("\\", "\\\\"), pairs[j][1]))
+            use = pairs[j][1]
+            whole = re.search(rf"(^|[(\[,] ?){re.escape(v)}(?= ?[),\]]|$)", use)  # a whole argument
+            new = e if (_atomic(e) or whole) else f"({e})"
+            line = word.sub(new.replace("\\", "\\\\"), use)
+            if len(line) > 90:
+                continue  # a line too long to read: keep the temporary
+            pairs[j] = (pairs[j][0], line)
             del pairs[i]
             changed = True
             break
