@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from . import _dispatch
 from ._backend import namespace_of
+from ._errors import InvalidArgumentError
 from ._spec import CrossEntropySpec, SpecFields
 from .adapters._base import Call, run, run_sum_and_denominator, run_with_grad
 
@@ -180,8 +181,22 @@ def loss_sum_and_denominator(
 
 
 def softmax(logits: Array, /, spec: CrossEntropySpec | None = None, **spec_fields: Unpack[SpecFields]) -> Array:
-    """``softmax`` of the logits along ``spec.axis`` (for dialects that also return it)."""
+    """``softmax`` of the logits along ``spec.axis`` (for dialects that also return it).
+
+    Only ``activation="softmax"`` specs have a softmax; any other activation raises.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import unified_ce as uce
+    >>> uce.softmax(np.zeros((1, 4)))
+    array([[0.25, 0.25, 0.25, 0.25]])
+    """
     spec = _spec(spec, spec_fields)
+    if spec.activation != "softmax":
+        raise InvalidArgumentError(
+            f"softmax needs activation='softmax'; got activation={spec.activation!r} (a sigmoid has no softmax)"
+        )
     namespace_of({"logits": logits})
     inp, plan = _dispatch.prepare(spec.replace(target="probs"), logits, logits, None, None, check_values=False)
     return _dispatch.softmax(inp, plan)

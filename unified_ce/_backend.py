@@ -54,6 +54,12 @@ def namespace_of(named: dict[str, Any]) -> Any:
         _check_devices(arrays, xp)
         return xp
     for name, value in arrays.items():
+        if type(value).__module__ in ("numpy.ma", "numpy.ma.core"):  # a mask would silently drop out of the math
+            raise InvalidTypeError(
+                f"{name} must be an array without a mask; got a numpy.ma.MaskedArray (its mask would be "
+                f"ignored): pass {name}.filled(...) or np.asarray, and mark ignored items with ignore_index "
+                "or a zero sample_weight"
+            )
         if not compat.is_array_api_obj(value):
             raise InvalidTypeError(
                 f"{name} must be an array (NumPy, PyTorch, JAX, CuPy, Dask or array-api-strict); "

@@ -10,17 +10,19 @@ from __future__ import annotations
 import contextlib
 import copy
 import functools
+import importlib
 import inspect
 import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec
+from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
 
 from .. import _dispatch, core, distributed
 from .._backend import as_array_like, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
+from . import _modules
 
 __all__ = ["Call", "DialectFunction", "DialectLoss", "check_choice", "dialect_function"]
 
@@ -198,6 +200,20 @@ class DialectFunction(Generic[P]):
     def __repr__(self) -> str:
         return f"<unified_ce dialect function {self.__module__}.{self.__name__}>"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # by reference (module + name), so that a dialect function crosses into multiprocessing
+        # workers, spawned processes and torch.save like the framework's own functions
+        return (_load_dialect_function, (self.__module__, self.__qualname__, self.process_group, self.class_shard))
+
+
+def _load_dialect_function(module: str, qualname: str, process_group: Any, class_shard: Any) -> DialectFunction[Any]:
+    fn: Any = importlib.import_module(module)
+    for part in qualname.split("."):
+        fn = getattr(fn, part)
+    if process_group is None and class_shard is None:
+        return fn  # type: ignore[no-any-return]
+    return fn.distributed(process_group=process_group, class_shard=class_shard)  # type: ignore[no-any-return]
+
 
 def dialect_function(translate: Callable[P, Call]) -> DialectFunction[P]:
     """Decorator turning a translation into a :class:`DialectFunction`."""
@@ -211,6 +227,12 @@ class DialectLoss:
     over several processes (:mod:`unified_ce.distributed`); ``loss.distributed(...)`` returns a copy
     with them set.
     """
+
+    #: the framework whose module class (``torch.nn.Module``) this loss also is while that framework
+    #: is imported, and the attributes that are then registered buffers (see ``_modules``)
+    _framework: ClassVar[str | None] = None
+    _buffers: ClassVar[tuple[str, ...]] = ()
+    _is_framework_class: ClassVar[bool] = False
 
     #: data parallelism: a torch.distributed process group whose processes hold the other items
     process_group: Any = None
@@ -237,6 +259,11 @@ class DialectLoss:
                     raise
 
             cls.__init__ = __init__  # type: ignore[method-assign]
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+        if not cls._is_framework_class and _modules.framework_in_use(cls._framework):
+            cls = _modules.framework_class(cls)
+        return object.__new__(cls)
 
     def _translate(self, *args: Any, **kwargs: Any) -> Call:  # pragma: no cover - abstract
         raise NotImplementedError

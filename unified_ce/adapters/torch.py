@@ -246,6 +246,10 @@ def cross_entropy(
 class CrossEntropyLoss(DialectLoss):
     """``torch.nn.CrossEntropyLoss`` on any array library.
 
+    While torch is imported, the object also is a ``torch.nn.Module`` (``weight`` a registered
+    buffer: in ``state_dict``, moved by ``.to()``; ``train()`` / ``eval()``; hooks), like the real
+    module; without torch it is a plain object (importing unified_ce never imports torch).
+
     Same arguments as :func:`cross_entropy`; call the object as ``loss(input, target)`` (or
     ``loss.forward(input, target)``), or ``loss.value_and_grad(input, target, grad_output=None)``.
 
@@ -258,6 +262,9 @@ class CrossEntropyLoss(DialectLoss):
     >>> print(round(float(loss(x, t)), 6))
     1.098612
     """
+
+    _framework = "torch"
+    _buffers = ("weight",)
 
     def __init__(
         self,

@@ -1,0 +1,349 @@
+"""Red-team suite: a generated battery of hostile inputs for every dialect x backend, with the
+expected outcome of each (a named exception class, or a number equal to a float64 reference), plus
+one regression test per defect found by the red-team pass (issue "Reliability").
+
+The battery is a table: :data:`DIALECT_CALLS` says how each dialect is called on ``(N, C)`` logits
+with class-index labels and what it returns (a mean, or one loss per item); :func:`_battery` lists
+the cases.  The reference is an independent float64 computation (``lse(x) - x[label]``) on the
+inputs as the backend holds them (half-precision logits rounded first).
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import unified_ce as uce
+from tests.conftest import Backend, BackendInfo, assert_close
+from unified_ce.adapters import brainpy as bp_dialect
+from unified_ce.adapters import chainer as chainer_dialect
+from unified_ce.adapters import mxnet as mxnet_dialect
+from unified_ce.adapters import paddle as paddle_dialect
+from unified_ce.adapters import torch as torch_dialect
+
+RNG = np.random.default_rng(20261129)
+N, C = 5, 4
+X = RNG.normal(size=(N, C)) * 3
+T = np.array([0, 3, 1, 2, 3])
+
+
+@dataclass(frozen=True)
+class DialectCall:
+    """How one dialect is called on ``(N, C)`` logits with index labels."""
+
+    call: Callable[[Any, Any], Any]  # (logits, labels of shape (N,)) -> loss
+    label_shape: Callable[[np.ndarray], np.ndarray]  # the labels as the dialect wants them
+    per_item: bool  # returns one loss per item (else the mean)
+    unsigned_labels: bool = True  # unsigned integer labels are class indices (Chainer: signed only)
+    clip: float = -np.inf  # Paddle clips the shifted logits at -64 (its CPU softmax)
+
+
+DIALECT_CALLS: dict[str, DialectCall] = {
+    "core": DialectCall(lambda x, t: uce.cross_entropy(x, t), lambda t: t, False),
+    "torch": DialectCall(lambda x, t: torch_dialect.cross_entropy(x, t), lambda t: t, False),
+    "torch.CrossEntropyLoss": DialectCall(lambda x, t: torch_dialect.CrossEntropyLoss()(x, t), lambda t: t, False),
+    "chainer": DialectCall(lambda x, t: chainer_dialect.softmax_cross_entropy(x, t), lambda t: t, False, False),
+    "mxnet": DialectCall(lambda x, t: mxnet_dialect.SoftmaxCrossEntropyLoss()(x, t), lambda t: t, True),
+    "paddle": DialectCall(
+        lambda x, t: paddle_dialect.softmax_with_cross_entropy(x, t), lambda t: t[:, None], True, clip=-64.0
+    ),
+    "brainpy": DialectCall(lambda x, t: bp_dialect.CrossEntropyLoss()(x, t), lambda t: t, False),
+}
+
+
+def reference(x: np.ndarray, t: np.ndarray, per_item: bool, clip: float = -np.inf) -> np.ndarray:
+    """float64 ``lse(x) - x[label]`` per item, by rows (independent of the core); ``clip``: the
+    shifted label logit ``x[label] - max(x)`` counts as at least ``clip`` (Paddle)."""
+    x = np.asarray(x, dtype=np.float64)
+    items = []
+    for row, label in zip(x, np.asarray(t).reshape(-1)):
+        m = row.max()
+        with np.errstate(invalid="ignore", over="ignore"):
+            ls = np.log(np.sum(np.exp(row - m)))  # +inf anywhere: inf - inf = nan, as in PyTorch
+            items.append(ls - max(row[int(label)] - m, clip))
+    out = np.array(items)
+    return out if per_item else np.array(out.mean())
+
+
+# ---------------------------------------------------------------- dtypes of each library
+
+FLOATS = {
+    Backend.NUMPY: ("float16", "float32", "float64"),
+    Backend.TORCH: ("float16", "bfloat16", "float32", "float64"),
+    Backend.JAX: ("float16", "bfloat16", "float32", "float64"),
+    Backend.JAX_JIT: ("float32",),
+    Backend.STRICT: ("float32", "float64"),
+    Backend.STRICT_DEVICE1: ("float64",),
+    Backend.DASK: ("float16", "float32", "float64"),
+}
+INTS = ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
+LABEL_INTS = {
+    Backend.JAX_JIT: ("int32",),
+    Backend.STRICT_DEVICE1: ("int64",),
+}
+
+
+def _cast(backend: BackendInfo, a: Any, dtype: str) -> Any:
+    return backend.xp.astype(a, getattr(backend.xp, dtype, None) or np.dtype(dtype))
+
+
+def _as_float64(backend: BackendInfo, a: Any) -> np.ndarray:
+    return backend.to_numpy(_cast(backend, a, "float64"))
+
+
+def _tolerance_dtype(dtype: str) -> Any:
+    return {"float64": np.float64, "float32": np.float32}.get(dtype, np.float16)
+
+
+def _dialect_ids() -> list[str]:
+    return list(DIALECT_CALLS)
+
+
+@pytest.fixture(params=_dialect_ids())
+def dialect(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _eval(backend: BackendInfo, d: DialectCall, x: Any, t: Any) -> np.ndarray:
+    out = backend.call(d.call, x, t)
+    backend.check(out)
+    return _as_float64(backend, out).reshape(-1 if d.per_item else ())
+
+
+# ---------------------------------------------------------------- the battery
+
+
+def test_every_float_dtype_gives_the_reference(dialect: str, backend: BackendInfo) -> None:
+    """Logits of every floating dtype of the library: the float64 reference of the rounded logits."""
+    d = DIALECT_CALLS[dialect]
+    for dtype in FLOATS.get(backend.backend, ("float32",)):
+        x = _cast(backend, backend.asarray(X), dtype)
+        t = backend.asarray(d.label_shape(T))
+        got = _eval(backend, d, x, t)
+        assert_close(got, reference(_as_float64(backend, x), T, d.per_item), dtype=_tolerance_dtype(dtype), what=dtype)
+
+
+def test_every_integer_label_dtype_gives_the_reference(dialect: str, backend: BackendInfo) -> None:
+    """Labels of every integer dtype, signed and unsigned, are class indices."""
+    d = DIALECT_CALLS[dialect]
+    x = backend.asarray(X)
+    for dtype in LABEL_INTS.get(backend.backend, INTS):
+        if backend.backend in (Backend.STRICT, Backend.STRICT_DEVICE1) and dtype.startswith("uint") and dialect == "paddle":
+            continue  # paddle labels are cast to int64, which array-api-strict refuses from uint64 (no common type)
+        t = _cast(backend, backend.asarray(d.label_shape(T)), dtype)
+        if dtype.startswith("uint") and not d.unsigned_labels:
+            with pytest.raises(uce.InvalidTypeError, match="(?i)signed"):
+                _eval(backend, d, x, t)
+            continue
+        assert_close(_eval(backend, d, x, t), reference(X, T, d.per_item), what=dtype)
+
+
+@pytest.mark.parametrize("dtype", [*INTS, "bool"])
+def test_integer_logits_are_refused(dialect: str, dtype: str) -> None:
+    """Integer or boolean logits: a TypeError naming the logits (NumPy; the check is dtype-only)."""
+    d = DIALECT_CALLS[dialect]
+    x = (X > 0) if dtype == "bool" else X.astype(dtype)
+    with pytest.raises(TypeError, match="(?i)(logits|input|x|pred).*(float|floating)"):
+        d.call(x, d.label_shape(T))
+
+
+BAD_LABELS = [C, C + 1, -2, 2**31 - 1, -(2**31), 2**62]
+
+
+@pytest.mark.parametrize("bad", BAD_LABELS, ids=str)
+def test_out_of_range_labels_raise_eagerly_and_poison_lazily(dialect: str, backend: BackendInfo, bad: int) -> None:
+    """A label outside ``[0, C)`` (and not the ignore value): LabelOutOfRangeError on eager arrays,
+    a NaN loss where label values are unknown at call time (Dask, jax.jit)."""
+    d = DIALECT_CALLS[dialect]
+    if dialect == "chainer" and bad == -1:
+        pytest.skip("-1 is Chainer's ignore_label")
+    t_np = T.copy().astype(np.int64)
+    t_np[1] = bad
+    if backend.backend is Backend.JAX_JIT and not -(2**31) <= bad < 2**31:
+        pytest.skip("jax:jit labels are int32 here")
+    x = backend.asarray(X)
+    t = backend.asarray(d.label_shape(t_np))
+    if backend.lazy:
+        got = _eval(backend, d, x, t)
+        assert np.isnan(got).any(), f"an invalid label must poison the loss lazily; got {got}"
+        return
+    with pytest.raises(uce.LabelOutOfRangeError, match="(?i)(target|label|t)"):
+        _eval(backend, d, x, t)
+
+
+@pytest.mark.parametrize("where", ["nan-label", "nan-other", "+inf-other", "-inf-other", "-inf-label"])
+def test_non_finite_logits_propagate_like_the_reference(dialect: str, backend: BackendInfo, where: str) -> None:
+    """NaN / +-Inf in the logits give exactly what the float64 math gives (nan, inf or a finite number)."""
+    d = DIALECT_CALLS[dialect]
+    x_np = X.copy()
+    value = {"nan": np.nan, "+inf": np.inf, "-inf": -np.inf}[where.rsplit("-", 1)[0]]
+    x_np[0, T[0] if where.endswith("label") else (T[0] + 1) % C] = value
+    x = backend.asarray(x_np)
+    got = _eval(backend, d, x, backend.asarray(d.label_shape(T)))
+    assert_close(got, reference(x_np, T, d.per_item, d.clip), what=where)
+
+
+def test_arrays_of_two_libraries_are_refused(dialect: str) -> None:
+    torch = pytest.importorskip("torch")
+    d = DIALECT_CALLS[dialect]
+    with pytest.raises(TypeError, match="one array library"):
+        d.call(torch.from_numpy(X), d.label_shape(T))
+
+
+LAYOUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "read-only": lambda a: _read_only(a),
+    "fortran": lambda a: np.asfortranarray(a),
+    "strided": lambda a: np.repeat(a, 2, axis=0)[::2],
+    "reversed": lambda a: a[::-1][::-1],
+    "broadcast": lambda a: np.broadcast_to(a[:1], a.shape),
+}
+
+
+def _read_only(a: np.ndarray) -> np.ndarray:
+    b = a.copy()
+    b.flags.writeable = False
+    return b
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+def test_numpy_layouts_give_the_reference_and_are_not_mutated(dialect: str, layout: str) -> None:
+    """Read-only, Fortran-ordered, strided, zero-stride (broadcast) NumPy inputs: same number, untouched."""
+    d = DIALECT_CALLS[dialect]
+    x = LAYOUTS[layout](X)
+    t = LAYOUTS[layout](T) if layout != "fortran" else T
+    t = d.label_shape(t)
+    before = (x.copy(), t.copy())
+    got = np.asarray(d.call(x, t)).reshape(-1 if d.per_item else ())
+    assert_close(got, reference(np.asarray(x), np.asarray(t).reshape(-1), d.per_item), what=layout)
+    np.testing.assert_array_equal(x, before[0])
+    np.testing.assert_array_equal(t, before[1])
+
+
+@pytest.mark.parametrize("kind", ["masked-logits", "masked-target", "matrix-logits"])
+def test_masked_and_matrix_arrays_are_refused(dialect: str, kind: str) -> None:
+    """A NumPy mask would silently drop out of the softmax (issue item 11): refused, naming the argument."""
+    d = DIALECT_CALLS[dialect]
+    x, t = X, d.label_shape(T)
+    if kind == "masked-logits":
+        x = np.ma.masked_array(X, mask=np.zeros(X.shape, bool))
+    elif kind == "masked-target":
+        t = np.ma.masked_array(t)
+    else:
+        x = np.matrix(X)
+    with pytest.raises(uce.InvalidTypeError, match="(?i)(mask|must be an array)"):
+        d.call(x, t)
+
+
+# ---------------------------------------------------------------- regression tests (issue items)
+
+
+def _public_callables() -> list[tuple[str, Any]]:
+    import importlib
+
+    from unified_ce.adapters import DIALECTS
+
+    out: list[tuple[str, Any]] = [(name, getattr(uce, name)) for name in uce.__all__ if callable(getattr(uce, name))]
+    for dialect in DIALECTS:
+        mod = importlib.import_module(f"unified_ce.adapters.{dialect}")
+        for name in getattr(mod, "__all__", ()):
+            obj = getattr(mod, name)
+            if callable(obj):
+                out.append((f"{dialect}.{name}", obj))
+    return out
+
+
+@pytest.mark.parametrize(("name", "fn"), _public_callables(), ids=[n for n, _ in _public_callables()])
+def test_every_public_callable_pickles_by_reference(name: str, fn: Any) -> None:
+    """Item 7: dialect functions cross into workers, spawned processes and torch.save."""
+    assert pickle.loads(pickle.dumps(fn)) is fn
+
+
+def test_distributed_dialect_function_pickles() -> None:
+    f = torch_dialect.cross_entropy.distributed()
+    g = pickle.loads(pickle.dumps(f))
+    assert_close(np.asarray(g(X, T)), reference(X, T, False))
+
+
+def test_loss_objects_pickle_and_keep_their_options() -> None:
+    loss = torch_dialect.CrossEntropyLoss(weight=np.array([1.0, 2.0, 3.0, 4.0]), ignore_index=3)
+    back = pickle.loads(pickle.dumps(loss))
+    assert float(back(X, T)) == pytest.approx(float(loss(X, T)), rel=1e-12)
+    assert back.ignore_index == 3
+
+
+def test_softmax_refuses_a_sigmoid_spec() -> None:
+    """Item 13: softmax(x, activation='sigmoid') returned a softmax along axis 0."""
+    with pytest.raises(uce.InvalidArgumentError, match="activation"):
+        uce.softmax(X, activation="sigmoid")
+    np.testing.assert_allclose(uce.softmax(X), np.exp(X) / np.exp(X).sum(axis=-1, keepdims=True), rtol=1e-12)
+
+
+def test_masked_array_message_names_the_way_out() -> None:
+    with pytest.raises(uce.InvalidTypeError, match=r"logits.*MaskedArray.*filled"):
+        uce.cross_entropy(np.ma.masked_array(X), T)
+
+
+# ---------------------------------------------------------------- torch.nn.Module behaviour (item 15)
+
+
+class TestTorchModule:
+    """With torch in use, the torch dialect's loss objects are real ``torch.nn.Module``s."""
+
+    torch: Any = None
+
+    @pytest.fixture(autouse=True)
+    def _torch(self) -> None:
+        type(self).torch = pytest.importorskip("torch")
+
+    def test_is_a_module_with_weight_as_buffer(self) -> None:
+        torch = self.torch
+        w = torch.tensor([1.0, 2.0, 3.0, 4.0], dtype=torch.float64)
+        loss = torch_dialect.CrossEntropyLoss(weight=w, ignore_index=3)
+        assert isinstance(loss, torch.nn.Module) and isinstance(loss, torch_dialect.CrossEntropyLoss)
+        assert type(loss).__name__ == "CrossEntropyLoss"
+        real = torch.nn.CrossEntropyLoss(weight=w, ignore_index=3)
+        assert list(loss.state_dict()) == list(real.state_dict()) == ["weight"]
+        x, t = torch.from_numpy(X), torch.from_numpy(T)
+        assert float(loss(x, t)) == pytest.approx(float(real(x, t)), rel=1e-12)
+
+    def test_strict_load_of_a_real_checkpoint_and_to(self) -> None:
+        torch = self.torch
+        real = torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0, 4.0]))
+        loss = torch_dialect.CrossEntropyLoss(weight=torch.zeros(4))
+        loss.load_state_dict(real.state_dict(), strict=True)
+        torch.testing.assert_close(loss.weight, real.weight)
+        loss = loss.to(torch.float64)
+        assert loss.weight.dtype == torch.float64
+
+    def test_train_eval_hooks_and_containers(self) -> None:
+        torch = self.torch
+        loss = torch_dialect.CrossEntropyLoss()
+        seen: list[Any] = []
+        handle = loss.register_forward_hook(lambda mod, args, out: seen.append(out))
+        x = torch.from_numpy(X).requires_grad_(True)
+        out = loss(x, torch.from_numpy(T))
+        out.backward()
+        handle.remove()
+        assert len(seen) == 1 and seen[0] is out and x.grad is not None
+        assert loss.eval().training is False and loss.train().training is True
+        assert "CrossEntropyLoss" in repr(torch.nn.ModuleDict({"ce": loss}))
+
+    def test_torch_save_round_trip(self, tmp_path: Any) -> None:
+        torch = self.torch
+        loss = torch_dialect.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 3.0, 4.0]), label_smoothing=0.1)
+        torch.save(loss, tmp_path / "loss.pt")
+        back = torch.load(tmp_path / "loss.pt", weights_only=False)
+        x, t = torch.from_numpy(X).float(), torch.from_numpy(T)
+        torch.testing.assert_close(back(x, t), loss(x, t))
+
+    def test_numpy_weight_stays_a_plain_attribute(self) -> None:
+        loss = torch_dialect.CrossEntropyLoss(weight=np.array([1.0, 2.0, 3.0, 4.0]))
+        assert dict(loss.state_dict()) == {}
+        w = np.array([1.0, 2.0, 3.0, 4.0])
+        per_item = reference(X, T, True) * w[T]
+        assert float(loss(X, T)) == pytest.approx(per_item.sum() / w[T].sum(), rel=1e-12)

@@ -1,0 +1,89 @@
+"""Dialect loss objects that also are the framework's own module class, when that framework is in use.
+
+A PyTorch user expects ``CrossEntropyLoss(weight=w)`` to be a ``torch.nn.Module``: ``weight`` a
+registered buffer (in ``state_dict``, moved by ``.to()`` / ``.cuda()``), ``train()`` / ``eval()``,
+forward hooks.  A NumPy user must not pay for importing torch.  So a dialect loss class that names
+its framework (``_framework = "torch"``) is created as a subclass that mixes in ``torch.nn.Module``
+when -- and only when -- that framework is already imported (it is, whenever its arrays exist);
+otherwise it stays a plain Python object.  Either way ``isinstance(loss, <dialect class>)`` holds
+and the loss works on every array library.
+
+The mixed classes are reachable by name from this module (``_modules.torch_CrossEntropyLoss``), so
+pickling (``torch.save``, multiprocessing) works.  Which dialects do this, and why the others do
+not, is documented in ``docs/reliability.md``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+__all__ = ["framework_class", "framework_in_use"]
+
+#: framework -> (module, attribute) of its module base class
+_BASES = {"torch": ("torch.nn", "Module")}
+_CLASSES: dict[type, type] = {}
+
+
+def framework_in_use(framework: str | None) -> bool:
+    """Whether ``framework`` is imported (never imports it)."""
+    return framework is not None and framework in sys.modules
+
+
+def _name(base: type) -> str:
+    return f"{base.__module__.rsplit('.', 1)[-1]}_{base.__qualname__}"
+
+
+def framework_class(base: type) -> type:
+    """``base`` with the framework's module class mixed in (cached; the framework must be imported)."""
+    cls = _CLASSES.get(base)
+    if cls is not None:
+        return cls
+    module, attr = _BASES[base._framework]  # type: ignore[attr-defined]
+    module_base = getattr(importlib.import_module(module), attr)
+    buffers: tuple[str, ...] = base._buffers  # type: ignore[attr-defined]
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        module_base.__init__(self)
+        base.__init__(self, *args, **kwargs)  # type: ignore[misc]
+        for name in buffers:  # tensors (and None) become registered buffers, as in the framework
+            value = self.__dict__.get(name)
+            if value is None or _is_tensor(value):
+                self.__dict__.pop(name, None)
+                self.register_buffer(name, value)
+
+    def forward(self: Any, *args: Any, **kwargs: Any) -> Any:
+        return base.__call__(self, *args, **kwargs)  # type: ignore[operator]
+
+    name = _name(base)
+    cls = type(
+        name,
+        (base, module_base),
+        {
+            "__init__": __init__,
+            "forward": forward,
+            "__call__": module_base.__call__,  # hooks, then forward
+            "__repr__": base.__repr__,
+            "__module__": __name__,
+            "__qualname__": name,
+            "__doc__": base.__doc__,
+            "_is_framework_class": True,
+        },
+    )
+    cls.__name__ = base.__name__  # type(loss).__name__ as in the framework; __qualname__ finds it for pickle
+    _CLASSES[base] = cls
+    return cls
+
+
+def _is_tensor(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(value, torch.Tensor)
+
+
+def __getattr__(name: str) -> type:  # unpickling: rebuild a mixed class from its name
+    dialect, _, qualname = name.partition("_")
+    if not qualname:
+        raise AttributeError(name)
+    base = getattr(importlib.import_module(f"{__package__}.{dialect}"), qualname)
+    return framework_class(base)
