@@ -133,11 +133,15 @@ def test_every_integer_label_dtype_gives_the_reference(dialect: str, backend: Ba
     d = DIALECT_CALLS[dialect]
     x = backend.asarray(X)
     for dtype in LABEL_INTS.get(backend.backend, INTS):
-        if backend.backend in (Backend.STRICT, Backend.STRICT_DEVICE1) and dtype.startswith("uint") and dialect == "paddle":
+        if (
+            backend.backend in (Backend.STRICT, Backend.STRICT_DEVICE1)
+            and dtype.startswith("uint")
+            and dialect == "paddle"
+        ):
             continue  # paddle labels are cast to int64, which array-api-strict refuses from uint64 (no common type)
         t = _cast(backend, backend.asarray(d.label_shape(T)), dtype)
         if dtype.startswith("uint") and not d.unsigned_labels:
-            with pytest.raises(uce.InvalidTypeError, match="(?i)signed"):
+            with pytest.raises(uce.InvalidTypeError, match=r"(?i)signed"):
                 _eval(backend, d, x, t)
             continue
         assert_close(_eval(backend, d, x, t), reference(X, T, d.per_item), what=dtype)
@@ -148,7 +152,7 @@ def test_integer_logits_are_refused(dialect: str, dtype: str) -> None:
     """Integer or boolean logits: a TypeError naming the logits (NumPy; the check is dtype-only)."""
     d = DIALECT_CALLS[dialect]
     x = (X > 0) if dtype == "bool" else X.astype(dtype)
-    with pytest.raises(TypeError, match="(?i)(logits|input|x|pred).*(float|floating)"):
+    with pytest.raises(TypeError, match=r"(?i)(logits|input|x|pred).*(float|floating)"):
         d.call(x, d.label_shape(T))
 
 
@@ -172,7 +176,7 @@ def test_out_of_range_labels_raise_eagerly_and_poison_lazily(dialect: str, backe
         got = _eval(backend, d, x, t)
         assert np.isnan(got).any(), f"an invalid label must poison the loss lazily; got {got}"
         return
-    with pytest.raises(uce.LabelOutOfRangeError, match="(?i)(target|label|t)"):
+    with pytest.raises(uce.LabelOutOfRangeError, match=r"(?i)(target|label|t)"):
         _eval(backend, d, x, t)
 
 
@@ -235,7 +239,7 @@ def test_masked_and_matrix_arrays_are_refused(dialect: str, kind: str) -> None:
         t = np.ma.masked_array(t)
     else:
         x = np.matrix(X)
-    with pytest.raises(uce.InvalidTypeError, match="(?i)(mask|must be an array)"):
+    with pytest.raises(uce.InvalidTypeError, match=r"(?i)(mask|must be an array)"):
         d.call(x, t)
 
 
@@ -347,3 +351,197 @@ class TestTorchModule:
         w = np.array([1.0, 2.0, 3.0, 4.0])
         per_item = reference(X, T, True) * w[T]
         assert float(loss(X, T)) == pytest.approx(per_item.sum() / w[T].sum(), rel=1e-12)
+
+
+# ---------------------------------------------------------------- options given as NumPy scalars (item 20)
+
+
+def _numpy_twins(value: Any) -> list[Any]:
+    if isinstance(value, bool):
+        return [np.bool_(value)]
+    if isinstance(value, int):
+        return [np.int64(value), np.int32(value), np.array(value)]
+    if isinstance(value, float):
+        return [np.float64(value), np.array(value)] + ([np.float32(value)] if float(np.float32(value)) == value else [])
+    return []
+
+
+def _numeric_examples() -> list[tuple[str, Any]]:
+    from unified_ce._fields import FIELDS
+
+    return [(f.name, v) for f in FIELDS for v in f.examples if _numpy_twins(v)]
+
+
+@pytest.mark.parametrize(("field", "value"), _numeric_examples(), ids=[f"{f}={v}" for f, v in _numeric_examples()])
+def test_numpy_scalars_are_accepted_for_every_numeric_option(field: str, value: Any) -> None:
+    """Every numeric spec field takes NumPy scalars and 0-d arrays, giving an equal (and equally hashed) spec."""
+    base = uce.CrossEntropySpec(**{field: value})
+    for twin in _numpy_twins(value):
+        spec = uce.CrossEntropySpec(**{field: twin})
+        assert spec == base and hash(spec) == hash(base), (field, twin)
+        assert type(getattr(spec, field)) is type(getattr(base, field))
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"label_smoothing": np.float32(0.25)},
+        {"ignore_index": np.int64(3)},
+        {"label_smoothing": np.array(0.25), "ignore_index": np.array(3)},
+    ],
+    ids=["float32-smoothing", "int64-ignore", "0d-arrays"],
+)
+def test_dialects_take_numpy_scalar_options(kwargs: dict[str, Any]) -> None:
+    plain = {k: v.item() for k, v in kwargs.items()}
+    assert float(torch_dialect.cross_entropy(X, T, **kwargs)) == float(torch_dialect.cross_entropy(X, T, **plain))
+    assert float(uce.cross_entropy(X, T, **kwargs)) == float(uce.cross_entropy(X, T, **plain))
+
+
+@pytest.mark.parametrize("bad", [[0.1], "0.1", True, None, 1 + 2j], ids=["list", "str", "bool", "None", "complex"])
+def test_unhashable_or_wrong_type_options_are_named(bad: Any) -> None:
+    """Item 16: label_smoothing=[0.1] gave 'unhashable type: list' from the dialect's spec cache."""
+    with pytest.raises((uce.InvalidTypeError, uce.InvalidArgumentError), match="label_smoothing"):
+        torch_dialect.cross_entropy(X, T, label_smoothing=bad)
+    with pytest.raises((uce.InvalidTypeError, uce.InvalidArgumentError), match="label_smoothing"):
+        uce.cross_entropy(X, T, label_smoothing=bad)
+
+
+@pytest.mark.parametrize(
+    "scale", [10**400, -(10**400), float("nan"), float("inf")], ids=["1e400", "-1e400", "nan", "inf"]
+)
+def test_overflowing_scale_is_a_named_error(scale: Any) -> None:
+    """Item 21: CrossEntropySpec(scale=10**400) raised a bare OverflowError."""
+    with pytest.raises(uce.InvalidTypeError, match="scale must be a finite float"):
+        uce.CrossEntropySpec(scale=scale)
+
+
+# ---------------------------------------------------------------- labels and ignore values (items 5, 6, 18)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "uint16", "uint32", "uint64"])
+def test_torch_unsigned_labels(dtype: str) -> None:
+    """Item 6: torch uint16/32/64 labels raised NotImplementedError from aminmax."""
+    torch = pytest.importorskip("torch")
+    t = torch.from_numpy(T).to(getattr(torch, dtype))
+    got = float(uce.cross_entropy(torch.from_numpy(X), t))
+    assert got == pytest.approx(float(reference(X, T, False)), rel=1e-12)
+    bad = torch.tensor([0, 3, 1, 2, 7]).to(getattr(torch, dtype))
+    with pytest.raises(uce.LabelOutOfRangeError, match="labels range from 0 to 7"):
+        uce.cross_entropy(torch.from_numpy(X), bad)
+
+
+def test_uint64_label_range_is_reported_in_its_own_dtype() -> None:
+    """Item 18: a uint64 label of 2**64-1 was reported as 'labels range from -1 to 3'."""
+    t = T.astype(np.uint64)
+    t[0] = np.uint64(2**64 - 1)
+    with pytest.raises(uce.LabelOutOfRangeError, match=f"labels range from 1 to {2**64 - 1}"):
+        uce.cross_entropy(X, t, ignore_index=-1)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(uce.LabelOutOfRangeError, match=f"labels range from 1 to {2**64 - 1}"):
+        uce.cross_entropy(torch.from_numpy(X), torch.from_numpy(t.astype(np.int64)).to(torch.uint64), ignore_index=-1)
+
+
+@pytest.mark.parametrize("ignore", [2**31, 2**63, 2**70, -(2**70)], ids=str)
+def test_unrepresentable_ignore_index_ignores_nothing(backend: BackendInfo, ignore: int) -> None:
+    """Items 5 and 18: an ignore value no label can hold ignores nothing (it raised OverflowError on
+    JAX without x64, torch and array-api-strict); out-of-range labels still raise."""
+    x, t = backend.asarray(X), backend.asarray(T)
+    got = backend.to_numpy(backend.call(lambda a, b: uce.cross_entropy(a, b, ignore_index=ignore), x, t))
+    assert_close(got, reference(X, T, False))
+    if not backend.lazy:
+        with pytest.raises(uce.LabelOutOfRangeError):
+            uce.cross_entropy(x, backend.asarray(np.array([0, 3, 1, 2, 9])), ignore_index=ignore)
+
+
+def test_jax_without_x64_and_a_large_ignore_index() -> None:
+    """Item 5 exactly as reported: x64 off, int32 labels, ignore_index=2**31."""
+    import subprocess
+    import sys
+
+    pytest.importorskip("jax")
+    code = (
+        "import jax, jax.numpy as jnp, numpy as np, unified_ce as uce\n"
+        "assert not jax.config.jax_enable_x64\n"
+        "x = jnp.asarray(np.random.default_rng(0).normal(size=(4, 5)), dtype=jnp.float32)\n"
+        "print(float(uce.cross_entropy(x, jnp.asarray([0, 3, 1, 4]), ignore_index=2**31)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    x = np.random.default_rng(0).normal(size=(4, 5)).astype(np.float32)
+    assert float(out.stdout) == pytest.approx(float(reference(x, np.array([0, 3, 1, 4]), False)), rel=1e-6)
+
+
+# ---------------------------------------------------------------- NaN weights of unused classes (item 10)
+
+
+def test_nan_weight_of_an_unused_class(backend: BackendInfo) -> None:
+    """Item 10: Dask turned 0 x NaN into NaN (one-hot times weight); an unused class's weight must not matter."""
+    w = np.array([1.0, 1.0, np.nan, 1.0])
+    t = np.array([0, 3, 1, 0, 3])  # class 2 unused
+    got = backend.call(lambda a, b, c: uce.cross_entropy(a, b, class_weight=c), *map(backend.asarray, (X, t, w)))
+    assert_close(backend.to_numpy(got), reference(X, t, False))
+
+
+# ---------------------------------------------------------------- grad_output (item 17)
+
+
+@pytest.mark.parametrize(
+    ("make", "expected"),
+    [
+        (lambda torch: np.float64(2.0), 2.0),
+        (lambda torch: 2.0, 2.0),
+        (lambda torch: [2.0], uce.InvalidArgumentError),
+        (lambda torch: "2", uce.InvalidTypeError),
+        (lambda torch: np.ones(3), uce.InvalidArgumentError),
+    ],
+    ids=["numpy-scalar", "python-float", "wrong-shape-list", "string", "wrong-shape"],
+)
+def test_grad_output_is_checked_and_converted(make: Callable[[Any], Any], expected: Any) -> None:
+    """Item 17: grad_output was never checked (AttributeError 'to' / 'shape')."""
+    torch = pytest.importorskip("torch")
+    x, t = torch.from_numpy(X), torch.from_numpy(T)
+    if isinstance(expected, type):
+        with pytest.raises(expected, match="grad_output"):
+            uce.value_and_grad(x, t, grad_output=make(torch))
+        return
+    _, grad = uce.value_and_grad(x, t, grad_output=make(torch))
+    _, unit = uce.value_and_grad(x, t)
+    assert grad.dtype == x.dtype
+    torch.testing.assert_close(grad, unit * expected)
+
+
+def test_grad_output_of_another_library_or_device() -> None:
+    torch = pytest.importorskip("torch")
+    with pytest.raises(uce.InvalidTypeError, match="grad_output is a torch array"):
+        uce.value_and_grad(X, T, grad_output=torch.tensor(1.0))
+    xps = pytest.importorskip("array_api_strict")
+    with pytest.raises(uce.InvalidArgumentError, match="grad_output is on"):
+        uce.value_and_grad(xps.asarray(X), xps.asarray(T), grad_output=xps.asarray(1.0, device=xps.Device("device1")))
+
+
+# ---------------------------------------------------------------- shapes known only later (items 19, 21)
+
+
+def test_dask_unknown_chunk_sizes_say_what_to_do() -> None:
+    """Item 19: unknown Dask chunk sizes (nan) gave 'must have shape (nan,); got shape (nan,)'."""
+    da = pytest.importorskip("dask.array")
+    x = da.from_array(X, chunks=2)
+    x = x[x[:, 0] > -100]
+    with pytest.raises(uce.InvalidArgumentError, match=r"compute_chunk_sizes\(\)"):
+        uce.cross_entropy(x, da.from_array(T, chunks=2))
+    t = da.from_array(T, chunks=2)
+    t = t[t >= 0]
+    with pytest.raises(uce.InvalidArgumentError, match=r"target must have a known shape.*compute_chunk_sizes"):
+        uce.cross_entropy(da.from_array(X, chunks=2), t)
+
+
+def test_meta_tensors_trace_shapes_like_torch() -> None:
+    """Item 21: meta tensors (shape-only tracing, FLOP counting) raised 'Tensor.item() cannot be called'."""
+    torch = pytest.importorskip("torch")
+    x = torch.empty(4, 5, device="meta", requires_grad=True)
+    t = torch.empty(4, dtype=torch.long, device="meta")
+    for kwargs in ({}, {"reduction": "none", "label_smoothing": 0.1}, {"weight": torch.empty(5, device="meta")}):
+        ours = torch_dialect.cross_entropy(x, t, **kwargs)
+        theirs = torch.nn.functional.cross_entropy(x, t, **kwargs)
+        assert (ours.shape, ours.dtype, ours.device) == (theirs.shape, theirs.dtype, theirs.device)
+        ours.sum().backward()
+    assert x.grad is not None and x.grad.shape == x.shape

@@ -129,14 +129,14 @@ def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
 def is_lazy(x: Any) -> bool:
     """Whether reading ``x``'s values would need a computation (Dask) or is impossible or would stall a
     traced program (a JAX tracer; a torch tensor inside a ``torch.func`` transform or being traced by
-    ``torch.compile``)."""
+    ``torch.compile``; a torch tensor on the ``meta`` device: shapes only, e.g. for FLOP counting)."""
     if is_dask(x):
         return True
     if is_jax(x):
         jax = sys.modules["jax"]
         return isinstance(x, jax.core.Tracer)
     if is_torch(x):
-        return is_torch_traced(x)
+        return x.device.type == "meta" or is_torch_traced(x)
     return False
 
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import InvalidArgumentError, InvalidTypeError
+from ._scalars import as_int, as_real
 
 __all__ = ["FIELDS", "KERNELS", "Field", "KernelCoverage", "row"]
 
@@ -78,26 +79,30 @@ def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], Any]:
 
 def _int(name: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, int):
+        v = as_int(value)
+        if v is None:
             raise InvalidTypeError(f"{name} must be an int; got {value!r}")
-        return value
+        return v
 
     return check
 
 
 def _finite(name: str, *, minimum: float | None = None) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        v = as_real(value)
+        if v is None or not math.isfinite(v):
             raise InvalidTypeError(f"{name} must be a finite float; got {value!r}")
-        if minimum is not None and value < minimum:
+        if minimum is not None and v < minimum:
             raise InvalidArgumentError(f"{name} must be >= {minimum:g}; got {value!r}")
-        return float(value)
+        return v
 
     return check
 
 
 def _bool(name: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
+        if type(value).__module__ == "numpy" and type(value).__name__ in ("bool", "bool_"):  # NumPy's bool
+            return bool(value)
         if not isinstance(value, bool):
             raise InvalidTypeError(f"{name} must be a bool; got {value!r}")
         return value
@@ -106,25 +111,32 @@ def _bool(name: str) -> Callable[[Any], Any]:
 
 
 def _ignore_index(value: Any) -> Any:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+    if value is None:
+        return None
+    v = as_int(value)
+    if v is None:
         raise InvalidTypeError(f"ignore_index must be an int or None; got {value!r}")
-    return value
+    return v
 
 
 def _label_smoothing(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+    v = as_real(value)
+    if v is None:
+        raise InvalidTypeError(f"label_smoothing must be a float in [0, 1]; got {value!r}")
+    if not 0.0 <= v <= 1.0:
         raise InvalidArgumentError(f"label_smoothing must be a float in [0, 1]; got {value!r}")
-    return float(value)
+    return v
 
 
 def _min_shifted_logit(value: Any) -> Any:
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+    v = as_real(value)
+    if v is None or not math.isfinite(v):
         raise InvalidTypeError(f"min_shifted_logit must be a finite float or None; got {value!r}")
-    if value > 0:
+    if v > 0:
         raise InvalidArgumentError(f"min_shifted_logit must be <= 0; got {value!r}")
-    return float(value)
+    return v
 
 
 def _row(name: str, default: Any, validate: Callable[[Any], Any], stages: str, kernels: KernelCoverage,

@@ -108,6 +108,7 @@ def run_with_grad(
     call: Call, grad_output: Any = None, *, process_group: Any = None, class_shard: Any = None
 ) -> tuple[Any, Any]:
     """Evaluate a translated call and its analytic gradient with respect to the logits."""
+    grad_output = _grad_output(call, grad_output)
     inp, plan, items, _ = _prepared(call, process_group, class_shard)
     if items is None:
         out, grad = _dispatch.evaluate_with_grad(inp, plan, grad_output)
@@ -118,11 +119,55 @@ def run_with_grad(
     return out, grad
 
 
+def _grad_output(call: Call, grad_output: Any) -> Any:
+    """``grad_output`` as an array of the logits' library and device: Python numbers, lists and NumPy
+    arrays are converted (in the logits' dtype); an array of another library or device is refused,
+    naming ``grad_output``.  Its shape is checked against the loss's once that is known."""
+    if grad_output is None:
+        return None
+    xp = namespace_of({"logits": call.logits})
+    converted = as_array_like("grad_output", grad_output, xp, call.logits)
+    if converted is not grad_output and getattr(converted, "dtype", None) != call.logits.dtype:
+        converted = xp.astype(converted, call.logits.dtype)
+    namespace_of({"logits": call.logits, "grad_output": converted})
+    if not hasattr(converted, "shape"):
+        raise InvalidTypeError(f"grad_output must be an array or a number; got {type(grad_output).__name__}")
+    return converted
+
+
 def run_sum_and_denominator(call: Call, *, process_group: Any = None, class_shard: Any = None) -> tuple[Any, Any]:
     """``(sum of the item losses, the mean's denominator)`` of a translated call whose reduction is
     a mean (see :func:`unified_ce.loss_sum_and_denominator`)."""
     inp, plan, items, local = _prepared(call, process_group, class_shard)
     return distributed.sum_and_denominator(inp, plan, items, local)
+
+
+C = TypeVar("C", bound=Callable[..., Any])
+
+
+def spec_cache(maxsize: int) -> Callable[[C], C]:
+    """``functools.lru_cache`` for a dialect's pure spec builder.
+
+    Arguments that cannot be hashed (a list given where a number belongs) skip the cache, so that the
+    builder's validation names the argument instead of failing with "unhashable type".
+    """
+
+    def decorate(build: C) -> C:
+        cached = functools.lru_cache(maxsize=maxsize)(build)
+
+        @functools.wraps(build)
+        def spec(*args: Any, **kwargs: Any) -> Any:
+            try:
+                hash((args, tuple(kwargs.items())))
+            except TypeError:
+                return build(*args, **kwargs)
+            return cached(*args, **kwargs)
+
+        spec.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
+        spec.cache_info = cached.cache_info  # type: ignore[attr-defined]
+        return spec  # type: ignore[return-value]
+
+    return decorate
 
 
 def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:

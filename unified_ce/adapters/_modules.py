@@ -83,7 +83,10 @@ def _is_tensor(value: Any) -> bool:
 
 def __getattr__(name: str) -> type:  # unpickling: rebuild a mixed class from its name
     dialect, _, qualname = name.partition("_")
-    if not qualname:
-        raise AttributeError(name)
-    base = getattr(importlib.import_module(f"{__package__}.{dialect}"), qualname)
+    if not dialect.isidentifier() or not dialect.islower() or not qualname[:1].isupper():
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    try:
+        base = getattr(importlib.import_module(f"{__package__}.{dialect}"), qualname)
+    except (ImportError, AttributeError) as exc:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from exc
     return framework_class(base)

@@ -32,13 +32,13 @@ logits.  Outputs keep the logits' dtype whatever JAX's ``jax_enable_x64`` flag s
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
+from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, check_choice
+from ._base import Call, DialectLoss, check_choice, spec_cache
 
 __all__ = ["CrossEntropyLoss"]
 
@@ -77,7 +77,7 @@ SEMANTICS = {
 GOLDEN_DEVIATIONS: dict[str, str] = {}
 
 
-@functools.lru_cache(maxsize=512)
+@spec_cache(512)
 def _spec(probs: bool, weighted: bool, ignore_index: int, reduction: str, label_smoothing: float) -> CrossEntropySpec:
     if weighted:
         denominator, zero = "item_weight", "nan"  # loss.sum() / sample_weight.sum()
@@ -98,7 +98,7 @@ def _spec(probs: bool, weighted: bool, ignore_index: int, reduction: str, label_
 
 
 def _check_ignore_index(ignore_index: Any) -> None:
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+    if as_int(ignore_index) is None:
         raise InvalidTypeError(f"ignore_index must be an int; got {ignore_index!r}")
 
 

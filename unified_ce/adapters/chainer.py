@@ -38,7 +38,6 @@ type checker itself, ``IndexError`` or ``ZeroDivisionError``.
 
 from __future__ import annotations
 
-import functools
 import math
 import operator
 import warnings
@@ -47,7 +46,7 @@ from typing import Any
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
-from ._base import Call, check_choice, dialect_function
+from ._base import Call, check_choice, dialect_function, spec_cache
 
 __all__ = ["sigmoid_cross_entropy", "softmax_cross_entropy"]
 
@@ -105,7 +104,7 @@ GOLDEN_GRAD_DEVIATIONS = {
 }
 
 
-@functools.lru_cache(maxsize=512)
+@spec_cache(512)
 def _softmax_spec(
     soft: bool, soft_loss: str, ignore_label: int | None, reduce: str, normalize: bool
 ) -> CrossEntropySpec:
@@ -131,7 +130,7 @@ def _softmax_spec(
     )
 
 
-@functools.lru_cache(maxsize=64)
+@spec_cache(64)
 def _sigmoid_spec(reduce: str, normalize: bool) -> CrossEntropySpec:
     return CrossEntropySpec(
         activation="sigmoid",

@@ -31,13 +31,13 @@ Empty inputs work (MLX's ``logsumexp`` refuses them).
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from .._backend import as_array_like, is_floating, is_integer, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
+from .._scalars import as_int, as_real
 from .._spec import CrossEntropySpec
-from ._base import Call, check_choice, dialect_function
+from ._base import Call, check_choice, dialect_function, spec_cache
 
 __all__ = ["binary_cross_entropy", "cross_entropy"]
 
@@ -78,7 +78,7 @@ def _reduction(reduction: str) -> tuple[str, str]:
     return reduction, "items"
 
 
-@functools.lru_cache(maxsize=128)
+@spec_cache(128)
 def _spec(activation: str, target: str, axis: int, label_smoothing: float, reduction: str) -> CrossEntropySpec:
     return CrossEntropySpec(
         activation=activation,  # type: ignore[arg-type]
@@ -145,10 +145,10 @@ def cross_entropy(
     [0.348587 0.348587]
     """
     ls = label_smoothing
-    if isinstance(ls, bool) or not isinstance(ls, (int, float)) or not 0.0 <= ls < 1.0:
+    if as_real(ls) is None or not 0.0 <= as_real(ls) < 1.0:  # type: ignore[operator]
         raise InvalidArgumentError(f"label_smoothing must be in [0, 1); got {ls!r}")
     red, _ = _reduction(reduction)
-    if isinstance(axis, bool) or not isinstance(axis, int):
+    if as_int(axis) is None:
         raise InvalidTypeError(f"axis must be an int; got {axis!r}")
     xp = namespace_of({"logits": logits, "targets": targets})
     probs = targets.ndim == logits.ndim

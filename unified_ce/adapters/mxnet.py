@@ -36,7 +36,6 @@ Deliberate differences from MXNet (documented in ``docs/dialects/mxnet.md``):
 
 from __future__ import annotations
 
-import functools
 import math
 import numbers
 from typing import Any
@@ -44,7 +43,7 @@ from typing import Any
 from .._backend import namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss
+from ._base import Call, DialectLoss, spec_cache
 
 __all__ = ["SoftmaxCELoss", "SoftmaxCrossEntropyLoss"]
 
@@ -100,7 +99,7 @@ GOLDEN_DEVIATIONS = {
 }
 
 
-@functools.lru_cache(maxsize=512)
+@spec_cache(512)
 def _spec(axis: int, sparse_label: bool, from_logits: bool, weight: float, batch_axis: int) -> CrossEntropySpec:
     return CrossEntropySpec(
         axis=axis,

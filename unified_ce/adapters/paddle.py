@@ -41,15 +41,15 @@ Deliberate differences from Paddle (documented in ``docs/dialects/paddle.md``):
 
 from __future__ import annotations
 
-import functools
 import math
 import warnings
 from typing import Any
 
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
+from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, dialect_function
+from ._base import Call, dialect_function, spec_cache
 
 __all__ = ["VisibleDeprecationWarning", "softmax_with_cross_entropy"]
 
@@ -104,7 +104,7 @@ _DEPRECATION = (
 )
 
 
-@functools.lru_cache(maxsize=512)
+@spec_cache(512)
 def _spec(axis: int, soft_label: bool, ignore_index: int) -> CrossEntropySpec:
     return CrossEntropySpec(
         axis=axis,
@@ -157,11 +157,11 @@ def _translate(
     soft_label = _flag("soft_label", soft_label)
     numeric_stable_mode = _flag("numeric_stable_mode", numeric_stable_mode)
     return_softmax = _flag("return_softmax", return_softmax)
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+    if as_int(ignore_index) is None:
         raise InvalidTypeError(f"ignore_index must be an int; got {ignore_index!r}")
     if not _INT32[0] <= ignore_index <= _INT32[1]:
         raise InvalidArgumentError(f"ignore_index must fit in int32 (Paddle's attribute type); got {ignore_index}")
-    if isinstance(axis, bool) or not isinstance(axis, int):
+    if as_int(axis) is None:
         raise InvalidTypeError(f"axis must be an int; got {axis!r}")
     xp = namespace_of({"logits": logits, "label": label})
     ndim = logits.ndim

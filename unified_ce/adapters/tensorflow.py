@@ -35,13 +35,13 @@ are :class:`~unified_ce.InvalidArgumentError` (a ``ValueError``) / :class:`~unif
 
 from __future__ import annotations
 
-import functools
 from typing import Any
 
 from .._backend import is_integer, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
+from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, dialect_function
+from ._base import Call, dialect_function, spec_cache
 
 # the first is the dialect's main API (porting writes it first)
 __all__ = [  # noqa: RUF022
@@ -95,7 +95,7 @@ GOLDEN_GRAD_DEVIATIONS = {
 }
 
 
-@functools.lru_cache(maxsize=64)
+@spec_cache(64)
 def _spec(activation: str, target: str, axis: int) -> CrossEntropySpec:
     return CrossEntropySpec(
         activation=activation,  # type: ignore[arg-type]
@@ -106,7 +106,7 @@ def _spec(activation: str, target: str, axis: int) -> CrossEntropySpec:
 
 
 def _int_axis(axis: Any) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, int):
+    if as_int(axis) is None:
         raise InvalidTypeError(f"axis must be an int; got {axis!r}")
     return axis
 

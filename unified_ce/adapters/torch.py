@@ -29,7 +29,6 @@ Deliberate differences from PyTorch (documented in ``docs/dialects/torch.md``):
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any
 
@@ -41,8 +40,9 @@ from .._errors import (
     LabelOutOfRangeError,
     with_framework_type,
 )
+from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, check_choice, dialect_function
+from ._base import Call, DialectLoss, check_choice, dialect_function, spec_cache
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "cross_entropy", "nll_loss"]
 
@@ -107,7 +107,7 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
     return "mean" if size_average else "sum"
 
 
-@functools.lru_cache(maxsize=512)
+@spec_cache(512)
 def _spec(ndim: int, probs: bool, ignore_index: int, reduction: str, label_smoothing: float) -> CrossEntropySpec:
     return CrossEntropySpec(
         axis=1 if ndim >= 2 else 0,
@@ -157,7 +157,7 @@ def _translate(
         raise InvalidTypeError(
             f"target of class indices must have an integer dtype (int64 in PyTorch); got {target.dtype}"
         )
-    if isinstance(ignore_index, bool) or not isinstance(ignore_index, int):
+    if as_int(ignore_index) is None:
         raise InvalidTypeError(f"ignore_index must be an int; got {ignore_index!r}")
     if probs and ignore_index != -100:
         # PyTorch: "ignore_index is not supported for floating point target"
@@ -295,7 +295,7 @@ class CrossEntropyLoss(DialectLoss):
         return f"CrossEntropyLoss(ignore_index={self.ignore_index}, reduction={self.reduction!r}, label_smoothing={self.label_smoothing})"
 
 
-@functools.lru_cache(maxsize=512)
+@spec_cache(512)
 def _nll_spec(ndim: int, ignore_index: int, reduction: str) -> CrossEntropySpec:
     return CrossEntropySpec(
         axis=1 if ndim >= 2 else 0,

@@ -14,21 +14,25 @@ import numpy as np
 from .._backend import is_integer, is_jax, is_torch
 from .._errors import InvalidArgumentError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
-from .inputs import holds_ignore, sum_tol
+from .inputs import holds_ignore, index_dtype, sum_tol
 
-__all__ = ["check_labels", "check_probs_sum"]
+__all__ = ["check_labels", "check_probs_sum", "effective_spec"]
 
 
 def check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> bool:
     """Raise unless every label is in ``[0, n_classes)`` or ``ignore_index``.
 
     Returns whether it is known that no label equals ``ignore_index`` (then no mask is needed).
+    ``spec.ignore_index`` must be representable in ``t``'s dtype (see :func:`effective_spec`).
     """
     if math.prod(t.shape) == 0:  # no labels (callers' ``target.size`` is a method on torch tensors)
         return False
+    given = t
     if is_jax(t):  # on the host (labels are O(items)): eager JAX would compile min / max per new shape
         t = np.asarray(t)
         xp = array_api_compat.array_namespace(t)
+    if is_torch(t) and t.dtype in _torch_wide_unsigned(t):  # torch has no min / compare for these
+        t = t.to(xp.int64)  # uint64 labels >= 2**63 wrap to negative values: out of range below
     if is_torch(t) and t.dtype != xp.bool:  # the common case in one reduction: every label in range
         lo, hi = (float(v) for v in t.aminmax())
     else:
@@ -42,14 +46,43 @@ def check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> boo
     if spec.uses_ignore:
         bad = bad & (t != spec.ignore_index)
     if bool(xp.any(bad)):
-        lo, hi = xp.min(t), xp.max(t)
-        lo, hi = (int(lo), int(hi)) if is_integer(xp, t.dtype) else (float(lo), float(hi))
+        lo_, hi_ = _label_range(given)
         ign = f" (other than ignore_index={spec.ignore_index})" if spec.uses_ignore else ""
         what = "class labels" if spec.activation == "softmax" else "binary labels"
         raise LabelOutOfRangeError(
-            f"target holds {what} outside [0, {n_classes}){ign} (labels range from {lo} to {hi})"
+            f"target holds {what} outside [0, {n_classes}){ign} (labels range from {lo_} to {hi_})"
         )
     return False
+
+
+def effective_spec(xp: Any, spec: CrossEntropySpec, t: Any) -> CrossEntropySpec:
+    """``spec`` without its ignore value when no label of ``t``'s integer dtype can equal it.
+
+    ``ignore_index=2**70`` (or -100 with uint8 labels, or 2**31 with JAX's int32 labels) ignores
+    nothing; dropping it is exact and keeps the value out of comparisons that would overflow.
+    """
+    if not spec.uses_ignore or not is_integer(xp, t.dtype):
+        return spec
+    ig = spec.ignore_index
+    fits = holds_ignore(xp, spec, t)
+    if fits and is_jax(t):  # JAX compares in int32 without x64 (index_dtype)
+        info = xp.iinfo(index_dtype(xp, t))
+        fits = info.min <= ig <= info.max  # type: ignore[operator]
+    return spec if fits else spec.replace(ignore_index=None)
+
+
+def _torch_wide_unsigned(t: Any) -> tuple[Any, ...]:
+    import torch  # only reached with a torch tensor in hand
+
+    return tuple(getattr(torch, n) for n in ("uint16", "uint32", "uint64") if hasattr(torch, n))
+
+
+def _label_range(t: Any) -> tuple[Any, Any]:
+    """The smallest and largest label as Python numbers, in the labels' own dtype (error messages only)."""
+    a = np.asarray(t.detach().cpu()) if is_torch(t) else np.asarray(t) if is_jax(t) else t
+    xp = array_api_compat.array_namespace(a)
+    lo, hi = xp.min(a), xp.max(a)
+    return (int(lo), int(hi)) if is_integer(xp, a.dtype) else (float(lo), float(hi))
 
 
 def check_probs_sum(xp: Any, spec: CrossEntropySpec, t: Any, axis: int, dtype: Any, classes: Any) -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._backend import is_dask, is_floating, is_integer, is_torch
-from .inputs import REFERENCE, Inputs, Plan, along_axis, class_iota, csum, cw_total, holds_ignore, index_dtype
+from .inputs import REFERENCE, Inputs, Plan, along_axis, class_iota, csum, cw_total, holds_ignore, index_dtype, zero
 
 __all__ = ["IndexParts", "index_parts", "probs_parts", "sigmoid_target", "take_weights"]
 
@@ -35,9 +35,8 @@ class IndexParts:
 def take_weights(inp: Inputs, idx: Any) -> Any:
     """class_weight[idx] with the keep shape."""
     xp = inp.xp
-    if is_dask(inp.x) or inp.classes is not None:
-        onehot = xp.astype(class_iota(inp) == idx, inp.x.dtype)
-        return csum(inp, onehot * along_axis(inp, inp.cw))
+    if is_dask(inp.x) or inp.classes is not None:  # a select, not one-hot x weight: 0 x NaN would be NaN
+        return csum(inp, xp.where(class_iota(inp) == idx, along_axis(inp, inp.cw), zero(inp)))
     flat = xp.reshape(idx, (-1,))
     return xp.reshape(xp.take(inp.cw, flat, axis=0), tuple(idx.shape))
 

@@ -15,7 +15,7 @@ from .._backend import compute_dtype, creation_device, is_floating, is_integer, 
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
 from .inputs import NO_MASK, REFERENCE, Inputs, Plan, axis_index
-from .labels import check_labels, check_probs_sum
+from .labels import check_labels, check_probs_sum, effective_spec
 
 __all__ = ["ARGUMENT_CHECKS", "Head", "begin", "check_grad_output", "loss_shape", "prepare"]
 
@@ -74,12 +74,18 @@ def begin(spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, s
     )
     if not is_floating(xp, logits.dtype):
         raise InvalidTypeError(f"logits must be a floating-point array; got dtype {logits.dtype}")
-    shape = tuple(logits.shape)
-    if any(s is None for s in shape):
-        raise InvalidArgumentError(
-            "logits must have a known shape (Dask arrays with unknown chunk sizes: call compute_chunk_sizes())"
-        )
-    return Head(spec, xp, logits, shape)
+    for name, a in (
+        ("logits", logits),
+        ("target", target),
+        ("class_weight", class_weight),
+        ("sample_weight", sample_weight),
+    ):
+        if a is not None and any(s is None or s != s for s in a.shape):  # Dask: nan for an unknown size
+            raise InvalidArgumentError(
+                f"{name} must have a known shape; got {tuple(a.shape)} (a Dask array with unknown chunk sizes: "
+                f"call {name}.compute_chunk_sizes() first)"
+            )
+    return Head(spec, xp, logits, tuple(logits.shape))
 
 
 def check_logits(h: Head, logits: Any) -> None:
@@ -119,6 +125,7 @@ def _index_target(h: Head, target: Any) -> None:
             raise InvalidArgumentError("target holds class indices but has non-integer values")
     elif not is_integer(xp, target.dtype):
         raise InvalidTypeError(f"target of class indices must have an integer dtype; got {target.dtype}")
+    h.spec = spec = effective_spec(xp, spec, target)
     h.t = target
     if read:
         h.none_ignored = check_labels(xp, spec, target, h.n_classes)
@@ -248,7 +255,7 @@ def prepare(
     args = {"logits": logits, "target": target, "class_weight": class_weight, "sample_weight": sample_weight}
     for name, check in ARGUMENT_CHECKS:
         check(h, args[name])
-    inp = Inputs.of(spec=spec, xp=h.xp, x=h.x, t=h.t, cw=h.cw, sw=h.sw, axis=h.axis, n_classes=h.n_classes,
+    inp = Inputs.of(spec=h.spec, xp=h.xp, x=h.x, t=h.t, cw=h.cw, sw=h.sw, axis=h.axis, n_classes=h.n_classes,
                     out_dtype=h.out_dtype, in_dtype=logits.dtype, device=h.device, lazy=h.lazy,
                     keep_shape=h.keep_shape, classes=classes)  # fmt: skip
     return inp, (NO_MASK if spec.target == "index" and h.none_ignored else REFERENCE)
