@@ -196,6 +196,7 @@ class DialectFunction(Generic[P]):
     """
 
     __name__: str  # set by functools.update_wrapper
+    __qualname__: str
 
     def __init__(self, translate: Callable[P, Call], *, process_group: Any = None, class_shard: Any = None) -> None:
         self.translate = translate
