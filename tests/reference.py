@@ -41,7 +41,8 @@ def reference(
     else:
         ax, C, keep = None, 2, x.shape
     # sigmoid: the class weight is pos_weight, the weight of the positive term, broadcast against x
-    pw = np.broadcast_to(np.asarray(1.0 if class_weight is None else class_weight, np.float64), keep)
+    sigmoid_w = class_weight if spec.activation == "sigmoid" and class_weight is not None else 1.0
+    pw = np.broadcast_to(np.asarray(sigmoid_w, np.float64), keep)
     w = [1.0] * C if class_weight is None or spec.activation == "sigmoid" else [float(v) for v in class_weight]
     sw = None if sample_weight is None else np.broadcast_to(np.asarray(sample_weight, np.float64), keep)
     eps = spec.label_smoothing
