@@ -16,6 +16,7 @@ from unified_ce.adapters.tensorflow import (
     sigmoid_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits,
 )
 
 
@@ -75,3 +76,25 @@ def test_value_and_grad_and_distributed_exist() -> None:
     f = sparse_softmax_cross_entropy_with_logits.distributed()
     x = np.zeros((2, 3))
     np.testing.assert_allclose(f(np.array([0, 2]), x), np.log(3.0) * np.ones(2))
+
+
+def test_weighted_formula_and_gradient_at_zero(backend: BackendInfo) -> None:
+    """(1 - z) x + (1 + (q - 1) z) softplus(-x); the gradient is its derivative also at x == 0, where
+    TensorFlow's autodiff of log1p(exp(-|x|)) + relu(-x) gives (1 - z)."""
+    x = np.array([0.0, 0.0, -3.0, 2.5, 0.0])
+    z = np.array([0.0, 1.0, 1.0, 0.0, 0.5])
+    q = np.array([2.0, 3.0, 0.5, 4.0, 1.5])
+    loss, grad = weighted_cross_entropy_with_logits.value_and_grad(
+        backend.asarray(z), backend.asarray(x), pos_weight=backend.asarray(q)
+    )
+    lw = 1 + (q - 1) * z
+    assert_close(backend.to_numpy(loss), (1 - z) * x + lw * np.log1p(np.exp(-x)), dtype=np.float64, what="loss")
+    assert_close(backend.to_numpy(grad), (1 - z) - lw / (1 + np.exp(x)), dtype=np.float64, what="gradient")
+
+
+def test_weighted_pos_weight_per_class() -> None:
+    x = np.random.default_rng(2).normal(size=(3, 4))
+    z = np.random.default_rng(3).integers(0, 2, size=(3, 4)).astype(np.float64)
+    q = np.array([0.5, 1.0, 2.0, 4.0])
+    want = (1 - z) * x + (1 + (q - 1) * z) * np.log1p(np.exp(-x))
+    np.testing.assert_allclose(weighted_cross_entropy_with_logits(z, x, q), want, rtol=1e-12)

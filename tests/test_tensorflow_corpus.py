@@ -5,7 +5,7 @@ Sources (tensorflow/tensorflow): ``tensorflow/python/kernel_tests/nn_ops/xent_op
 ``tensorflow/python/ops/nn_xent_test.py`` (sigmoid, weighted).  Expected values are the numbers
 written in those tests, or their NumPy reference formulas (``_npXent``, ``_SigmoidCrossEntropyWithLogits``)
 with the tolerances the tests use.  Tests that need what the dialect does not translate yet
-(``pos_weight``, label broadcasting, negative labels) are skipped with the reason.
+(label broadcasting, negative labels) are skipped with the reason.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from unified_ce.adapters.tensorflow import (
     sigmoid_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits,
     sparse_softmax_cross_entropy_with_logits,
+    weighted_cross_entropy_with_logits,
 )
 
 
@@ -254,12 +255,31 @@ def test_logistic_shape_error() -> None:
         sigmoid_cross_entropy_with_logits(labels=np.array([1.0, 2.0, 3.0]), logits=np.array([[2.0, 1.0]]))
 
 
-@pytest.mark.skip(reason="not translated yet: weighted_cross_entropy_with_logits needs pos_weight in the spec")
-def test_weighted_output() -> None:  # pragma: no cover
-    """WeightedCrossEntropyTest.testOutput (pos_weight=3, atol=0.001)."""
-    from unified_ce.adapters import tensorflow
-
-    out = tensorflow.weighted_cross_entropy_with_logits(  # type: ignore[attr-defined]
-        labels=np.array(Y, np.float32), logits=np.array(X, np.float32), pos_weight=3.0
+@pytest.mark.parametrize("sizes", [(8,), (2, 2, 2)])
+def test_weighted_output(sizes: tuple[int, ...]) -> None:
+    """WeightedCrossEntropyTest.testOutput / testOutputMultiDim (pos_weight=3, float32, atol=0.001)."""
+    out = weighted_cross_entropy_with_logits(
+        labels=np.array(Y, np.float32).reshape(sizes), logits=np.array(X, np.float32).reshape(sizes), pos_weight=3.0
     )
-    np.testing.assert_allclose(out, _np_sigmoid_xent(X, Y, 3.0), atol=0.001)
+    assert out.dtype == np.float32 and out.shape == sizes
+    np.testing.assert_allclose(out, _np_sigmoid_xent(X, Y, 3.0).reshape(sizes), atol=0.001)
+
+
+def test_weighted_gradient_matches_finite_differences() -> None:
+    """WeightedCrossEntropyTest.testGradient: sizes [4, 2], float64, error < 1e-7."""
+    logits, targets = np.array(X).reshape(4, 2), np.array(Y).reshape(4, 2)
+    _, grad = weighted_cross_entropy_with_logits.value_and_grad(targets, logits, pos_weight=3.0)
+    h = 1e-6
+    fd = (
+        weighted_cross_entropy_with_logits(targets, logits + h, pos_weight=3.0)
+        - weighted_cross_entropy_with_logits(targets, logits - h, pos_weight=3.0)
+    ) / (2 * h)
+    assert np.max(np.abs(grad - fd)) < 1e-7
+
+
+def test_weighted_shape_error() -> None:
+    """WeightedCrossEntropyTest.testShapeError: 'must have the same shape' (ValueError)."""
+    with pytest.raises(ValueError, match="shape"):
+        weighted_cross_entropy_with_logits(
+            labels=np.array([1.0, 2.0, 3.0]), logits=np.array([[2.0, 1.0]]), pos_weight=2.0
+        )
