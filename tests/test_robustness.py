@@ -545,3 +545,18 @@ def test_meta_tensors_trace_shapes_like_torch() -> None:
         assert (ours.shape, ours.dtype, ours.device) == (theirs.shape, theirs.dtype, theirs.device)
         ours.sum().backward()
     assert x.grad is not None and x.grad.shape == x.shape
+
+
+def test_every_torch_dialect_loss_class_is_a_module() -> None:
+    """Item 15 for the whole torch dialect: each loss class is an nn.Module with its tensors as buffers."""
+    torch = pytest.importorskip("torch")
+    import inspect
+
+    for name, cls in inspect.getmembers(torch_dialect, inspect.isclass):
+        if not issubclass(cls, torch_dialect.DialectLoss) or cls.__module__ != torch_dialect.__name__:
+            continue
+        params = inspect.signature(cls).parameters
+        kwargs = {"weight": torch.ones(C)} if "weight" in params else {}
+        loss = cls(**kwargs)
+        assert isinstance(loss, torch.nn.Module), name
+        assert list(loss.state_dict()) == list(getattr(torch.nn, name)(**kwargs).state_dict()), name

@@ -289,6 +289,11 @@ class DialectLoss:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        module = sys.modules.get(cls.__module__)
+        if "_framework" not in cls.__dict__ and getattr(module, "MODULE_CLASS", None) is not None:
+            # the dialect module names its framework's module class (torch: every loss is an nn.Module)
+            cls._framework = module.MODULE_CLASS  # type: ignore[union-attr]
+            cls._buffers = tuple(getattr(module, "MODULE_BUFFERS", ()))
         table = _framework_errors(cls.__module__)
         init = cls.__dict__.get("__init__")
         if table is None:

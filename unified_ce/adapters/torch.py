@@ -62,6 +62,10 @@ FRAMEWORK_ERRORS = FrameworkErrors(
 )
 #: PyTorch's ``TORCH_CHECK_VALUE``: the batch sizes of input and class-index target differ
 _BatchSizeError = with_framework_type(InvalidArgumentError, ValueError)
+#: While torch is imported, every loss class here is also a ``torch.nn.Module`` whose tensor
+#: attributes of these names are registered buffers, as in PyTorch (see ``adapters/_modules.py``).
+MODULE_CLASS = "torch"
+MODULE_BUFFERS = ("weight", "pos_weight")
 _NAMES = (("logits", "input"), ("class_weight", "weight"))
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
@@ -262,9 +266,6 @@ class CrossEntropyLoss(DialectLoss):
     >>> print(round(float(loss(x, t)), 6))
     1.098612
     """
-
-    _framework = "torch"
-    _buffers = ("weight",)
 
     def __init__(
         self,
