@@ -115,3 +115,126 @@ def test_torch_compile_bad_label_gives_nan() -> None:
     f = torch.compile(lambda x, t: dialect.cross_entropy(x, t), backend="eager", fullgraph=True)
     out = f(torch.zeros(2, 3), torch.tensor([0, 7]))
     assert torch.isnan(out)
+
+
+# --------------------------------------------------------------------------- JAX
+#
+# Each JAX transform of the torch dialect's loss on JAX arrays equals the same transform of a plain-JAX
+# float64 reference (log_softmax, one-hot, PyTorch's weighted mean), differentiated by JAX itself.
+
+
+def _jax() -> Any:
+    from tests.conftest import Backend, make_backend
+
+    make_backend(Backend.JAX)  # importorskip, and float64 on
+    import jax
+
+    return jax
+
+
+def _jax_reference(x: Any, t: Any, kwargs: dict[str, Any]) -> Any:
+    import jax
+    import jax.numpy as jnp
+
+    C = x.shape[1]
+    lp = jax.nn.log_softmax(x, axis=1)
+    w = kwargs.get("weight", jnp.ones(C, x.dtype))
+    eps = kwargs.get("label_smoothing", 0.0)
+    ignore = kwargs.get("ignore_index", -100)
+    if t.dtype == x.dtype:  # probabilities
+        q, valid, denom = t * (1 - eps) + eps / C, jnp.ones(t.shape[0], bool), t.shape[0]
+    else:
+        valid = t != ignore
+        tt = jnp.where(valid, t, 0)
+        q = jax.nn.one_hot(tt, C, dtype=x.dtype) * (1 - eps) + eps / C
+        denom = jnp.sum(jnp.where(valid, w[tt], 0.0))
+    loss = jnp.where(valid, -jnp.sum(q * w * lp, axis=1), 0.0)
+    red = kwargs.get("reduction", "mean")
+    return loss if red == "none" else jnp.sum(loss) if red == "sum" else jnp.sum(loss) / denom
+
+
+def _jax_case(name: str) -> tuple[Any, Any, dict[str, Any]]:
+    import jax.numpy as jnp
+
+    x, t, kwargs = _case_args(name)
+    conv = {k: jnp.asarray(v.numpy()) if isinstance(v, torch.Tensor) else v for k, v in kwargs.items()}
+    return jnp.asarray(x.numpy()), jnp.asarray(t.numpy()), conv
+
+
+JAX_CASES = ["mean", "sum-weight-smoothing", "none-ignore", "mean-weight-ignore", "probs"]
+
+
+def _jax_transforms() -> dict[str, Callable[[Callable[[Any], Any], Any], Any]]:
+    jax = _jax()
+    jnp = jax.numpy
+
+    def tot(f: Callable[[Any], Any]) -> Callable[[Any], Any]:
+        return lambda x: jnp.sum(f(x))
+
+    return {
+        "grad": lambda f, x: jax.grad(tot(f))(x),
+        "value_and_grad": lambda f, x: jnp.concatenate([jnp.ravel(v) for v in jax.value_and_grad(tot(f))(x)]),
+        "jvp": lambda f, x: jax.jvp(f, (x,), (jnp.cos(x),))[1],
+        "vjp": lambda f, x: jax.vjp(f, x)[1](jnp.ones_like(f(x)) * 0.7)[0],
+        "jacfwd": lambda f, x: jax.jacfwd(f)(x),
+        "jacrev": lambda f, x: jax.jacrev(f)(x),
+        "hessian": lambda f, x: jax.hessian(tot(f))(x),
+        "vmap": lambda f, x: jax.vmap(f)(jnp.stack([x, 2 * x, -x])),
+        "vmap-of-grad": lambda f, x: jax.vmap(jax.grad(tot(f)))(jnp.stack([x, 2 * x, -x])),
+        "jit-of-grad": lambda f, x: jax.jit(jax.grad(tot(f)))(x),
+        "remat": lambda f, x: jax.grad(jax.checkpoint(lambda y: jnp.sum(jnp.sin(f(y)))))(x),
+    }
+
+
+def _shard_map(f: Callable[[Any, Any], Any], x: Any, t: Any) -> Any:
+    """The summed loss of a batch sharded over 4 devices (each device its rows, then psum) and the
+    gradient of that sum (contracted with cos(x))."""
+    jax = _jax()
+    jnp = jax.numpy
+    from jax.sharding import Mesh, PartitionSpec
+
+    mesh = Mesh(np.array(jax.devices()[:4]), ("b",))
+
+    def per_shard(xs: Any, ts: Any) -> Any:
+        return jax.lax.psum(jnp.sum(f(xs, ts)), "b")
+
+    g = jax.shard_map(
+        per_shard, mesh=mesh, in_specs=(PartitionSpec("b"), PartitionSpec("b")), out_specs=PartitionSpec()
+    )
+    return jnp.stack([g(x, t), jnp.sum(jax.grad(g)(x, t) * jnp.cos(x))])
+
+
+JAX_TRANSFORMS = [
+    "grad", "value_and_grad", "jvp", "vjp", "jacfwd", "jacrev", "hessian", "vmap", "vmap-of-grad", "jit-of-grad",
+    "remat", "shard_map",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", JAX_CASES)
+@pytest.mark.parametrize("transform", JAX_TRANSFORMS)
+def test_jax_transform(transform: str, case: str) -> None:
+    transforms = _jax_transforms()  # float64 on first
+    x, t, kwargs = _jax_case(case)
+    if transform == "shard_map":
+        if case.startswith("mean"):
+            pytest.skip("a per-shard mean is not the global mean (sum reductions are checked)")
+        got = _shard_map(lambda x, t: dialect.cross_entropy(x, t, **kwargs), x, t)
+        expected = _shard_map(lambda x, t: _jax_reference(x, t, kwargs), x, t)
+    else:
+        got = transforms[transform](lambda x: dialect.cross_entropy(x, t, **kwargs), x)
+        expected = transforms[transform](lambda x: _jax_reference(x, t, kwargs), x)
+    assert got.shape == expected.shape, (got.shape, expected.shape)
+    assert_close(np.asarray(got), np.asarray(expected), dtype=np.float64, what=f"{transform} of {case}")
+
+
+def test_jax_residuals_are_o_items() -> None:
+    """Reverse mode saves the logits (the argument itself) and O(items) row statistics only."""
+    jax = _jax()
+    jnp = jax.numpy
+    x, t = jnp.zeros((64, 1000)), jnp.zeros(64, jnp.int32)
+    for kwargs in ({}, {"label_smoothing": 0.1, "reduction": "none"}):
+        _, vjp = jax.vjp(lambda x, kwargs=kwargs: dialect.cross_entropy(x, t, **kwargs), x)
+        leaves = [a for a in jax.tree_util.tree_leaves(vjp) if hasattr(a, "shape")]
+        big = [a for a in leaves if a.size >= x.size]
+        assert all(a is x or (a.shape == x.shape and bool(jnp.all(a == x))) for a in big), [a.shape for a in big]
+        assert sum(a.size for a in leaves if a.size < x.size) <= 8 * 64, [a.shape for a in leaves]

@@ -236,7 +236,19 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
 
 @functools.lru_cache(maxsize=512)
 def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
+    """The loss as a ``jax.custom_jvp`` function of (logits, target, class weights, sample weights).
+
+    Its JVP rule is the analytic gradient contracted with the tangent of the logits, so forward mode
+    (``jax.jvp``, ``jacfwd``, ``hessian``) works, and reverse mode (``grad``, ``vjp``, ``jacrev``) is
+    JAX's transpose of that linear map: ``dlogits = G * cotangent`` with ``G`` the core's gradient.
+    ``G`` is computed inside ``jax.checkpoint`` from the logits and the forward's O(items) row
+    statistics (max, log-sum-exp, denominator), so reverse mode keeps those as residuals -- not an
+    items x classes array -- and computes ``exp`` once in the backward, as a hand-written VJP would.
+    Tangents of a floating target and of weights come from JAX's JVP of the core's forward.
+    """
     import jax
+    import jax.numpy as jnp
+    from jax.custom_derivatives import SymbolicZero
 
     def prep(x: Any, t: Any, cw: Any, sw: Any) -> core.Inputs:
         return core.prepare(spec, x, t, cw, sw, check_values=False)[0]
@@ -246,37 +258,45 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
         out, _ = core.forward(inp)
         return core.finish(inp, out)
 
-    @jax.custom_vjp
+    def tangent_of_logits(x: Any, t: Any, cw: Any, sw: Any, m: Any, ls: Any, denom: Any, dx: Any) -> Any:
+        inp = prep(x, t, cw, sw)
+        shape = core.loss_shape(inp)
+        ones = jnp.ones(shape, dtype=inp.x.dtype)
+        g = core.backward(inp, core.Residuals(m, ls, denom), ones)  # one gradient row per output element
+        if not double_backprop:
+            g = _jax_no_double_backward()(g)
+        return _contract(inp, g * dx.astype(g.dtype), len(shape)).astype(inp.out_dtype)
+
+    tangent_of_logits = jax.checkpoint(tangent_of_logits, prevent_cse=False)
+
+    @jax.custom_jvp
     def f(x: Any, t: Any, cw: Any, sw: Any) -> Any:
         return plain(x, t, cw, sw)
 
-    def fwd(x: Any, t: Any, cw: Any, sw: Any) -> Any:
+    def f_jvp(primals: Any, tangents: Any) -> Any:
+        x, t, cw, sw = primals
+        dx, dt, dcw, dsw = tangents
         inp = prep(x, t, cw, sw)
         out, res = core.forward(inp)
-        return core.finish(inp, out), (x, t, cw, sw, res.m, res.ls, res.denom)
-
-    def bwd(saved: Any, g: Any) -> Any:
-        x, t, cw, sw, m, ls, denom = saved
-        inp = prep(x, t, cw, sw)
-        dx = core.backward(inp, core.Residuals(m, ls, denom), g)
-        if not double_backprop:
-            dx = _jax_no_double_backward()(dx)
-        import jax.numpy as jnp
-
-        float_t = jnp.issubdtype(t.dtype, jnp.floating)
-        rest = {"t": t if float_t else None, "cw": cw, "sw": sw}
-        rest = {k: v for k, v in rest.items() if v is not None}
-        cot: dict[str, Any] = {}
+        out = core.finish(inp, out)
+        tangent = jnp.zeros(out.shape, out.dtype)
+        if not isinstance(dx, SymbolicZero):
+            tangent = tangent + tangent_of_logits(x, t, cw, sw, res.m, res.ls, res.denom, dx)
+        rest = {
+            k: (v, d)
+            for k, v, d in (("t", t, dt), ("cw", cw, dcw), ("sw", sw, dsw))
+            if v is not None and not isinstance(d, SymbolicZero) and jnp.issubdtype(v.dtype, jnp.inexact)
+        }
         if rest:
 
             def of_rest(r: dict[str, Any]) -> Any:
                 return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw))
 
-            _, vjp = jax.vjp(of_rest, rest)
-            (cot,) = vjp(g)
-        return dx, cot.get("t"), cot.get("cw"), cot.get("sw")
+            _, t_rest = jax.jvp(of_rest, ({k: v for k, (v, _) in rest.items()},), ({k: d for k, (_, d) in rest.items()},))
+            tangent = tangent + t_rest
+        return out, tangent
 
-    f.defvjp(fwd, bwd)
+    f.defjvp(f_jvp, symbolic_zeros=True)
     # Compiled as one XLA program (per shape and dtype, cached by JAX): eagerly, JAX would otherwise
     # dispatch -- and, for each new shape, compile -- every one of the core's operations separately.
     # Labels were already checked on the concrete arrays (``unified_ce._dispatch.prepare``) before this is called;
