@@ -292,7 +292,9 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
             def of_rest(r: dict[str, Any]) -> Any:
                 return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw))
 
-            _, t_rest = jax.jvp(of_rest, ({k: v for k, (v, _) in rest.items()},), ({k: d for k, (_, d) in rest.items()},))
+            _, t_rest = jax.jvp(
+                of_rest, ({k: v for k, (v, _) in rest.items()},), ({k: d for k, (_, d) in rest.items()},)
+            )
             tangent = tangent + t_rest
         return out, tangent
 
