@@ -44,7 +44,19 @@ def _fakes() -> dict[str, types.ModuleType]:
     }
     chainer_f = _module("chainer.functions", **_dialect("chainer"), **ops, sum=np.sum, mean=np.mean, reshape=np.reshape)
     chainer_backend = _module("chainer.backend", get_array_module=lambda *a: np)
-    chainer = _module("chainer", functions=chainer_f, backend=chainer_backend)
+
+    class Classifier:
+        """chainer.links.Classifier (loss part): ``lossfun(predictor(x), t)``."""
+
+        def __init__(self, predictor: Any, lossfun: Any = chainer_f.softmax_cross_entropy) -> None:
+            self.predictor, self.lossfun = predictor, lossfun
+
+        def __call__(self, x: Any, t: Any) -> Any:
+            self.loss = self.lossfun(self.predictor(x), t)
+            return self.loss
+
+    chainer_l = _module("chainer.links", Classifier=Classifier)
+    chainer = _module("chainer", functions=chainer_f, backend=chainer_backend, links=chainer_l)
     gloss = _module("mxnet.gluon.loss", **_dialect("mxnet"))
     gluon = _module("mxnet.gluon", loss=gloss)
 
@@ -77,6 +89,7 @@ def _fakes() -> dict[str, types.ModuleType]:
         "chainer": chainer,
         "chainer.functions": chainer_f,
         "chainer.backend": chainer_backend,
+        "chainer.links": chainer_l,
         "mxnet": mxnet,
         "mxnet.gluon": gluon,
         "mxnet.gluon.loss": gloss,

@@ -54,6 +54,10 @@ def test_chainer_mnist_classifier() -> None:
     want = old["Classifier"](old["MLP"](params))(x, t)
     got = new["Classifier"](new["MLP"]([(_t(w), _t(b)) for w, b in params]))(_t(x), _t(t))
     _close(got, want)
+    # the example's L.Classifier(MLP(...)): its default loss, now passed explicitly
+    assert "return L.Classifier(MLP(params), lossfun=_uce_softmax_cross_entropy_1)" in code
+    want = old["make_model"](params)(x, t)
+    _close(new["make_model"]([(_t(w), _t(b)) for w, b in params])(_t(x), _t(t)), want)
     y = rng.normal(size=(8, 10))
     cw = rng.uniform(0.5, 2.0, size=10)
     _close(new["balanced_loss"](_t(y), _t(t), _t(cw)), old["balanced_loss"](y, t, cw))
@@ -68,7 +72,7 @@ def test_chainer_mnist_classifier() -> None:
         "# unified_ce: F.softmax_cross_entropy(y, t, normalize=normalize) not ported to torch: normalize=normalize is not a literal"
         in code
     )
-    assert sum("not ported" in m for m in messages) == 1 and sum("ported (" in m for m in messages) == 3
+    assert sum("not ported" in m for m in messages) == 1 and sum("ported (" in m for m in messages) == 4
 
 
 def test_gluon_segmentation_axis_1() -> None:

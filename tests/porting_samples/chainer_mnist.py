@@ -1,10 +1,12 @@
 """A Chainer MNIST classifier, after chainer/examples/mnist/train_mnist.py.
 
-The loss is chainer.links.Classifier's: ``lossfun=F.softmax_cross_entropy`` called on the
-predictor's output.  Class-balanced and per-pixel variants follow.
+The example's model is ``L.Classifier(MLP(...))``, whose default loss is
+``F.softmax_cross_entropy``; a hand-written classifier with ``lossfun=F.softmax_cross_entropy``,
+class-balanced and per-pixel variants follow.
 """
 
 import chainer.functions as F
+import chainer.links as L
 
 
 class MLP:
@@ -35,6 +37,10 @@ class Classifier:
         y = self.predictor(x)
         self.loss = self.lossfun(y, t)
         return self.loss
+
+
+def make_model(params):
+    return L.Classifier(MLP(params))
 
 
 def balanced_loss(y, t, class_weight):

@@ -853,7 +853,7 @@ def _compare(plan: Plan, case: Case) -> str:
     return f"differs by up to {worst:.3g} ({int(np.sum(~np.isclose(got, want, rtol=_RTOL, atol=_ATOL, equal_nan=True)))} of {want.size} values)"
 
 
-def search(src: Source, dialect: str, *, budget: int = 60) -> tuple[Verdict | None, list[Verdict], str]:
+def search(src: Source, dialect: str, *, budget: int = 36) -> tuple[Verdict | None, list[Verdict], str]:
     """``(exact verdict or None, verdicts of the candidates tried, reason)`` for porting ``src`` to
     ``dialect``.  The candidates are those valid at every rank of ``src`` and, when it has several,
     those of each rank alone (each verified at every rank: its :attr:`Verdict.exact_ranks` say where

@@ -144,15 +144,18 @@ def port_source(source: str, dest: str, *, ndim: int | None = None) -> tuple[str
 
     module.visit(Imports())
 
-    def resolve(node: Any) -> Api | None:
+    def full_name(node: Any) -> str | None:
         d = _dotted(node)
         if d is None:
             return None
         head, _, rest = d.partition(".")
         if head not in state.aliases:
             return None
-        full = state.aliases[head] + ("." + rest if rest else "")
-        return state.paths.get(full)
+        return state.aliases[head] + ("." + rest if rest else "")
+
+    def resolve(node: Any) -> Api | None:
+        full = full_name(node)
+        return None if full is None else state.paths.get(full)
 
     def helper_for(api: Api, kwargs: dict[str, Any], arrays: list[str]) -> tuple[str | None, str | None]:
         key = (api, tuple(sorted(kwargs.items(), key=str)))
@@ -198,8 +201,32 @@ def port_source(source: str, dest: str, *, ndim: int | None = None) -> tuple[str
         def leave_Call(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
             api = resolve(original.func)
             if api is None:
+                if full_name(original.func) in _DEFAULT_LOSS:
+                    return self._default_loss(original, updated)
                 return updated
             return self._port_call(api, original, updated)
+
+        def _default_loss(self, original: cst.Call, updated: cst.Call) -> cst.BaseExpression:
+            # a model wrapper whose default loss is a dialect's (chainer.links.Classifier: lossfun=
+            # softmax_cross_entropy): pass the ported loss explicitly
+            keyword, position, api_name = _DEFAULT_LOSS[full_name(original.func) or ""]
+            given = any(a.keyword is not None and a.keyword.value == keyword for a in original.args)
+            if given or sum(a.keyword is None for a in original.args) > position:
+                return updated
+            api = next((a for d in dialects() for a in apis(d) if a.qualname == api_name), None)
+            if api is None:
+                return updated
+            name, why = helper_for(api, {}, [])
+            text = module.code_for_node(original)
+            state.found.append(_Found(api, f"{text} (its default {keyword})", name, why))
+            if name is None:
+                self.comments[-1].append(f"the default {keyword} of {_short(text)} not ported to {state.dest}: {why}")
+                return updated
+            args = list(updated.args)
+            if args:
+                args[-1] = args[-1].with_changes(comma=cst.Comma(whitespace_after=cst.SimpleWhitespace(" ")))
+            args.append(cst.Arg(value=cst.Name(name), keyword=cst.Name(keyword), equal=_eq()))
+            return updated.with_changes(args=args)
 
         def leave_Arg(self, original: cst.Arg, updated: cst.Arg) -> cst.Arg:
             return updated.with_changes(value=self._value(original.value, updated.value))
@@ -301,6 +328,13 @@ def port_source(source: str, dest: str, *, ndim: int | None = None) -> tuple[str
     if state.helpers:
         code = _insert_helpers(new, state.helpers)
     return code, messages
+
+
+#: Model wrappers whose default loss is a dialect API: ``{path: (keyword, its position, API)}``.
+_DEFAULT_LOSS = {
+    "chainer.links.Classifier": ("lossfun", 1, "chainer.softmax_cross_entropy"),
+    "chainer.links.model.classifier.Classifier": ("lossfun", 1, "chainer.softmax_cross_entropy"),
+}
 
 
 def _eq() -> Any:
