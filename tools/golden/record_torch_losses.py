@@ -32,7 +32,7 @@ from _common import Recorder, err  # noqa: E402
 
 #: the APIs that unified_ce.adapters.torch implements: their cases go into golden/torch.json, the others
 #: wait in tools/golden/pending/torch_losses.json (tests/test_golden.py runs every case of the golden file)
-READY: set[str] = {"nll_loss", "NLLLoss"}
+READY: set[str] = {"nll_loss", "NLLLoss", "binary_cross_entropy_with_logits", "BCEWithLogitsLoss"}
 
 F16, F32, F64 = np.float16, np.float32, np.float64
 

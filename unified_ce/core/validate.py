@@ -158,10 +158,10 @@ def check_class_weight(h: Head, class_weight: Any) -> None:
     """One real weight per class (of this process's classes with a class shard)."""
     if class_weight is None:
         return
-    xp, C = h.xp, h.shape[h.axis]
     if h.spec.activation == "sigmoid":
         _check_pos_weight(h, class_weight)
         return
+    xp, C = h.xp, h.shape[h.axis]
     if class_weight.ndim != 1 or class_weight.shape[0] != C:
         raise InvalidArgumentError(
             f"class_weight must be a 1-D array of length C={C} (one weight per class"
