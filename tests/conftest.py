@@ -22,7 +22,12 @@ import pytest
 #: not test modules (--doctest-modules would import them; the worker imports torch at the top)
 collect_ignore = ["distributed_torch_worker.py"]
 
-os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=4")
+# 4 host devices for the sharding tests; LLVM's cheaper optimisation level: the tests compile a few
+# thousand small XLA programs once each, and at -O0 compiling them costs about a fifth less
+os.environ.setdefault(
+    "XLA_FLAGS",
+    "--xla_force_host_platform_device_count=4 --xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true",
+)
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 
 

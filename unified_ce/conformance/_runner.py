@@ -129,8 +129,8 @@ class Report:
         return f"{self.dialect:8s} {self.array:17s} {self._results_text()}"
 
     def failure_groups(self, limit: int = 5) -> list[dict[str, Any]]:
-        """What the failing cases share: for each tag or named argument carried by at least half of
-        the failures (by all of them, or 1.5 times as often as by the cases run) and not by every case, ``{"feature", "failures", "of_failures", "cases"}``, most
+        """What the failing cases share: for each tag or named argument carried by at least a quarter
+        of the failures, 1.5 times as often as by the cases run (and not by every case), ``{"feature", "failures", "of_failures", "cases"}``, most
         shared first."""
         fails = self.failures
         if not fails:
@@ -140,10 +140,11 @@ class Report:
         rows: list[dict[str, Any]] = [
             {"feature": f, "failures": n, "of_failures": len(fails), "cases": in_all[f]}
             for f, n in in_fails.items()
-            if 2 * n >= len(fails)
+            if 4 * n >= len(fails)
+            and n >= min(2, len(fails))
             and in_all[f] < len(self.results)
-            # shared by every failure, or much more common among failures than among all cases
-            and (n == len(fails) or n * len(self.results) >= 1.5 * in_all[f] * len(fails))
+            # much more common among the failures than among all the cases run
+            and n * len(self.results) >= 1.5 * in_all[f] * len(fails)
         ]
         rows.sort(key=lambda r: (-r["failures"], r["cases"], r["feature"]))
         return rows[:limit]
