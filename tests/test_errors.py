@@ -102,7 +102,7 @@ BAD: list[tuple[str, Callable[[Any], Any], type[Exception], tuple[str, ...]]] = 
     ),
     (
         "negative-probabilities",
-        lambda a: cross_entropy(a(X), a(np.full((3, 4), -0.25))),
+        lambda a: uce.cross_entropy(a(X), a(np.full((3, 4), -0.25)), target="probs"),
         uce.InvalidArgumentError,
         ("target", "non-negative"),
     ),

@@ -281,8 +281,8 @@ def _test_nn_cases() -> list[tuple[str, Callable[[], Sample]]]:
 
 
 #: inputs PyTorch's tests expect a number for that the dialect still refuses (being fixed in the core's
-#: validation): negative probability targets and zero classes
-_REFUSED = ("prob_target_all_reductions", "label_smoothing_with_probs", "zero_div_73165")
+#: validation): zero classes with a probability target
+_REFUSED = ("zero_div_73165",)
 TEST_NN = [
     pytest.param(
         m, id=i, marks=[pytest.mark.xfail(strict=True, reason="refused today")] if i.startswith(_REFUSED) else []

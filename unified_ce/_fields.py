@@ -174,6 +174,8 @@ FIELDS: tuple[Field, ...] = (
     _row("keepdims", False, _bool("keepdims"), "validate reduce", ALL_KERNELS, (False, True), (bool,)),
     _row("min_shifted_logit", None, _min_shifted_logit, "transforms", NO_KERNEL, (None, -64.0, -1.0), (type(None),)),
     _row("probs_sum_to_one", False, _bool("probs_sum_to_one"), "validate terms", ALL_KERNELS, (False, True), (bool,)),
+    _row("probs_nonnegative", True, _bool("probs_nonnegative"), "validate terms", ALL_KERNELS, (True, False),
+         (bool,)),
 )  # fmt: skip
 
 _BY_NAME = {f.name: f for f in FIELDS}

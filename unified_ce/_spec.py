@@ -110,6 +110,10 @@ class CrossEntropySpec:
         Softmax with ``target="probs"``: every target distribution must sum to 1 along ``axis``
         (within :math:`\sqrt{\mathrm{eps}}` of the dtype); other targets raise (eagerly) or
         give a NaN loss (lazily).  Paddle's soft labels.
+    probs_nonnegative : bool
+        ``target="probs"``: a negative target entry is invalid (raises eagerly, gives a NaN loss
+        lazily).  ``False``: any real target gives the loss of the formula above (PyTorch computes
+        it for negative and log-probability targets, which its own tests use).
 
     Examples
     --------
@@ -138,6 +142,7 @@ class CrossEntropySpec:
     scale: float = 1.0
     min_shifted_logit: float | None = None
     probs_sum_to_one: bool = False
+    probs_nonnegative: bool = True
 
     def __post_init__(self) -> None:
         # one validator per field, from the spec-field table (unified_ce._fields)
@@ -235,3 +240,4 @@ class SpecFields(TypedDict, total=False):
     scale: float
     min_shifted_logit: float | None
     probs_sum_to_one: bool
+    probs_nonnegative: bool

@@ -143,6 +143,7 @@ def _spec(ndim: int, probs: bool, ignore_index: int, reduction: str, label_smoot
         reduction=reduction,  # type: ignore[arg-type]
         denominator="items" if probs else "label_weight",
         zero_denominator="nan",
+        probs_nonnegative=False,  # PyTorch computes the loss of any real target (its tests use log-probabilities)
     )
 
 

@@ -92,11 +92,12 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
     else:
         loss = alpha * ls + csum(inp, beta * gap(inp, m - inp.x))
     if inp.lazy:  # values unknown at call time: a negative probability poisons the item with NaN
-        neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True)
+        neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True) if spec.probs_nonnegative else None
         if spec.probs_sum_to_one:  # and so does a distribution that does not sum to 1
             off = xp.abs(xp.sum(inp.t, axis=inp.axis, keepdims=True) - 1.0) > sum_tol(xp, inp.out_dtype)
-            neg = neg | off
-        loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
+            neg = off if neg is None else neg | off
+        if neg is not None:
+            loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
     if spec.weighting == "per_item" and spec.inputs == "logits":
         # alpha != sum_c beta_c = alpha sum_c q_c for unnormalised targets: add (alpha - sum beta) * m
         loss = loss + times(alpha, 1.0 - csum(inp, q)) * m

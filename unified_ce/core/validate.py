@@ -140,7 +140,7 @@ def _probs_target(h: Head, target: Any) -> None:
     if not is_floating(xp, target.dtype):
         raise InvalidTypeError(f"target of probabilities must have a floating dtype; got {target.dtype}")
     read = h.check_values and not h.lazy and target.size
-    if read and bool(xp.any(target < 0)):
+    if read and spec.probs_nonnegative and bool(xp.any(target < 0)):
         raise InvalidArgumentError(
             f"target of probabilities must be non-negative; got a minimum of {float(xp.min(target))}"
         )
