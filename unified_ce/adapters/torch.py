@@ -443,7 +443,7 @@ _BCE_NAMES = (("logits", "input"), ("class_weight", "pos_weight"), ("sample_weig
 _TargetSizeError = with_framework_type(InvalidArgumentError, ValueError)
 
 
-@functools.lru_cache(maxsize=64)
+@spec_cache(64)
 def _bce_spec(reduction: str) -> CrossEntropySpec:
     return CrossEntropySpec(
         activation="sigmoid",
