@@ -301,8 +301,7 @@ def evaluate_with_grad(
     spec = inp.spec
     if items is None or spec.reduction in ("none", "sample_mean"):
         return evaluate_with_grad_local(inp, plan, grad_output)
-    if grad_output is not None and tuple(grad_output.shape) != ():
-        raise InvalidArgumentError(f"grad_output must have the loss's shape (); got {tuple(grad_output.shape)}")
+    core.check_grad_output(inp, grad_output, ())
     if spec.reduction == "sum":
         local, grad = evaluate_with_grad_local(_as_sum(inp), plan, grad_output)
         (out,) = items.sum(local)

@@ -20,8 +20,10 @@ terms           item loss terms and their gradient ``c * (alpha softmax - beta)`
 reduce          sample weights, ``scale``, reductions, denominators; the coefficient ``c``
 evaluate        the passes: forward, backward, forward-with-gradient (in blocks of rows)
 fastpath        in-place primitives and row blocks of eager libraries (same formulas)
-fields          the spec-field table: default, validation, stages, kernel coverage, test values
 ==============  ==========================================================================
+
+Which stages read each spec field is declared in the spec-field table, :mod:`unified_ce._fields`
+(with the field's default, validation, kernel coverage and test values).
 
 The core imports nothing above it (no dialect, dispatcher, kernel or autodiff module):
 :mod:`unified_ce._dispatch` chooses how a call is evaluated.

@@ -2,7 +2,8 @@
 # C >= 1 classes; an index target y holds labels in [0, C) or ignore_index; a probability target q
 # has x's shape, is non-negative (and sums to 1 under probs_sum_to_one); w has length C; the
 # per-sample weights broadcast against the per-item loss.  One small checker per argument, run in
-# the order of ARGUMENT_CHECKS; each names its argument in its errors.  Arrays leave here in the
+# the order of ARGUMENT_CHECKS; each names its argument in its errors (grad_output, known only when
+# a gradient is asked for, by check_grad_output).  Arrays leave here in the
 # compute dtype (float32 for half precision), as frozen Inputs, with the reference Plan.
 """Validation: one checker per argument (a table), producing frozen :class:`Inputs` and a :class:`Plan`."""
 
