@@ -859,39 +859,90 @@ def _meminfo(key: str) -> int:
 
 
 def plot(rows: list[Row], path: Path) -> None:
+    """One panel per section, readable at page width: time ratio bars on a log axis (green: within the
+    target, red: not), each row's value and its memory ratio written beside it."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     timed = [r for r in rows if r.ratio is not None]
-    memd = [r for r in rows if r.mem_ratio is not None]
+    sections = list(dict.fromkeys(r.section for r in timed))
+    heights = [max(1, sum(r.section == s for r in timed)) for s in sections]
     fig, axes = plt.subplots(
-        1, 2, figsize=(14, max(4.0, 0.32 * len(timed) + 1.5)), gridspec_kw={"width_ratios": [3, 2]}
+        len(sections),
+        1,
+        figsize=(9.0, 0.42 * sum(heights) + 1.1 * len(sections) + 0.6),
+        gridspec_kw={"height_ratios": heights},
+        squeeze=False,
     )
-    for ax, data, key, title in (
-        (axes[0], timed, "ratio", "time, unified_ce / native (lower is better)"),
-        (axes[1], memd, "mem_ratio", "peak extra memory, unified_ce / native"),
-    ):
-        labels = [f"{r.section}: {r.case} [{r.size}, {kind_label(r)}]" for r in data]
-        vals = [max(getattr(r, key), 1e-3) for r in data]
-        colors = [
-            "tab:green" if v <= (r.target if key == "ratio" and r.target else 1.0) else "tab:red"
-            for v, r in zip(vals, data)
-        ]
+    lo = min([r.ratio for r in timed if r.ratio] + [0.5]) / 1.6  # type: ignore[type-var]
+    hi = max([r.ratio for r in timed if r.ratio] + [2.0]) * 3.0  # type: ignore[type-var]
+    for ax, section in zip(axes[:, 0], sections):
+        data = [r for r in timed if r.section == section]
         y = list(range(len(data)))[::-1]
-        ax.barh(y, vals, color=colors)
-        ax.set_yticks(y, labels, fontsize=8)
-        ax.axvline(1.0, color="k", lw=1)
+        vals = [max(float(r.ratio or 0.0), 1e-3) for r in data]
+        ok = [v <= (r.target if r.target else 1.0) for v, r in zip(vals, data)]
+        ax.barh(y, vals, color=["#2e7d32" if o else "#c62828" for o in ok], height=0.7)
+        ax.set_yticks(
+            y,
+            [f"{r.case} [{r.size}" + ("" if r.kind == "one" else f", {kind_label(r)}") + "]" for r in data],
+            fontsize=11,
+        )
+        ax.axvline(1.0, color="k", lw=1.2)
         ax.set_xscale("log")
-        ax.set_title(title, fontsize=10)
-        for yi, v in zip(y, vals):
-            ax.text(v, yi, f" {v:.2f}", va="center", fontsize=7)
-    fig.suptitle("unified_ce vs native cross-entropy on the CPU (ratios from the same run)", fontsize=11)
+        ax.set_xlim(lo, hi)
+        ax.tick_params(axis="x", labelsize=11)
+        ax.set_title(section, fontsize=12, fontweight="bold")
+        for yi, v, r in zip(y, vals, data):
+            mem = f"   mem {r.mem_ratio:.2f}×" if r.mem_ratio is not None else ""
+            ax.text(v * 1.08, yi, f"{v:.2f}×{mem}", va="center", fontsize=10.5)
+        ax.grid(axis="x", which="both", alpha=0.25)
+    fig.suptitle(
+        "time, unified_ce / native (log scale; lower is better; green: target met)\nrows on 1 thread unless marked",
+        fontsize=12,
+    )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=100)
     plt.close(fig)
+
+
+def rows_from_markdown(md_path: Path) -> list[Row]:
+    """The rows of the table a previous run wrote into ``docs/performance.md`` (to redraw the plot
+    without measuring again: ``--replot``)."""
+    text = md_path.read_text()
+    block = text[text.index(BEGIN) : text.index(END)] if BEGIN in text and END in text else text
+    lines = [ln for ln in block.splitlines() if ln.startswith("| section |") or ln.startswith("| ")]
+    head = next(ln for ln in lines if ln.startswith("| section |"))
+    cols = [c.strip() for c in head.strip("|").split("|")]
+
+    def num(cell: str) -> float | None:
+        m = re.match(r"\s*([0-9.]+)×", cell)
+        return float(m.group(1)) if m else None
+
+    def target(cell: str) -> float | None:
+        m = re.search(r"\(≤([0-9.]+)\)", cell)
+        return float(m.group(1)) if m else None
+
+    rows = []
+    for ln in lines:
+        cells = [c.strip() for c in ln.strip().strip("|").split("|")]
+        if ln == head or len(cells) != len(cols) or set(cells[0]) <= {"-"}:
+            continue
+        c = dict(zip(cols, cells))
+        threads = c.get("threads", "1 thread")
+        kind = "loaded" if "busy" in threads else ("default" if threads.startswith("default") else "one")
+        n_threads = int(m.group(1)) if (m := re.search(r"(\d+)", threads)) else 1
+        row = Row(
+            c["section"], c["case"], c["size (N×C)"].split(" ")[0], c["unified_ce"], c["native"],
+            ratio=num(c["ratio (target)"]), target=target(c["ratio (target)"]), kind=kind, threads=n_threads,
+        )  # fmt: skip
+        mem = num(c.get("mem ratio (target)", ""))
+        if mem is not None:  # only the ratio is needed for the plot
+            row.mem_ours, row.mem_native = max(1, round(mem * 1_000_000)), 1_000_000
+        rows.append(row)
+    return rows
 
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -985,6 +1036,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", help="comma-separated sections: torch,jax,numpy,overhead,chainer,foreign")
     ap.add_argument("--out-dir", help="where docs/performance.md and docs/img/bench_cpu.png go (default: the repo)")
     ap.add_argument("--no-write", action="store_true", help="print the table only")
+    ap.add_argument(
+        "--replot", action="store_true", help="redraw docs/img/bench_cpu.png from the table in docs/performance.md"
+    )
     ap.add_argument("--max-gib", type=float, default=6.0, help="skip 'large' unless this much memory is available")
     ap.add_argument("--golden-a", default=os.environ.get("UCE_BENCH_GOLDEN_A", DEFAULT_GOLDEN["a"]))
     ap.add_argument("--golden-b", default=os.environ.get("UCE_BENCH_GOLDEN_B", DEFAULT_GOLDEN["b"]))
@@ -1000,6 +1054,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--kind-worker", choices=("default", "loaded"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if args.replot:
+        root = Path(args.out_dir) if args.out_dir else Path(__file__).resolve().parents[1]
+        plot(rows_from_markdown(root / "docs" / "performance.md"), root / "docs" / "img" / "bench_cpu.png")
+        return 0
     if not args.kind_worker:
         set_threads(args.threads)
 
