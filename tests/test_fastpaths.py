@@ -96,6 +96,12 @@ def _np(a: Any) -> np.ndarray:
     return a.detach().numpy() if hasattr(a, "detach") else np.asarray(a)
 
 
+@pytest.fixture(autouse=True)
+def _reference_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reference core's fast paths (eager CPU torch tensors would otherwise go to ``torch_cpu``)."""
+    monkeypatch.setenv("UNIFIED_CE_KERNEL", "reference")
+
+
 @pytest.fixture
 def tiny_blocks(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Cut every input into blocks of about 3 rows; the list counts the blocked evaluations."""

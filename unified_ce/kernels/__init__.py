@@ -8,7 +8,13 @@ kernel     arrays                                     module
 =========  =========================================  ==========================================
 triton     torch CUDA tensors (float32/16, bfloat16)  :mod:`unified_ce.kernels._triton`
 cupy       CuPy arrays (float32, float16)             :mod:`unified_ce.kernels._cupy`
+torch_cpu  eager torch CPU tensors (float32, float64) :mod:`unified_ce.kernels._torch_cpu`
 =========  =========================================  ==========================================
+
+``torch_cpu`` is not a compiled kernel: it runs aten's row-fused ``softmax`` / ``log_softmax`` and a
+few whole-array passes, a handful of parallel regions per call whatever the size (the reference
+core's eager blocks run a dozen regions per block, which stall with several threads on a busy
+machine), and hands tiny calls whose spec is PyTorch's own to ``F.cross_entropy``.
 
 Both cover softmax cross-entropy of logits with integer (or integral float) class targets and
 every other knob: class weights (per class or per item), ``ignore_index``, label smoothing,
@@ -20,7 +26,8 @@ needs its own gradient) is evaluated by the reference core.
 The environment variable ``UNIFIED_CE_KERNEL`` (read at every call) selects:
 
 * ``auto`` (default): ``triton`` for torch CUDA tensors when Triton is installed, ``cupy`` for
-  CuPy arrays, the reference core otherwise and for every spec a kernel does not cover;
+  CuPy arrays, ``torch_cpu`` for eager CPU torch tensors, the reference core otherwise and for
+  every spec a kernel does not cover;
 * ``reference``: always the reference core;
 * ``triton`` / ``cupy``: that kernel wherever it covers the spec (the reference core where it does
   not); raises :class:`KernelUnavailableError` when the kernel cannot run on the given arrays
@@ -192,6 +199,12 @@ def _triton_kernel() -> Kernel:
     return TritonKernel()
 
 
+def _torch_cpu_module() -> Any:
+    import importlib
+
+    return importlib.import_module(f"{__name__}._torch_cpu")
+
+
 @functools.lru_cache(maxsize=1)
 def _cupy_kernel() -> Kernel:
     from ._cupy import CupyKernel
@@ -211,6 +224,9 @@ def _choose(
             why = _triton_unavailable(logits) or _unsupported(spec, logits, target, class_weight, sample_weight,
                                                               "triton")  # fmt: skip
             return (None, f"reference ({why})") if why else (_triton_kernel(), "triton")
+        if lib == "torch" and logits.device.type == "cpu":
+            why = _torch_cpu_module().unsupported(spec, logits, target, class_weight, sample_weight)
+            return (None, f"reference ({why})") if why else (_torch_cpu_module().TorchCPUKernel(), "torch_cpu")
         if lib == "cupy":
             why = _unsupported(spec, logits, target, class_weight, sample_weight, "cupy")
             return (None, f"reference ({why})") if why else (_cupy_kernel(), "cupy")
