@@ -192,3 +192,30 @@ def test_parallel_regions_per_call_do_not_grow_with_the_input(smoothing: float) 
         del x
     assert counts[0] == counts[1]
     assert sum(counts[1].values()) <= 7, counts[1]
+
+
+def test_tiny_calls_take_the_native_op_directly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tiny torch-dialect call is F.cross_entropy itself; invalid input still raises our error."""
+    from unified_ce import _dispatch
+    from unified_ce._errors import LabelOutOfRangeError
+    from unified_ce.adapters.torch import CrossEntropyLoss
+
+    xs, ts, ws, _ = _torch_case()
+    loss = CrossEntropyLoss(weight=ws, label_smoothing=0.2)
+    calls: list[Any] = []
+    real = _dispatch.direct
+    monkeypatch.setattr(_dispatch, "direct", lambda call: calls.append(out := real(call)) or out)
+    value = loss(xs, ts)
+    assert calls and calls[0] is not None  # taken
+    expected = torch.nn.functional.cross_entropy(xs, ts, ws, label_smoothing=0.2)
+    torch.testing.assert_close(value, expected, rtol=0, atol=0)
+    monkeypatch.setenv("UNIFIED_CE_KERNEL", "reference")
+    torch.testing.assert_close(loss(xs, ts), expected, rtol=1e-12, atol=1e-14)
+    monkeypatch.delenv("UNIFIED_CE_KERNEL")
+    bad = ts.clone()
+    bad[0] = 7  # 7 classes: out of range
+    calls.clear()
+    with pytest.raises(LabelOutOfRangeError) as info:
+        loss(xs, bad)
+    assert isinstance(info.value, IndexError)  # PyTorch's class too
+    assert calls == [None]  # the op refused it; the full path raised

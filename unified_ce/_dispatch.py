@@ -34,10 +34,33 @@ from . import _autodiff, core, kernels
 from ._backend import compute_dtype
 from ._spec import CrossEntropySpec
 
-__all__ = ["NATIVE", "choose", "evaluate", "evaluate_with_grad", "prepare", "softmax"]
+__all__ = ["NATIVE", "choose", "direct", "evaluate", "evaluate_with_grad", "prepare", "softmax"]
 
 #: Choosers of a native evaluator, tried in order before the fused kernels (see the module docstring).
 NATIVE: list[Callable[[CrossEntropySpec, Any, Any, Any, Any], Any]] = []
+
+
+_DIRECT: dict[type, Any] = {}
+
+
+def direct(call: Any) -> Any:
+    """The loss of a translated call by the framework's own op, before any validation of ours, or None.
+
+    For tiny calls whose spec the framework's op computes exactly, on arrays it accepts as they are
+    (today: :func:`unified_ce.kernels._torch_cpu.direct`, CPU torch tensors); the cost of such a call
+    is per-call Python work, so it is one cached lookup by the logits' type and the op itself.  When
+    the op refuses the input, None: the full path validates it and raises our error.
+    """
+    tp = type(call.logits)
+    fn = _DIRECT.get(tp, _DIRECT)
+    if fn is _DIRECT:
+        fn = None
+        if tp.__module__.split(".")[0] == "torch":
+            from .kernels import _torch_cpu
+
+            fn = _torch_cpu.direct
+        _DIRECT[tp] = fn
+    return None if fn is None else fn(call)
 
 
 def choose(spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any) -> Any:

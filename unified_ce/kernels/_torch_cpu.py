@@ -39,6 +39,7 @@ dispatched, and aten's own op is one.
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any
 
@@ -308,6 +309,58 @@ def _native(inp: Inputs) -> tuple[str, int, float] | None:
     if inp.spec.axis != 1 and not (inp.axis == 1 and x.ndim >= 2):
         return None
     return _native_spec(inp.spec)
+
+
+_FLOATS: tuple[Any, ...] = ()
+
+
+def _floats(torch: Any) -> tuple[Any, ...]:
+    global _FLOATS
+    _FLOATS = (torch.float32, torch.float64)
+    return _FLOATS
+
+
+#: the kernel choice variable (read as :func:`unified_ce.kernels.requested` does; anything but
+#: ``auto`` or unset takes the full path, which checks the value)
+ENV_VAR = "UNIFIED_CE_KERNEL"
+
+
+def direct(call: Any) -> Any:
+    """The loss of a tiny translated call by ``F.cross_entropy`` alone, or None to take the full path.
+
+    Taken when the spec is PyTorch's own (:func:`_native_spec`), the arrays are CPU tensors torch's
+    op accepts as they are (float32 / float64 logits with at most :data:`NATIVE_MAX_LOGITS`
+    entries, int64 labels, a class-weight tensor of the logits' dtype, no sample weights) and no
+    transform traces the call.  No validation of ours runs: PyTorch checks shapes, dtypes and the
+    label range itself on the CPU, and when it raises, the full path runs instead and raises our
+    error (or gives the value).  The same op runs after our validation for these specs anyway
+    (:meth:`TorchCPUKernel.evaluate`), so the numbers are the same.
+    """
+    x, t, cw = call.logits, call.target, call.class_weight
+    if call.sample_weight is not None or not call.double_backprop or os.environ.get(ENV_VAR, "auto") != "auto":
+        return None
+    torch = sys.modules["torch"]
+    if (
+        type(t) is not type(x)
+        or x.dtype not in (_FLOATS or _floats(torch))
+        or t.dtype is not torch.int64
+        or x.device.type != "cpu"
+        or not 0 < x.numel() <= NATIVE_MAX_LOGITS
+        or (cw is not None and (type(cw) is not type(x) or cw.dtype != x.dtype or cw.requires_grad))
+    ):
+        return None
+    args = _native_spec(call.spec)
+    if args is None or torch._C._are_functorch_transforms_active() or torch.compiler.is_compiling():
+        return None
+    if _forward_ad_active(torch):
+        return None
+    reduction, ignore, eps = args
+    try:
+        return torch.nn.functional.cross_entropy(
+            x, t, cw, ignore_index=ignore, reduction=reduction, label_smoothing=eps
+        )
+    except Exception:  # invalid input: the full path raises the error (ours and the framework's class)
+        return None
 
 
 class TorchCPUKernel:
