@@ -4,6 +4,6 @@ One module per dialect (``chainer``, ``mxnet``, ``paddle``, ``torch``, ``brainpy
 Cross-Entropy, a linear cross-entropy), named after the framework it emulates.  Importing a dialect imports no framework.
 """
 
-DIALECTS = ("torch", "chainer", "mxnet", "paddle", "brainpy", "tensorflow", "cce", "mlx", "optax")
+DIALECTS = ("torch", "chainer", "mxnet", "paddle", "brainpy", "tensorflow", "cce", "mlx", "optax", "keras")
 
 __all__ = ["DIALECTS"]

@@ -1,0 +1,481 @@
+"""The Keras 3 dialect: ``keras.losses.CategoricalCrossentropy``, ``SparseCategoricalCrossentropy``,
+``BinaryCrossentropy`` and the functions ``categorical_crossentropy``, ``sparse_categorical_crossentropy``,
+``binary_crossentropy`` (``from_logits=True``).
+
+Works on arrays of every supported library (Keras is never imported).  Emulates Keras 3.15 on its
+TensorFlow backend (``keras/src/losses/losses.py``, ``loss.py``).  Keras takes the target first:
+``loss(y_true, y_pred, sample_weight=None)``.  Translation to the spec:
+
+==================================  =====================================================================
+Keras                               :class:`~unified_ce.CrossEntropySpec`
+==================================  =====================================================================
+``from_logits=True``                ``inputs="logits"`` (``False``, probabilities clipped to
+                                    ``[1e-7, 1 - 1e-7]``, is not translated yet)
+categorical ``y_true``              ``target="probs"`` (cast to ``y_pred``'s dtype); ``axis``
+sparse ``y_true``                   ``target="index"`` (integer or whole-valued float labels), last axis
+``label_smoothing``                 ``label_smoothing``: ``y (1 - ls) + ls / C`` (binary: ``+ ls / 2``)
+``ignore_class``                    ``ignore_index``; the mean divides by the non-ignored items
+``reduction="sum_over_batch_size"`` ``"mean"``, ``denominator="items"`` (``"valid"`` with
+/ ``"mean"``                        ``ignore_class``), ``zero_denominator="zero"`` (``divide_no_nan``)
+``reduction="sum"``                 ``"sum"``; ``"none"`` / ``None``: ``"none"``
+``sample_weight`` (at call)         ``sample_weight``, aligned as Keras's ``squeeze_or_expand_to_same_rank``
+binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mean"`` (rank 1); the classes:
+                                    one mean over every element, ``"sum"`` divided by ``C`` (``scale``)
+==================================  =====================================================================
+
+Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
+``from_logits=False``, ``reduction="mean_with_sample_weight"`` with a ``sample_weight``, the loss
+classes' float32 computation of float16 / float64 inputs, an empty batch of rank 1 (Keras returns it
+unreduced), ``(N, 1)`` sparse labels, binary losses on inputs of rank > 2, categorical label smoothing
+with a class axis other than the last.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from .._backend import as_array_like, namespace_of
+from .._errors import InvalidArgumentError, InvalidTypeError
+from .._spec import CrossEntropySpec
+from ._base import Call, DialectLoss, check_choice, dialect_function
+
+# the first is the dialect's main API (porting writes it first)
+__all__ = [  # noqa: RUF022
+    "SparseCategoricalCrossentropy",
+    "CategoricalCrossentropy",
+    "BinaryCrossentropy",
+    "sparse_categorical_crossentropy",
+    "categorical_crossentropy",
+    "binary_crossentropy",
+]
+
+#: Keras takes the target first (read by :mod:`unified_ce.porting`).
+TARGET_FIRST = True
+
+_NAMES = (("logits", "y_pred"), ("target", "y_true"))
+_REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
+_NOT_YET = "is not translated by unified_ce yet"
+
+#: The dialect's semantics, one row per question of the cross-dialect matrix.
+SEMANTICS = {
+    "class axis": "axis=-1 (sparse: the last axis only on the TensorFlow backend)",
+    "target kinds": "one-hot / probabilities (Categorical), integer labels (SparseCategorical), "
+    "binary labels or probabilities (Binary)",
+    "ignore label": "ignore_class=None (SparseCategorical)",
+    "label smoothing": "yes: y (1-ls) + ls/C with C the size of the LAST axis (binary: + ls/2)",
+    "class weight enters": "no class weights (class_weight is a Model.fit argument)",
+    "mean divides by": "sum_over_batch_size: the number of loss elements (ignore_class: the non-ignored ones), "
+    "sample weights multiply; 0/0 = 0",
+    "all ignored (mean)": "0 (divide_no_nan)",
+    "output shape": "scalar; the functions and reduction=None: one loss per item (binary: the mean over axis)",
+    "per-sample weights": "sample_weight at call, broadcast against the per-item losses",
+    "log-prob input": "no (from_logits=False takes probabilities)",
+}
+
+
+def _pending() -> dict[str, str]:
+    out = {}
+    prob = "from_logits=False (probability inputs, clipped to [1e-7, 1 - 1e-7]) " + _NOT_YET
+    for api in ("CategoricalCrossentropy", "SparseCategoricalCrossentropy"):
+        out[f"{api}/doc_example*"] = prob
+    out["BinaryCrossentropy/doc_example"] = prob
+    for api in ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy"):
+        out[f"{api}/probs-*"] = prob
+        for dt in ("float16", "float64"):
+            out[f"{api}/logits-{dt}"] = "the loss classes compute in float32 whatever the input dtype " + _NOT_YET
+        out[f"{api}/logits-N0"] = "an empty rank-1 loss returned unreduced by the loss classes " + _NOT_YET
+    for api in ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"):
+        out[f"{api}/doc_example"] = prob
+        out[f"{api}/probs-*"] = prob
+    out["SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"] = (
+        "mean_with_sample_weight with a sample_weight " + _NOT_YET
+    )
+    out["SparseCategoricalCrossentropy/logits-ignore-1-redmean_with_sample_weight-sw"] = out[
+        "SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"
+    ]
+    out["CategoricalCrossentropy/logits-redmean_with_sample_weight-sw"] = out[
+        "SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"
+    ]
+    out["BinaryCrossentropy/logits-redmean_with_sample_weight-sw"] = out[
+        "SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"
+    ]
+    out["sparse_categorical_crossentropy/logits-labels_N1"] = "(N, 1) labels (squeezed by Keras) " + _NOT_YET
+    for api in ("binary_crossentropy", "BinaryCrossentropy"):
+        for r in ("rank3", "rank4", "rank3-axis1"):
+            out[f"{api}/logits-{r}"] = "the binary losses on inputs of rank > 2 " + _NOT_YET
+    out["CategoricalCrossentropy/logits-rank2-axis0-ls0.2"] = (
+        "label smoothing with a class axis other than the last " + _NOT_YET
+    )
+    out["CategoricalCrossentropy/logits-rank3-axis1-ls0.2"] = out["CategoricalCrossentropy/logits-rank2-axis0-ls0.2"]
+    out["CategoricalCrossentropy/logits-rank4-axis1-ls0.2"] = out["CategoricalCrossentropy/logits-rank2-axis0-ls0.2"]
+    return out
+
+
+#: Golden cases this dialect cannot run yet, with the reason.
+GOLDEN_PENDING = _pending()
+
+#: Golden cases where Keras raises but this dialect deliberately accepts the input.
+GOLDEN_DEVIATIONS = {
+    "sparse_categorical_crossentropy/logits-axis1-error": "a class axis other than the last works (Keras's "
+    "TensorFlow backend refuses it: 'Only axis=-1 is currently supported'; its JAX backend accepts it)",
+}
+
+
+@functools.lru_cache(maxsize=256)
+def _spec(
+    activation: str,
+    target: str,
+    axis: int,
+    ignore: int | None,
+    label_smoothing: float,
+    reduction: str,
+    denominator: str,
+    scale: float = 1.0,
+) -> CrossEntropySpec:
+    return CrossEntropySpec(
+        activation=activation,  # type: ignore[arg-type]
+        target=target,  # type: ignore[arg-type]
+        axis=axis,
+        ignore_index=ignore,
+        label_smoothing=label_smoothing,
+        reduction=reduction,  # type: ignore[arg-type]
+        denominator=denominator,  # type: ignore[arg-type]
+        zero_denominator="zero",
+        batch_axis=0,
+        scale=scale,
+    )
+
+
+def _from_logits(from_logits: bool) -> None:
+    if not from_logits:
+        raise InvalidArgumentError(
+            f"from_logits=False (probability inputs, clipped to [1e-7, 1 - 1e-7]) {_NOT_YET}; pass logits "
+            "with from_logits=True"
+        )
+
+
+def _int_axis(axis: Any) -> int:
+    if isinstance(axis, bool) or not isinstance(axis, int):
+        raise InvalidArgumentError(f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}")
+    return axis
+
+
+def _reduction(reduction: Any, sample_weight: Any, ignore: int | None) -> tuple[str, str]:
+    """``(spec reduction, denominator)`` of a Keras reduction (``squeeze`` etc. done by the caller)."""
+    check_choice("reduction", reduction, _REDUCTIONS)
+    if reduction in (None, "none"):
+        return "none", "items"
+    if reduction == "sum":
+        return "sum", "items"
+    if reduction == "mean_with_sample_weight" and sample_weight is not None:
+        raise InvalidArgumentError(f"reduction='mean_with_sample_weight' with a sample_weight {_NOT_YET}")
+    return "mean", "valid" if ignore is not None else "items"
+
+
+def _sample_weight(sample_weight: Any, loss_shape: tuple[int, ...], axis: int, like: Any) -> Any:
+    """Keras's alignment of ``sample_weight`` with the per-item losses (``squeeze_or_expand_to_same_rank``,
+    then NumPy broadcasting), as the core's per-item weight: the class ``axis`` (of the logits) kept with
+    size 1.  Only views of the caller's array (reshape / expand_dims / squeeze)."""
+    if sample_weight is None:
+        return None
+    xp = namespace_of({"y_pred": like})
+    sw = as_array_like("sample_weight", sample_weight, xp, like)
+    shape, rank = tuple(sw.shape), sw.ndim
+    if rank + 1 == len(loss_shape) and loss_shape and loss_shape[-1] == 1 and rank == 1:
+        sw = xp.expand_dims(sw, axis=-1)
+    elif rank == len(loss_shape) + 1 and shape[-1] == 1 and len(loss_shape) != 1:
+        sw = xp.squeeze(sw, axis=-1)
+    shape = tuple(sw.shape)
+    padded = (1,) * (len(loss_shape) - len(shape)) + shape
+    if len(shape) > len(loss_shape) or any(a not in (1, b) for a, b in zip(padded, loss_shape)):
+        raise InvalidArgumentError(
+            f"Incompatible shapes: the per-item losses {list(loss_shape)} vs. sample_weight {list(shape)}"
+        )
+    if padded != shape:
+        sw = xp.reshape(sw, padded)
+    return xp.expand_dims(sw, axis=axis)
+
+
+def _categorical(
+    y_true: Any, y_pred: Any, from_logits: bool, ls: float, axis: Any, red: str, den: str, sw: Any
+) -> Call:
+    _from_logits(from_logits)
+    ax = _int_axis(axis)
+    if y_pred.ndim < 1 or y_true.ndim != y_pred.ndim:
+        raise InvalidArgumentError(
+            "Arguments `target` and `output` must have the same rank (ndim). Received: "
+            f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
+        )
+    if ls and ax % y_pred.ndim != y_pred.ndim - 1:
+        raise InvalidArgumentError(f"label_smoothing with axis={ax} (not the last axis) {_NOT_YET}")
+    spec = _spec("softmax", "probs", ax, None, float(ls), red, den)
+    a = ax % y_pred.ndim
+    weights = _sample_weight(sw, tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :]), a, y_pred)
+    return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
+
+
+def _sparse(y_true: Any, y_pred: Any, from_logits: bool, ignore: Any, axis: Any, red: str, den: str, sw: Any) -> Call:
+    _from_logits(from_logits)
+    ax = _int_axis(axis)
+    if ignore is not None and (isinstance(ignore, bool) or not isinstance(ignore, int)):
+        raise InvalidTypeError(f"ignore_class must be an int or None; got {ignore!r}")
+    if y_pred.ndim < 1:
+        raise InvalidArgumentError(f"Argument `output` must be at least rank 1. Received: output.shape={y_pred.shape}")
+    spec = _spec("softmax", "index", ax, ignore, 0.0, red, den)
+    a = ax % y_pred.ndim
+    weights = _sample_weight(sw, tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :]), a, y_pred)
+    return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
+
+
+def _binary(
+    y_true: Any, y_pred: Any, from_logits: bool, ls: float, axis: Any, red: str, sw: Any, per_item: bool
+) -> Call:
+    """``per_item``: the function's per-sample mean over ``axis``; else the loss class's reduction ``red``."""
+    _from_logits(from_logits)
+    ax = _int_axis(axis)
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise InvalidArgumentError(
+            "Arguments `target` and `output` must have the same shape. Received: "
+            f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
+        )
+    if y_pred.ndim > 2:
+        raise InvalidArgumentError(f"binary cross-entropy on inputs of rank {y_pred.ndim} > 2 {_NOT_YET}")
+    xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
+    from .._backend import is_floating
+
+    target = "probs" if is_floating(xp, y_true.dtype) else "index"
+    n_mean = y_pred.shape[ax] if y_pred.ndim else 1
+    if y_pred.ndim <= 1:  # the mean over the only axis is one number
+        reduction, scale = ("mean", 1.0) if per_item or red in ("mean", "none") else ("sum", 1.0 / max(n_mean, 1))
+        if not per_item and red == "sum":
+            reduction, scale = "sum", 1.0 / max(n_mean, 1)
+        spec = _spec("sigmoid", target, -1, None, float(ls), reduction, "items", scale)
+        weights = None if sw is None or y_pred.ndim == 0 else _sample_weight(sw, (), 0, y_pred)
+        return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
+    batch = 1 - ax % 2  # the axis the per-sample means keep
+    if per_item or red == "none":
+        spec = _spec("sigmoid", target, -1, None, float(ls), "sample_mean", "items")
+        spec = spec.replace(batch_axis=batch)
+    elif red == "sum":
+        spec = _spec("sigmoid", target, -1, None, float(ls), "sum", "items", 1.0 / max(n_mean, 1))
+    else:
+        spec = _spec("sigmoid", target, -1, None, float(ls), "mean", "items")
+    a = ax % 2
+    weights = _sample_weight(sw, (y_pred.shape[1 - a],), a, y_pred)
+    return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
+
+
+# ------------------------------------------------------------------------------------------ functions
+
+
+@dialect_function
+def categorical_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+) -> Call:
+    """``keras.losses.categorical_crossentropy`` on any array library (``from_logits=True``).
+
+    Parameters
+    ----------
+    y_true : array
+        One-hot targets / probabilities of ``y_pred``'s shape.
+    y_pred : array
+        Logits (``from_logits=True``; probabilities are not translated yet).
+    from_logits : bool
+    label_smoothing : float
+        ``y_true (1 - ls) + ls / C``.
+    axis : int
+
+    Returns
+    -------
+    array
+        One loss per item.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.keras import categorical_crossentropy
+    >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
+    >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1]]))
+    >>> print(np.round(categorical_crossentropy(y_true, logits, from_logits=True), 4))
+    [0.1054 2.3026]
+    """
+    return _categorical(y_true, y_pred, from_logits, label_smoothing, axis, "none", "items", None)
+
+
+@dialect_function
+def sparse_categorical_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1
+) -> Call:
+    """``keras.losses.sparse_categorical_crossentropy`` on any array library (``from_logits=True``).
+
+    Parameters
+    ----------
+    y_true : array
+        Integer labels (or whole-valued floats), ``y_pred``'s shape without the class axis.
+    y_pred : array
+        Logits.
+    from_logits : bool
+    ignore_class : int, optional
+        Items with this label have loss 0.
+    axis : int
+
+    Returns
+    -------
+    array
+        One loss per item (0 for ignored ones).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.keras import sparse_categorical_crossentropy
+    >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1]]))
+    >>> print(np.round(sparse_categorical_crossentropy(np.array([1, 2]), logits, from_logits=True), 4))
+    [0.1054 2.3026]
+    """
+    return _sparse(y_true, y_pred, from_logits, ignore_class, axis, "none", "items", None)
+
+
+@dialect_function
+def binary_crossentropy(
+    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+) -> Call:
+    """``keras.losses.binary_crossentropy`` on any array library (``from_logits=True``, rank <= 2).
+
+    Parameters
+    ----------
+    y_true : array
+        Binary labels or probabilities of ``y_pred``'s shape.
+    y_pred : array
+        Logits.
+    from_logits : bool
+    label_smoothing : float
+        ``y_true (1 - ls) + ls / 2``.
+    axis : int
+        The axis the mean runs over.
+
+    Returns
+    -------
+    array
+        The mean over ``axis`` of the elementwise losses.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.keras import binary_crossentropy
+    >>> print(np.round(binary_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.0, 0.0]]), from_logits=True), 6))
+    [0.693147]
+    """
+    return _binary(y_true, y_pred, from_logits, label_smoothing, axis, "none", None, per_item=True)
+
+
+# ------------------------------------------------------------------------------------------ classes
+
+
+class _KerasLoss(DialectLoss):
+    _reduction_value: Any
+
+    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
+        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
+
+    def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+        """``value_and_grad(y_true, y_pred, sample_weight=None, grad_output=None)``: the loss and
+        ``d sum(loss * grad_output) / d y_pred``."""
+        return super().value_and_grad(*args, grad_output=grad_output, **kwargs)
+
+
+class CategoricalCrossentropy(_KerasLoss):
+    """``keras.losses.CategoricalCrossentropy`` on any array library (``from_logits=True``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.keras import CategoricalCrossentropy
+    >>> cce = CategoricalCrossentropy(from_logits=True)
+    >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
+    >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1]], np.float32))
+    >>> print(round(float(cce(y_true, logits)), 4))
+    1.204
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "categorical_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        check_choice("reduction", reduction, _REDUCTIONS)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+        self.reduction, self.name, self.dtype = reduction, name, dtype
+
+    def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+        red, den = _reduction(self.reduction, sample_weight, None)
+        return _categorical(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, den, sample_weight)
+
+
+class SparseCategoricalCrossentropy(_KerasLoss):
+    """``keras.losses.SparseCategoricalCrossentropy`` on any array library (``from_logits=True``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.keras import SparseCategoricalCrossentropy
+    >>> scce = SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+    >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], np.float32))
+    >>> print(round(float(scce(np.array([1, 2, -1]), logits)), 4))  # the mean over the 2 non-ignored items
+    1.204
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        ignore_class: int | None = None,
+        reduction: Any = "sum_over_batch_size",
+        axis: int = -1,
+        name: str = "sparse_categorical_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        check_choice("reduction", reduction, _REDUCTIONS)
+        self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
+        self.reduction, self.name, self.dtype = reduction, name, dtype
+
+    def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+        red, den = _reduction(self.reduction, sample_weight, self.ignore_class)
+        return _sparse(y_true, y_pred, self.from_logits, self.ignore_class, self.axis, red, den, sample_weight)
+
+
+class BinaryCrossentropy(_KerasLoss):
+    """``keras.losses.BinaryCrossentropy`` on any array library (``from_logits=True``, rank <= 2).
+
+    Examples
+    --------
+    Keras's documentation example:
+
+    >>> import numpy as np
+    >>> from unified_ce.adapters.keras import BinaryCrossentropy
+    >>> bce = BinaryCrossentropy(from_logits=True)
+    >>> y_true = np.array([0, 1, 0, 0], np.float32)
+    >>> y_pred = np.array([-18.6, 0.51, 2.94, -12.8], np.float32)
+    >>> print(round(float(bce(y_true, y_pred)), 3))
+    0.865
+    """
+
+    def __init__(
+        self,
+        from_logits: bool = False,
+        label_smoothing: float = 0.0,
+        axis: int = -1,
+        reduction: Any = "sum_over_batch_size",
+        name: str = "binary_crossentropy",
+        dtype: Any = None,
+    ) -> None:
+        check_choice("reduction", reduction, _REDUCTIONS)
+        self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
+        self.reduction, self.name, self.dtype = reduction, name, dtype
+
+    def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+        red, _ = _reduction(self.reduction, sample_weight, None)
+        return _binary(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, sample_weight, False)
