@@ -24,6 +24,9 @@ What is measured
 * **Correctness**: every row's loss and gradient are compared with a float32 PyTorch reference
   before timing.
 
+``--linear`` runs the linear cross-entropy comparison instead (unified_ce vs Apple's CCE kernel vs
+Liger's fused linear cross-entropy, when installed: ``benchmarks/bench_linear.py --sections cuda``).
+
 ``--write-docs`` replaces the generated block of ``docs/gpu.md`` with the table (device, date,
 versions) and draws ``docs/img/bench_gpu.png``.
 """
@@ -342,7 +345,19 @@ def main() -> int:
     ap.add_argument("--dry-run-cpu", action="store_true", help="tiny shapes on the CPU (Triton interpreter)")
     ap.add_argument("--out-dir", type=Path, default=None, help="where to write bench_gpu.json (default: a temp dir)")
     ap.add_argument("--write-docs", action="store_true", help="update docs/gpu.md and docs/img/bench_gpu.png")
+    ap.add_argument(
+        "--linear", action="store_true", help="the linear cross-entropy rows instead: unified_ce vs CCE vs Liger "
+        "(benchmarks/bench_linear.py --sections cuda)"
+    )  # fmt: skip
     args = ap.parse_args()
+    if args.linear:  # tokens 4096 x hidden 1024 x vocabulary 65536 (--quick: 256 x 64 x 2048), bfloat16
+        sys.path.insert(0, str(REPO / "benchmarks"))
+        import bench_linear
+
+        size = ["--quick"] if args.quick else ["--size", "full"]
+        bench_linear.main(["--sections", "cuda", "--dtype", args.dtypes.split(",")[0], *size]
+                          + (["--out-dir", str(args.out_dir)] if args.out_dir else []))  # fmt: skip
+        return 0
 
     if args.dry_run_cpu:
         os.environ["TRITON_INTERPRET"] = "1"

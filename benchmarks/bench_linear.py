@@ -14,7 +14,11 @@ the per-round ratios), as in ``bench.py``:
 * jax: ``jax.jit(jax.value_and_grad(...))`` of each (the naive one ``logsumexp - take_along_axis``
   of ``hidden @ weight.T``);
 * CCE's torch fallback (``cut_cross_entropy.linear_cross_entropy(..., impl="torch_compile")``)
-  vs the same naive torch path, when ``cut-cross-entropy`` is installed.
+  vs the same naive torch path, when ``cut-cross-entropy`` is installed;
+* ``--sections cuda`` (a CUDA GPU): unified_ce, CCE's kernel and Liger's
+  ``LigerFusedLinearCrossEntropyLoss`` (when installed) against the naive path in bfloat16, peak
+  memory from ``torch.cuda.max_memory_allocated`` -- the GPU comparison in one command:
+  ``python benchmarks/bench_linear.py --sections cuda --size full``.
 
 Peak extra memory: for torch, the growth of the peak resident set during one call minus the
 gradients it leaves (``bench.peak_extra``: forked child, fixed mmap threshold); for jitted JAX, XLA's
@@ -45,7 +49,7 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import bench  # noqa: E402  (peak_extra, nbytes: the same memory measure as bench.py)
 import numpy as np  # noqa: E402
 
-SIZES = {"quick": (256, 64, 2048), "full": (4096, 1024, 65536)}
+SIZES = {"quick": (256, 64, 2048), "medium": (1024, 1024, 65536), "full": (4096, 1024, 65536)}
 TARGET_TIME = {"torch": 1.1, "jax": 1.0}
 TARGET_MEM = 1 / 16
 
@@ -144,12 +148,74 @@ def section_torch(size: tuple[int, int, int], rounds: int, memory: bool, out: li
                 note="cut-cross-entropy not installed",
             )
         )
+    naive_mem = bench.peak_extra(naive, kept, clear, repeats=1) if memory else None
     for section, name, fn in rows:
         to, tn, ratio = interleaved(fn, naive, rounds)
         r = Result(section, name, "F.cross_entropy(h @ w.T)", to, tn, ratio, TARGET_TIME["torch"])
         if memory:
             r.mem_ours = bench.peak_extra(fn, kept, clear, repeats=1)
-            r.mem_native = bench.peak_extra(naive, kept, clear, repeats=1)
+            r.mem_native = naive_mem
+        out.append(r)
+        show(r)
+
+
+def section_cuda(size: tuple[int, int, int], rounds: int, dtype: str, out: list[Result]) -> None:
+    """On a CUDA GPU: unified_ce, CCE's kernel (``impl="cce"``) and Liger's fused linear cross-entropy
+    (when installed) against the naive path, bfloat16 or float32; memory from ``max_memory_allocated``."""
+    import torch
+    import torch.nn.functional as F
+
+    import unified_ce as uce
+
+    if not torch.cuda.is_available():
+        print("no CUDA device: skipped")
+        return
+    dt = getattr(torch, dtype)
+    h0, w0, t0 = inputs(*size)
+    h = torch.from_numpy(h0).to("cuda", dt).requires_grad_(True)
+    w = torch.from_numpy(w0).to("cuda", dt).requires_grad_(True)
+    t = torch.from_numpy(t0).to("cuda")
+
+    def run(loss_fn: Callable[[], Any]) -> Callable[[], Any]:
+        def step() -> Any:
+            h.grad = w.grad = None
+            loss_fn().backward()
+            torch.cuda.synchronize()
+            return h.grad, w.grad
+
+        return step
+
+    naive = run(lambda: F.cross_entropy((h @ w.T).float(), t, ignore_index=-100))
+    rows: list[tuple[str, str, Callable[[], Any]]] = [
+        ("cuda", "unified_ce.linear_cross_entropy", run(lambda: uce.linear_cross_entropy(h, w, t, ignore_index=-100)))
+    ]
+    try:
+        from cut_cross_entropy import linear_cross_entropy as cce
+
+        rows.append(("cuda", "CCE (impl='cce')", run(lambda: cce(h, w, t, ignore_index=-100, impl="cce"))))
+    except ImportError:
+        print("cut-cross-entropy not installed: no CCE row")
+    try:
+        from liger_kernel.transformers import LigerFusedLinearCrossEntropyLoss
+
+        flce = LigerFusedLinearCrossEntropyLoss(ignore_index=-100)
+        rows.append(("cuda", "LigerFusedLinearCrossEntropyLoss", run(lambda: flce(w, h, t))))
+    except ImportError:
+        print("liger-kernel not installed: no Liger row")
+
+    def peak(fn: Callable[[], Any]) -> int:
+        h.grad = w.grad = None
+        torch.cuda.synchronize()
+        base = torch.cuda.memory_allocated()
+        torch.cuda.reset_peak_memory_stats()
+        gs = fn()
+        return torch.cuda.max_memory_allocated() - base - sum(g.nelement() * g.element_size() for g in gs)
+
+    naive_mem = peak(naive)
+    for section, name, fn in rows:
+        to, tn, ratio = interleaved(fn, naive, rounds)
+        r = Result(section, f"{name} ({dtype})", "F.cross_entropy((h @ w.T).float())", to, tn, ratio, None)
+        r.mem_ours, r.mem_native = peak(fn), naive_mem
         out.append(r)
         show(r)
 
@@ -255,10 +321,10 @@ def plot(results: list[Result], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
-def write_docs(text: str, doc: Path) -> None:
-    begin, end = "<!-- bench_linear:begin -->", "<!-- bench_linear:end -->"
+def write_docs(text: str, doc: Path, name: str = "bench_linear") -> None:
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
     src = doc.read_text()
-    block = f"{begin}\n{text}\n![linear cross-entropy benchmark](img/bench_linear.png)\n{end}"
+    block = f"{begin}\n{text}\n![linear cross-entropy benchmark](img/{name}.png)\n{end}"
     if begin in src:
         pre, rest = src.split(begin, 1)
         src = pre + block + rest.split(end, 1)[1]
@@ -270,12 +336,14 @@ def write_docs(text: str, doc: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="tiny size, for CI")
+    ap.add_argument("--size", choices=sorted(SIZES), default="full", help="tokens x hidden x vocabulary")
     ap.add_argument("--rounds", type=int, default=None)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--sections", default="torch,jax")
+    ap.add_argument("--sections", default="torch,jax", help="torch,jax (CPU) or cuda (GPU: with CCE and Liger)")
+    ap.add_argument("--dtype", default="bfloat16", help="the cuda section's dtype")
     ap.add_argument("--out-dir", type=Path, default=None, help="where the table and plot go")
     args = ap.parse_args(argv)
-    size = SIZES["quick" if args.quick else "full"]
+    size = SIZES["quick" if args.quick else args.size]
     rounds = args.rounds or 3
     os.environ.setdefault("OMP_NUM_THREADS", str(args.threads))
     os.environ.setdefault(
@@ -290,6 +358,8 @@ def main(argv: list[str] | None = None) -> None:
         section_torch(size, rounds, not args.quick, results)
     if "jax" in sections:
         section_jax(size, rounds, not args.quick, results)
+    if "cuda" in sections:
+        section_cuda(size, max(rounds, 5), args.dtype, results)
     text = table(results, size, args.threads)
     print(text)
     if args.out_dir is None and args.quick:
@@ -300,9 +370,11 @@ def main(argv: list[str] | None = None) -> None:
         plot(results, args.out_dir / "bench_linear.png")
         print(f"wrote {args.out_dir}")
     else:
-        plot(results, REPO / "docs" / "img" / "bench_linear.png")
-        write_docs(text, REPO / "docs" / "performance.md")
-        print("wrote docs/performance.md and docs/img/bench_linear.png")
+        gpu = "cuda" in sections  # the GPU rows go to docs/gpu.md, the CPU rows to docs/performance.md
+        name = "bench_linear_gpu" if gpu else "bench_linear"
+        plot(results, REPO / "docs" / "img" / f"{name}.png")
+        write_docs(text, REPO / "docs" / ("gpu.md" if gpu else "performance.md"), name)
+        print(f"wrote the {name} section of the docs and docs/img/{name}.png")
 
 
 if __name__ == "__main__":

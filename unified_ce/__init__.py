@@ -11,18 +11,21 @@ from __future__ import annotations
 
 from . import distributed
 from ._api import cross_entropy, loss_sum_and_denominator, softmax, value_and_grad
+from ._aux import CrossEntropyAux, cross_entropy_aux
 from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from ._spec import CrossEntropySpec
 from .linear import linear_cross_entropy
 from .porting import explain, port
 
 __all__ = [
+    "CrossEntropyAux",
     "CrossEntropySpec",
     "InvalidArgumentError",
     "InvalidTypeError",
     "LabelOutOfRangeError",
     "__version__",
     "cross_entropy",
+    "cross_entropy_aux",
     "distributed",
     "explain",
     "linear_cross_entropy",

@@ -139,6 +139,29 @@ def _min_shifted_logit(value: Any) -> Any:
     return v
 
 
+def _positive_or_none(name: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise InvalidTypeError(f"{name} must be a positive float or None; got {value!r}")
+        if value <= 0:
+            raise InvalidArgumentError(f"{name} must be > 0 or None; got {value!r}")
+        return float(value)
+
+    return check
+
+
+def _positive(name: str) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        value = _finite(name)(value)
+        if value <= 0:
+            raise InvalidArgumentError(f"{name} must be > 0; got {value!r}")
+        return value
+
+    return check
+
+
 def _row(name: str, default: Any, validate: Callable[[Any], Any], stages: str, kernels: KernelCoverage,
          examples: tuple[Any, ...], exact_types: tuple[type, ...] = ()) -> Field:  # fmt: skip
     return Field(name, default, validate, tuple(stages.split()), kernels, examples, exact_types)
@@ -152,14 +175,14 @@ def _choices(name: str, default: str, choices: tuple[str, ...], stages: str, ker
 FIELDS: tuple[Field, ...] = (
     _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets terms reduce evaluate fastpath",
              KernelCoverage(reason="sigmoid cross-entropy")),
-    _choices("target", "index", ("index", "probs"), "validate targets terms reduce evaluate fastpath",
+    _choices("target", "index", ("index", "probs"), "validate targets terms reduce evaluate fastpath aux",
              KernelCoverage(reason="probability targets")),
     _choices("inputs", "logits", ("logits", "log_probs"), "transforms stats terms evaluate",
              KernelCoverage(reason="log-probability inputs")),
     _choices("soft_loss", "cross_entropy", ("cross_entropy", "kl"), "terms", ALL_KERNELS),  # probs targets only
     _choices("weighting", "per_class", ("per_class", "per_item", "per_label"), "targets terms",
              KernelCoverage(KERNELS, ("per_item",))),
-    _choices("reduction", "mean", ("none", "sum", "mean", "sample_mean"), "validate reduce evaluate",
+    _choices("reduction", "mean", ("none", "sum", "mean", "sample_mean"), "validate reduce evaluate aux",
              KernelCoverage(KERNELS, ("none", "sum"))),
     _choices("denominator", "valid", ("items", "valid", "label_weight", "item_weight", "batch"), "reduce",
              ALL_KERNELS),
@@ -176,6 +199,11 @@ FIELDS: tuple[Field, ...] = (
     _row("probs_sum_to_one", False, _bool("probs_sum_to_one"), "validate terms", ALL_KERNELS, (False, True), (bool,)),
     _row("probs_nonnegative", True, _bool("probs_nonnegative"), "validate terms", ALL_KERNELS, (True, False),
          (bool,)),
+    # softmax of logits only (CrossEntropySpec.__post_init__ refuses them elsewhere)
+    # (no exact_types: every value is validated -- a negative z_loss or a zero cap is a float too)
+    _row("z_loss", 0.0, _finite("z_loss", minimum=0), "terms aux", NO_KERNEL, (0.0, 1e-4, 0.1)),
+    _row("logit_softcap", None, _positive_or_none("logit_softcap"), "transforms", NO_KERNEL, (None, 30.0, 1.5)),
+    _row("logit_scale", 1.0, _positive("logit_scale"), "transforms", NO_KERNEL, (1.0, 0.7, 2.0)),
 )  # fmt: skip
 
 _BY_NAME = {f.name: f for f in FIELDS}

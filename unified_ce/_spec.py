@@ -114,6 +114,16 @@ class CrossEntropySpec:
         ``target="probs"``: a negative target entry is invalid (raises eagerly, gives a NaN loss
         lazily).  ``False``: any real target gives the loss of the formula above (PyTorch computes
         it for negative and log-probability targets, which its own tests use).
+    z_loss : float
+        :math:`\zeta \ge 0`: PaLM's auxiliary z-loss, :math:`\zeta\,\mathrm{lse}(x)^2` added to each
+        item's loss (softmax of logits only), masked, weighted and reduced like the loss (Liger's and
+        flash-attn's ``lse_square_scale``).  Gradient :math:`2\zeta\,\mathrm{lse}\,\mathrm{softmax}(x)`.
+    logit_softcap : float or None
+        :math:`\kappa > 0`: the logits become :math:`\kappa \tanh(x / \kappa)` before everything else
+        (Gemma 2; Liger's and CCE's ``softcap``); the gradient goes through it.
+    logit_scale : float
+        The logits are multiplied by it first, before the soft-cap (flash-attn's ``logit_scale``, a
+        temperature :math:`1/T`).
 
     Examples
     --------
@@ -143,6 +153,9 @@ class CrossEntropySpec:
     min_shifted_logit: float | None = None
     probs_sum_to_one: bool = False
     probs_nonnegative: bool = True
+    z_loss: float = 0.0
+    logit_softcap: float | None = None
+    logit_scale: float = 1.0
 
     def __post_init__(self) -> None:
         # one validator per field, from the spec-field table (unified_ce._fields)
@@ -155,6 +168,12 @@ class CrossEntropySpec:
                 object.__setattr__(self, field.name, canonical)
         if self.weighting == "per_label" and self.target != "index":
             raise InvalidArgumentError("weighting='per_label' (the class weight of the label) needs target='index'")
+        uses = self.z_loss or self.logit_softcap is not None or self.logit_scale != 1.0
+        if uses and (self.activation != "softmax" or self.inputs != "logits"):
+            raise InvalidArgumentError(
+                "z_loss, logit_softcap and logit_scale apply to the softmax of logits "
+                f"(activation='softmax', inputs='logits'); got activation={self.activation!r}, inputs={self.inputs!r}"
+            )
 
     def replace(self, **changes: Any) -> CrossEntropySpec:
         """Return a copy with some fields changed (validated again)."""
@@ -186,8 +205,14 @@ class CrossEntropySpec:
         parts.append("targets: " + t)
         if self.min_shifted_logit is not None and self.activation == "softmax" and self.inputs == "logits":
             parts.append(f"logits more than {-self.min_shifted_logit:g} below the maximum count as that far below")
+        if self.logit_scale != 1.0:
+            parts.append(f"logits multiplied by {self.logit_scale:g}")
+        if self.logit_softcap is not None:
+            parts.append(f"logits soft-capped: {self.logit_softcap:g} * tanh(x / {self.logit_softcap:g})")
         if self.label_smoothing:
             parts.append(f"label smoothing {self.label_smoothing:g}")
+        if self.z_loss:
+            parts.append(f"z-loss {self.z_loss:g} * lse(x)**2 added to each item")
         if class_weight:
             parts.append(
                 "class weights multiply each class's term"

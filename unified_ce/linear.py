@@ -86,29 +86,32 @@ class LinearAux(NamedTuple):
 
 @dataclass(frozen=True)
 class LinearOptions:
-    r"""The static options of one linear cross-entropy (a :class:`CrossEntropySpec` plus the LLM options).
+    r"""The static options of one linear cross-entropy: a :class:`CrossEntropySpec` and ``shift``.
 
     Parameters
     ----------
     spec : CrossEntropySpec
         Softmax over class-index targets of logits; ``reduction`` "none", "sum" or "mean"; every
         ``denominator`` but "batch"; ``ignore_index``, ``label_smoothing``, ``weighting="per_class"``,
-        ``zero_denominator``, ``scale``.
-    z_loss : float
-        :math:`\zeta \ge 0`: ``z_loss * lse**2`` is added to each token's loss.
-    logit_softcap : float or None
-        :math:`\kappa > 0`: the logits become ``cap * tanh(logits / cap)`` before the softmax.
-    logit_scale : float
-        The logits are multiplied by it first (applied before the soft-cap).
+        ``zero_denominator``, ``scale``, ``z_loss``, ``logit_softcap``, ``logit_scale``.
     shift : bool
         Causal-LM shift: token ``j`` predicts ``target[..., j + 1]`` (the last position has no target).
     """
 
     spec: CrossEntropySpec
-    z_loss: float = 0.0
-    logit_softcap: float | None = None
-    logit_scale: float = 1.0
     shift: bool = False
+
+    @property
+    def z_loss(self) -> float:
+        return self.spec.z_loss
+
+    @property
+    def logit_softcap(self) -> float | None:
+        return self.spec.logit_softcap
+
+    @property
+    def logit_scale(self) -> float:
+        return self.spec.logit_scale
 
     def __post_init__(self) -> None:
         spec = self.spec
@@ -131,20 +134,6 @@ class LinearOptions:
             raise InvalidArgumentError(
                 "linear_cross_entropy does not support min_shifted_logit, keepdims or soft_loss='kl'"
             )
-        for name in ("z_loss", "logit_scale"):
-            v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise InvalidTypeError(f"{name} must be a finite float; got {v!r}")
-            object.__setattr__(self, name, float(v))
-        if self.z_loss < 0:
-            raise InvalidArgumentError(f"z_loss must be >= 0; got {self.z_loss!r}")
-        cap = self.logit_softcap
-        if cap is not None:
-            if isinstance(cap, bool) or not isinstance(cap, (int, float)) or not math.isfinite(cap):
-                raise InvalidTypeError(f"logit_softcap must be a positive float or None; got {cap!r}")
-            if cap <= 0:
-                raise InvalidArgumentError(f"logit_softcap must be > 0 or None; got {cap!r}")
-            object.__setattr__(self, "logit_softcap", float(cap))
         if not isinstance(self.shift, bool):
             raise InvalidTypeError(f"shift must be a bool; got {self.shift!r}")
 
@@ -708,21 +697,14 @@ def _cast_out(p: _Prepared, a: Any) -> Any:
     return np.asarray(out) if isinstance(out, np.generic) else out
 
 
-def _options(
-    spec: CrossEntropySpec | None,
-    spec_fields: dict[str, Any],
-    z_loss: float,
-    logit_softcap: float | None,
-    logit_scale: float,
-    shift: bool,
-) -> LinearOptions:
+def _options(spec: CrossEntropySpec | None, spec_fields: dict[str, Any], shift: bool) -> LinearOptions:
     if spec is None:
         spec = CrossEntropySpec(**spec_fields)
     elif not isinstance(spec, CrossEntropySpec):
         raise InvalidTypeError(f"spec must be a CrossEntropySpec; got {type(spec).__name__}")
     elif spec_fields:
         spec = spec.replace(**spec_fields)
-    return LinearOptions(spec, z_loss, logit_softcap, logit_scale, shift)
+    return LinearOptions(spec, shift)
 
 
 # --------------------------------------------------------------------------- public API
@@ -737,9 +719,6 @@ def linear_cross_entropy(
     spec: CrossEntropySpec | None = None,
     class_weight: Any = None,
     sample_weight: Any = None,
-    z_loss: float = 0.0,
-    logit_softcap: float | None = None,
-    logit_scale: float = 1.0,
     shift: bool = False,
     return_aux: bool = False,
     memory_budget: int | None = None,
@@ -758,18 +737,14 @@ def linear_cross_entropy(
     bias : array, shape (V,), optional
     spec : CrossEntropySpec, optional
         ``ignore_index``, ``label_smoothing``, ``reduction`` ("none", "sum", "mean"),
-        ``denominator``, ``zero_denominator``, ``scale``; fields given as keywords override it (or
-        build it: ``linear_cross_entropy(h, w, t, ignore_index=-100)``).
+        ``denominator``, ``zero_denominator``, ``scale``, ``z_loss`` (PaLM's ``z * lse**2``),
+        ``logit_softcap`` (Gemma 2's ``cap * tanh(logits / cap)``), ``logit_scale``; fields given as
+        keywords override it (or build it: ``linear_cross_entropy(h, w, t, ignore_index=-100,
+        z_loss=1e-4)``).
     class_weight : array, shape (V,), optional
         Per-class weights (PyTorch's ``weight``); no gradient flows to them.
     sample_weight : array, the target's shape, optional
         Per-token weights; no gradient flows to them.
-    z_loss : float
-        ``z_loss * lse**2`` is added to every (non-ignored) token's loss (PaLM's z-loss).
-    logit_softcap : float, optional
-        Logits become ``cap * tanh(logits / cap)`` (Gemma 2).
-    logit_scale : float
-        Logits are multiplied by it first (before the soft-cap).
     shift : bool
         Causal-LM shift: position ``j`` of ``hidden`` predicts ``target[..., j + 1]``; the output
         (reduction "none") has the time axis one shorter, and the last position gets no gradient.
@@ -800,7 +775,7 @@ def linear_cross_entropy(
     >>> bool(np.isclose(loss, naive))
     True
     """
-    opts = _options(spec, spec_fields, z_loss, logit_softcap, logit_scale, shift)
+    opts = _options(spec, spec_fields, shift)
     if not isinstance(return_aux, bool):
         raise InvalidTypeError(f"return_aux must be a bool; got {return_aux!r}")
     args = (hidden, weight, target, bias, class_weight, sample_weight)
@@ -832,9 +807,6 @@ def linear_value_and_grad(
     spec: CrossEntropySpec | None = None,
     class_weight: Any = None,
     sample_weight: Any = None,
-    z_loss: float = 0.0,
-    logit_softcap: float | None = None,
-    logit_scale: float = 1.0,
     shift: bool = False,
     grad_output: Any = None,
     memory_budget: int | None = None,
@@ -855,7 +827,7 @@ def linear_value_and_grad(
     >>> round(float(loss), 6), dh.shape, dw.shape, db
     (1.386294, (3, 2), (4, 2), None)
     """
-    opts = _options(spec, spec_fields, z_loss, logit_softcap, logit_scale, shift)
+    opts = _options(spec, spec_fields, shift)
     p = _prepare(hidden, weight, target, bias, class_weight, sample_weight, opts, memory_budget)
     c = None
     if grad_output is not None:

@@ -20,6 +20,7 @@ terms           item loss terms and their gradient ``c * (alpha softmax - beta)`
 reduce          sample weights, ``scale``, reductions, denominators; the coefficient ``c``
 evaluate        the passes: forward, backward, forward-with-gradient (in blocks of rows)
 fastpath        in-place primitives and row blocks of eager libraries (same formulas)
+aux             per-item log-sum-exp and entropy, the reduced z-loss part (values only)
 ==============  ==========================================================================
 
 Which stages read each spec field is declared in the spec-field table, :mod:`unified_ce._fields`
@@ -31,6 +32,7 @@ The core imports nothing above it (no dialect, dispatcher, kernel or autodiff mo
 
 from __future__ import annotations
 
+from . import aux
 from .evaluate import backward, denominator, finish, forward, forward_with_grad
 from .inputs import REFERENCE, Inputs, Plan, Residuals
 from .reduce import nonzero_denominator
@@ -42,6 +44,7 @@ __all__ = [
     "Inputs",
     "Plan",
     "Residuals",
+    "aux",
     "backward",
     "begin",
     "check_grad_output",

@@ -19,12 +19,14 @@ from .reduce import apply_item_weights, coefficient, denominator_part, denominat
 from .reduce import denominator as _denominator
 from .targets import index_parts, probs_parts
 from .terms import item_grad, item_losses
+from .transforms import chain, has_transform, transformed
 
 __all__ = ["backward", "denominator", "finish", "forward", "forward_with_grad"]
 
 
 def forward(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Residuals]:
     """The reduced loss (compute dtype) and the residuals for :func:`backward`."""
+    inp = transformed(inp)  # scale and soft-cap: every later stage sees the transformed logits
     spec = inp.spec
     mean = spec.reduction == "mean"
     blocks = fastpath.row_blocks(inp)
@@ -87,6 +89,7 @@ def _fusable(inp: Inputs, grad_output: Any) -> bool:
         or math.prod(x.shape) == 0  # no items: no block to fuse
         or (grad_output is not None and tuple(grad_output.shape) != ())
         or not fastpath.mutable(inp)
+        or has_transform(inp)
     )
 
 
@@ -128,7 +131,7 @@ def backward(inp: Inputs, res: Residuals, grad_output: Any, plan: Plan = REFEREN
     c = coefficient(inp, res, grad_output)
     blocks = fastpath.row_blocks(inp)
     if blocks is None:
-        grad = item_grad(inp, res, c, plan=plan)
+        grad = chain(inp, item_grad(transformed(inp), res, c, plan=plan))
         return grad if grad.dtype == inp.in_dtype else xp.astype(grad, inp.in_dtype)
     # bounded memory: the gradient is the only items x classes array; each block is computed in it
     grad = xp.empty(tuple(x.shape), dtype=inp.in_dtype, device=inp.device)
@@ -138,7 +141,10 @@ def backward(inp: Inputs, res: Residuals, grad_output: Any, plan: Plan = REFEREN
         m, ls = fastpath.block_of(res.m, blocks, sl, nd), fastpath.block_of(res.ls, blocks, sl, nd)
         out = fastpath.block_of(grad, blocks, sl, nd)
         cb = fastpath.block_of(c, blocks, sl, nd)
-        gb = item_grad(sub, Residuals(m, ls, res.denom), cb, out if grad.dtype == x.dtype else None, plan=plan)
+        if has_transform(sub):  # the gradient of the transformed logits, chained back to the logits
+            gb = chain(sub, item_grad(transformed(sub), Residuals(m, ls, res.denom), cb, plan=plan))
+        else:
+            gb = item_grad(sub, Residuals(m, ls, res.denom), cb, out if grad.dtype == x.dtype else None, plan=plan)
         if gb is not out:
             out[...] = gb
     return grad

@@ -1,10 +1,11 @@
 # Math: the item loss terms of CrossEntropySpec's docstring and their gradient.
 #   softmax: L = alpha * ls + sum_c beta_c * gap(m - x_c)   (+ sum_c w_c q~_c log(q~_c + kl_eps) for KL)
 #            where gap is transforms.gap, and (per_item, unnormalised q) + (alpha - sum_c beta_c) * m;
+#            plus the z-loss z * lse^2, lse = m + ls (spec.z_loss; gradient 2 z lse softmax(x));
 #   sigmoid: L = max(x, 0) - q~ x + log(1 + exp(-|x|)) per element; with a class weight w (the weight
 #            of the positive term, pos_weight, broadcast against x): L = (1 - q~) x + l (log(1 + exp(-|x|))
 #            + max(-x, 0)) with l = 1 + (w - 1) q~, i.e. w q~ softplus(-x) + (1 - q~) softplus(x).
-#   Gradient: dL/dx = alpha * softmax(x) - beta (softmax), sigmoid(x) - q~ (sigmoid; with w:
+#   Gradient: dL/dx = (alpha + 2 z lse) * softmax(x) - beta (softmax), sigmoid(x) - q~ (sigmoid; with w:
 #   l sigmoid(x) - w q~), times c, the derivative of the reduced output with respect to the item loss
 #   (reduce.coefficient).
 # The loss never subtracts two large numbers: the target logit enters as m - x_t >= 0.
@@ -74,9 +75,18 @@ def _index_losses(inp: Inputs, plan: Plan, m: Any, ls: Any) -> tuple[Any, Any, R
             loss = loss + csum(inp, parts.beta_u * gap(inp, m - inp.x))
         else:
             loss = loss + parts.beta_u * csum(inp, gap(inp, m - inp.x))
+    loss = z_term(inp, loss, m, ls)
     if parts.bad is not None:
         loss = xp.where(parts.bad, nan(inp), loss)
     return loss, parts.valid, Residuals(m, ls, None, parts), parts
+
+
+def z_term(inp: Inputs, loss: Any, m: Any, ls: Any) -> Any:
+    """``loss + z_loss * lse**2`` (lse = m + ls), or ``loss`` without a z-loss."""
+    if not inp.spec.z_loss:
+        return loss
+    lse = m + ls
+    return loss + inp.spec.z_loss * (lse * lse)
 
 
 def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, Any]:
@@ -107,6 +117,7 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
             loss = loss + alpha * csum(inp, qlog)
         else:
             loss = loss + csum(inp, qlog if inp.cw is None else qlog * along_axis(inp, inp.cw))
+    loss = z_term(inp, loss, m, ls)
     return loss, None, Residuals(m, ls, None), (alpha, beta, q)
 
 
@@ -157,6 +168,8 @@ def _softmax_grad(inp: Inputs, res: Residuals, c: Any, out: Any, exp_ready: bool
     if spec.inputs == "log_probs":
         return -(c * beta)
     m, ls = (res.m, res.ls) if res.m is not None else stats(inp)
+    if spec.z_loss:  # d z lse^2 / dx = 2 z lse softmax(x): softmax's coefficient grows
+        alpha = alpha + (2.0 * spec.z_loss) * (m + ls)
     if not mutable:
         # exp(x - m) / exp(ls), not exp(x - (m + ls)): m + ls rounds away the small differences.  The
         # same exp(x - m) as the forward's (stats): under jax.jit, XLA computes it once for both

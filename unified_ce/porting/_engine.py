@@ -65,6 +65,16 @@ def call_api(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
     return np.asarray(out)
 
 
+#: options that add outputs or save memory without changing the loss (the LLM dialects): left at their default
+_OUTPUT_ONLY = (
+    "return_z_loss",
+    "return_token_accuracy",
+    "return_predicted_tokens",
+    "inplace_backward",
+    "process_group",
+)
+
+
 def translate_placeholder(api: Api, kw: dict[str, Any], x: np.ndarray) -> Any:
     """The :class:`~unified_ce.adapters._base.Call` of ``api`` on ``x`` and any label layout it takes."""
     for _, t in _layouts(x, x.ndim - 1 if x.ndim else 0):
@@ -485,6 +495,7 @@ def _target_options(api: Api, src: Source) -> Iterator[dict[str, Any]]:
             "enable_double_backprop",
             "return_softmax",
             "numeric_stable_mode",
+            *_OUTPUT_ONLY,
         ):
             opts = [d]
         elif r == "bool":

@@ -15,6 +15,7 @@ from typing import Any
 
 from .._errors import InvalidArgumentError
 from ._args import role
+from ._engine import _OUTPUT_ONLY
 from ._port import PortResult, port
 from ._registry import Api, apis, dialects
 
@@ -29,7 +30,7 @@ def _alternatives(api: Api) -> list[tuple[str, Any]]:
     for p in api.params:
         r = role(api, p.name)
         d = p.default
-        if p.name in ("cache_score", "enable_double_backprop", "return_softmax", "numeric_stable_mode"):
+        if p.name in ("cache_score", "enable_double_backprop", "return_softmax", "numeric_stable_mode", *_OUTPUT_ONLY):
             continue
         if r == "class_weight":
             out.append((p.name, "w"))

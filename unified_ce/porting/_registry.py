@@ -285,6 +285,8 @@ def find_api(name: str) -> Api:
     if dialect not in dialects():
         raise InvalidArgumentError(f"unknown dialect {dialect!r}{suggest(dialect, dialects())}")
     found = apis(dialect)
+    if not found:  # e.g. cce: its loss takes embeddings and a classifier, not logits and a target
+        raise InvalidArgumentError(f"dialect {dialect!r} has no loss API of logits and a target to explain or port")
     if not api:
         return found[0]
     for a in found:
