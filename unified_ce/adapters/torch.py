@@ -34,7 +34,6 @@ Deliberate differences from PyTorch (documented in ``docs/dialects/torch.md``):
 
 from __future__ import annotations
 
-import functools
 import warnings
 from typing import Any
 
