@@ -26,7 +26,7 @@ binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mea
 Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
 ``from_logits=False``, ``reduction="mean_with_sample_weight"`` with a ``sample_weight``, the loss
 classes' float32 computation of float16 / float64 inputs, an empty batch of rank 1 (Keras returns it
-unreduced), ``(N, 1)`` sparse labels, binary losses on inputs of rank > 2, categorical label smoothing
+unreduced), binary losses on inputs of rank > 2, categorical label smoothing
 with a class axis other than the last.
 """
 
@@ -35,7 +35,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from .._backend import as_array_like, namespace_of
+from .._backend import as_array_like, is_floating, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
 from ._base import Call, DialectLoss, check_choice, dialect_function
@@ -100,7 +100,6 @@ def _pending() -> dict[str, str]:
     out["BinaryCrossentropy/logits-redmean_with_sample_weight-sw"] = out[
         "SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"
     ]
-    out["sparse_categorical_crossentropy/logits-labels_N1"] = "(N, 1) labels (squeezed by Keras) " + _NOT_YET
     for api in ("binary_crossentropy", "BinaryCrossentropy"):
         for r in ("rank3", "rank4", "rank3-axis1"):
             out[f"{api}/logits-{r}"] = "the binary losses on inputs of rank > 2 " + _NOT_YET
@@ -184,7 +183,9 @@ def _sample_weight(sample_weight: Any, loss_shape: tuple[int, ...], axis: int, l
     shape, rank = tuple(sw.shape), sw.ndim
     if rank + 1 == len(loss_shape) and loss_shape and loss_shape[-1] == 1 and rank == 1:
         sw = xp.expand_dims(sw, axis=-1)
-    elif rank == len(loss_shape) + 1 and shape[-1] == 1 and len(loss_shape) != 1:
+    elif rank == len(loss_shape) + 1 and shape[-1] == 1:
+        # Keras squeezes the weight, or for rank-1 losses expands the losses to (N, 1): the same sums,
+        # but reduction='none' would return (N, 1) there (checked by the caller)
         sw = xp.squeeze(sw, axis=-1)
     shape = tuple(sw.shape)
     padded = (1,) * (len(loss_shape) - len(shape)) + shape
@@ -195,6 +196,13 @@ def _sample_weight(sample_weight: Any, loss_shape: tuple[int, ...], axis: int, l
     if padded != shape:
         sw = xp.reshape(sw, padded)
     return xp.expand_dims(sw, axis=axis)
+
+
+def _check_none_shape(red: str, sample_weight: Any, loss_ndim: int) -> None:
+    if red == "none" and loss_ndim == 1 and getattr(sample_weight, "ndim", 0) == 2 and sample_weight.shape[-1] == 1:
+        raise InvalidArgumentError(
+            "reduction='none' with (N,) losses and an (N, 1) sample_weight (Keras returns (N, 1) losses) " + _NOT_YET
+        )
 
 
 def _categorical(
@@ -209,7 +217,11 @@ def _categorical(
         )
     if ls and ax % y_pred.ndim != y_pred.ndim - 1:
         raise InvalidArgumentError(f"label_smoothing with axis={ax} (not the last axis) {_NOT_YET}")
+    xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
+    if not is_floating(xp, y_true.dtype):  # Keras: ops.cast(y_true, y_pred.dtype)
+        y_true = xp.astype(as_array_like("y_true", y_true, xp, y_pred), y_pred.dtype)
     spec = _spec("softmax", "probs", ax, None, float(ls), red, den)
+    _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
     weights = _sample_weight(sw, tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :]), a, y_pred)
     return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
@@ -222,7 +234,11 @@ def _sparse(y_true: Any, y_pred: Any, from_logits: bool, ignore: Any, axis: Any,
         raise InvalidTypeError(f"ignore_class must be an int or None; got {ignore!r}")
     if y_pred.ndim < 1:
         raise InvalidArgumentError(f"Argument `output` must be at least rank 1. Received: output.shape={y_pred.shape}")
+    if y_true.ndim == y_pred.ndim and y_true.shape[ax] == 1:  # Keras squeezes (N, 1) labels: a view
+        xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
+        y_true = xp.squeeze(y_true, axis=ax)
     spec = _spec("softmax", "index", ax, ignore, 0.0, red, den)
+    _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
     weights = _sample_weight(sw, tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :]), a, y_pred)
     return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
@@ -242,8 +258,6 @@ def _binary(
     if y_pred.ndim > 2:
         raise InvalidArgumentError(f"binary cross-entropy on inputs of rank {y_pred.ndim} > 2 {_NOT_YET}")
     xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
-    from .._backend import is_floating
-
     target = "probs" if is_floating(xp, y_true.dtype) else "index"
     n_mean = y_pred.shape[ax] if y_pred.ndim else 1
     if y_pred.ndim <= 1:  # the mean over the only axis is one number

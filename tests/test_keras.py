@@ -1,0 +1,70 @@
+"""The keras dialect's own rules and deliberate deviations, checked by value / error.
+
+``tests/test_golden.py`` replays what Keras 3.15 returned (``golden/keras.json``);
+``tests/test_keras_corpus.py`` runs Keras's own loss tests.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from unified_ce import InvalidArgumentError
+from unified_ce.adapters.keras import (
+    BinaryCrossentropy,
+    SparseCategoricalCrossentropy,
+    sparse_categorical_crossentropy,
+)
+
+
+def _nll(x: np.ndarray, t: np.ndarray) -> np.ndarray:
+    m = x.max(-1, keepdims=True)
+    logp = x - m - np.log(np.exp(x - m).sum(-1, keepdims=True))
+    return -np.take_along_axis(logp, t[..., None], axis=-1)[..., 0]
+
+
+def test_sum_over_batch_size_with_ignore_class_and_weights() -> None:
+    """sum(loss * w) over non-ignored items / their number (not the sum of the weights); all ignored: 0."""
+    rng = np.random.default_rng(0)
+    x, t, w = rng.normal(size=(5, 4)), np.array([0, -1, 3, 2, -1]), rng.uniform(0, 2, 5)
+    valid = t != -1
+    per = np.where(valid, _nll(x, np.where(valid, t, 0)), 0.0)
+    out = SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(t, x, sample_weight=w)
+    np.testing.assert_allclose(out, (per * w).sum() / valid.sum(), rtol=1e-12)
+    assert float(SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(np.full(3, -1), x[:3])) == 0.0
+
+
+def test_sparse_axis_other_than_last_works() -> None:
+    """Keras's TensorFlow backend refuses axis=1; its JAX backend (and this dialect) computes it."""
+    x = np.random.default_rng(1).normal(size=(2, 4, 3))
+    t = np.array([[0, 3, 1], [2, 2, 0]])
+    out = sparse_categorical_crossentropy(t, x, from_logits=True, axis=1)
+    np.testing.assert_allclose(out, _nll(np.moveaxis(x, 1, -1), t), rtol=1e-12)
+
+
+def test_binary_sum_divides_by_the_classes() -> None:
+    """BinaryCrossentropy averages over the last axis first: reduction='sum' is the elementwise sum / C."""
+    x = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, -3.0]])
+    z = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
+    elem = np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
+    np.testing.assert_allclose(BinaryCrossentropy(from_logits=True, reduction="sum")(z, x), elem.sum() / 3, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: SparseCategoricalCrossentropy()(np.array([0]), np.array([[0.5, 0.5]])),
+        lambda: SparseCategoricalCrossentropy(from_logits=True, reduction="mean_with_sample_weight")(
+            np.array([0]), np.zeros((1, 2)), sample_weight=np.ones(1)
+        ),
+    ],
+    ids=["from_logits_False", "mean_with_sample_weight"],
+)
+def test_not_translated_yet_raises_clearly(call) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InvalidArgumentError, match="not translated by unified_ce yet"):
+        call()
+
+
+def test_incompatible_sample_weight_raises() -> None:
+    with pytest.raises(InvalidArgumentError, match="Incompatible shapes"):
+        SparseCategoricalCrossentropy(from_logits=True)(np.zeros((2, 3), np.int64), np.zeros((2, 3, 4)), np.ones(2))

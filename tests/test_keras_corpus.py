@@ -1,0 +1,104 @@
+"""Keras's own cross-entropy unit tests (``from_logits=True`` parts), ported: the keras dialect must pass them.
+
+Source: keras-team/keras ``keras/src/losses/losses_test.py`` (3.15): ``BinaryCrossentropyTest``,
+``CategoricalCrossentropyTest``, ``SparseCategoricalCrossentropyTest``.  Expected values are the numbers
+written there, with Keras's ``assertAlmostEqual`` tolerance (3 decimals) or ``assertAllClose``
+(``rtol=atol=1e-6``).  Keras's loss classes compute in float32; these tests feed float64 NumPy
+logits, which the dialect computes in float64 (within the tests' tolerances).  The
+``from_logits=False`` halves of the tests are not translated yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.conftest import BackendInfo
+from unified_ce.adapters.keras import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
+
+ALMOST = {"atol": 1.5e-3, "rtol": 0.0}  # assertAlmostEqual(..., decimal=3)
+
+BCE_TRUE = np.array([[1, 0, 1], [0, 1, 1]])
+BCE_LOGITS = np.array([[10.0, -10.0, 10.0], [10.0, 10.0, -10.0]])
+
+
+def _f(be: BackendInfo, out: object) -> np.ndarray:
+    return np.asarray(be.to_numpy(out), dtype=np.float64)
+
+
+def test_bce_all_correct(backend: BackendInfo) -> None:
+    y_true = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    logits = np.array([[10.0, -10.0, -10.0], [-10.0, 10.0, -10.0], [-10.0, -10.0, 10.0]])
+    out = BinaryCrossentropy(from_logits=True)(backend.asarray(y_true), backend.asarray(logits))
+    np.testing.assert_allclose(_f(backend, out), 0.0, **ALMOST)
+
+
+@pytest.mark.parametrize(
+    "sample_weight,expected",
+    [(None, 3.3333), (2.3, 7.666), (np.array([4, 3]), 10.0)],
+    ids=["unweighted", "scalar", "sample"],
+)
+def test_bce_weights(backend: BackendInfo, sample_weight: object, expected: float) -> None:
+    sw = backend.asarray(sample_weight) if isinstance(sample_weight, np.ndarray) else sample_weight
+    out = BinaryCrossentropy(from_logits=True)(backend.asarray(BCE_TRUE), backend.asarray(BCE_LOGITS), sample_weight=sw)
+    np.testing.assert_allclose(_f(backend, out), expected, **ALMOST)
+
+
+def test_bce_no_reduction() -> None:
+    out = BinaryCrossentropy(from_logits=True, reduction=None)(BCE_TRUE, BCE_LOGITS)
+    np.testing.assert_allclose(out, [0.0, 6.666], atol=1e-3)
+
+
+def test_bce_label_smoothing() -> None:
+    out = BinaryCrossentropy(from_logits=True, label_smoothing=0.1)(
+        np.array([[1, 0, 1]]), np.array([[10.0, -10.0, -10.0]])
+    )
+    np.testing.assert_allclose(out, (10.0 + 5.0 * 0.1) / 3.0, **ALMOST)
+
+
+def test_bce_shape_mismatch() -> None:
+    with pytest.raises(ValueError, match="must have the same shape"):
+        BinaryCrossentropy(from_logits=True)(np.array([[0], [1], [2]]), np.zeros((3, 3)))
+
+
+ONEHOT = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+LABELS = np.array([[0], [1], [2]])
+LOGITS = np.array([[8.0, 1.0, 1.0], [0.0, 9.0, 1.0], [2.0, 3.0, 5.0]])
+
+
+@pytest.mark.parametrize("cls,y_true", [(CategoricalCrossentropy, ONEHOT), (SparseCategoricalCrossentropy, LABELS)])
+@pytest.mark.parametrize(
+    "sample_weight,expected",
+    [(None, 0.0573), (2.3, 0.1317), (np.array([[1.2], [3.4], [5.6]]), 0.31829)],
+    ids=["unweighted", "scalar", "sample"],
+)
+def test_categorical_weights(
+    backend: BackendInfo, cls: type, y_true: np.ndarray, sample_weight: object, expected: float
+) -> None:
+    sw = backend.asarray(sample_weight) if isinstance(sample_weight, np.ndarray) else sample_weight
+    out = cls(from_logits=True)(backend.asarray(y_true), backend.asarray(LOGITS), sample_weight=sw)
+    np.testing.assert_allclose(_f(backend, out), expected, **ALMOST)
+
+
+@pytest.mark.parametrize("cls,y_true", [(CategoricalCrossentropy, ONEHOT), (SparseCategoricalCrossentropy, LABELS)])
+def test_categorical_all_correct_and_no_reduction(cls: type, y_true: np.ndarray) -> None:
+    perfect = np.array([[10.0, 0.0, 0.0], [0.0, 10.0, 0.0], [0.0, 0.0, 10.0]])
+    np.testing.assert_allclose(cls(from_logits=True)(y_true, perfect), 0.0, **ALMOST)
+    out = cls(from_logits=True, reduction=None)(y_true, LOGITS)
+    np.testing.assert_allclose(out, (0.001822, 0.000459, 0.169846), rtol=1e-6, atol=1e-6)
+
+
+def test_cce_label_smoothing() -> None:
+    out = CategoricalCrossentropy(from_logits=True, label_smoothing=0.1)(
+        np.array([[1, 0, 0]]), np.array([[100.0, -100.0, -100.0]])
+    )
+    np.testing.assert_allclose(out, 400.0 * 0.1 / 3.0, **ALMOST)
+
+
+@pytest.mark.parametrize("y_true", [np.array([[-1, 2]]), np.array([[[-1], [2]]])], ids=["labels", "labels_kept_axis"])
+def test_scce_ignore_class(backend: BackendInfo, y_true: np.ndarray) -> None:
+    logits = np.array([[[0.854, 0.698, 0.598], [0.088, 0.86, 0.018]]])
+    loss = SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1, reduction=None)
+    np.testing.assert_allclose(
+        _f(backend, loss(backend.asarray(y_true), backend.asarray(logits))), [[0.0, 1.480129]], rtol=1e-6, atol=1e-6
+    )
