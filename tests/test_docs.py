@@ -181,3 +181,35 @@ def test_built_site_in_a_headless_browser(tmp_path: Path) -> None:
         if name.as_posix() == "api/index.html":
             assert found["math"] > 20, "the API reference's math is not marked up for MathJax"
     assert not problems, "\n".join(problems)
+
+
+def test_browser_probe_finds_raw_math_and_cut_tables(tmp_path: Path) -> None:
+    """The probe of the site check reports what it should on a page that has the problems."""
+    import html as html_lib
+    import json
+    import os
+    import re
+    import subprocess
+
+    browser = _chromium()
+    if browser is None:
+        if os.environ.get("UNIFIED_CE_REQUIRE_BROWSER"):
+            pytest.fail("UNIFIED_CE_REQUIRE_BROWSER is set but chromium is missing")
+        pytest.skip("needs chromium (apt-get install chromium)")
+    cells = "".join(f"<td>column{i}_with_a_long_unbreakable_value</td>" for i in range(40))
+    page = tmp_path / "bad.html"
+    page.write_text(
+        "<html><body><article><p>the loss :math:`x` here</p>"
+        f"<table><tr>{cells}</tr></table><img src='x.png' width='5000' height='10'></article>"
+        + _PROBE
+        + "</body></html>"
+    )
+    dom = subprocess.run(
+        [browser, "--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,900",
+         "--virtual-time-budget=4000", "--dump-dom", page.as_uri()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    m = re.search(r'data-probe="([^"]*)"', dom.stdout)
+    assert m, dom.stderr[-500:]
+    found = json.loads(html_lib.unescape(m.group(1)))
+    assert found == {"raw": True, "math": 0, "cut": 1, "wideImages": 1}, found
