@@ -21,6 +21,8 @@ import pytest
 
 #: not test modules (--doctest-modules would import them; the worker imports torch at the top)
 collect_ignore = ["distributed_torch_worker.py"]
+#: sample user scripts for port-file (they import chainer / mxnet / paddle): read as text by its tests
+collect_ignore_glob = ["porting_samples/*.py"]
 
 # 4 host devices for the sharding tests; LLVM's cheaper optimisation level: the tests compile a few
 # thousand small XLA programs once each, and at -O0 compiling them costs about a fifth less
