@@ -238,3 +238,42 @@ def test_jax_residuals_are_o_items() -> None:
         big = [a for a in leaves if a.size >= x.size]
         assert all(a is x or (a.shape == x.shape and bool(jnp.all(a == x))) for a in big), [a.shape for a in big]
         assert sum(a.size for a in leaves if a.size < x.size) <= 8 * 64, [a.shape for a in leaves]
+
+
+@pytest.mark.parametrize("option", ["label_smoothing", "mxnet_weight"])
+def test_eager_jax_compiles_once_when_a_scalar_option_changes(option: str) -> None:
+    """A schedule changing label_smoothing (or MXNet's weight, the spec's scale) every step must not
+    build a new XLA program per value (130-170 ms and ~2 MB each before): the value is a runtime
+    argument.  The loss and jax.grad stay equal to the reference for every value."""
+    jax = _jax()
+    jnp = jax.numpy
+    from unified_ce import _autodiff
+    from unified_ce.adapters.mxnet import SoftmaxCrossEntropyLoss
+
+    x, t, _ = _jax_case("mean")
+
+    def loss(v: float) -> Any:
+        if option == "label_smoothing":
+            return lambda x: dialect.cross_entropy(x, t, label_smoothing=v)
+        return lambda x: jnp.sum(SoftmaxCrossEntropyLoss(weight=v)(x, t))
+
+    def ref(v: float) -> Any:
+        if option == "label_smoothing":
+            return lambda x: _jax_reference(x, t, {"label_smoothing": v})
+        return lambda x: v * jnp.sum(_jax_reference(x, t, {"reduction": "none"}))
+
+    def program(v: float) -> Any:
+        call = (
+            dialect.cross_entropy.translate(x, t, label_smoothing=v)
+            if option == "label_smoothing"
+            else SoftmaxCrossEntropyLoss(weight=v)._translate(x, t)
+        )
+        return _autodiff._jax_function(_autodiff._jax_scalars(call.spec)[0], True)
+
+    sizes = []
+    for v in (0.05, 0.1, 0.2, 0.3, 0.45):
+        assert_close(np.asarray(loss(v)(x)), np.asarray(ref(v)(x)), dtype=np.float64, what=f"{option}={v}")
+        assert_close(np.asarray(jax.grad(loss(v))(x)), np.asarray(jax.grad(ref(v))(x)), dtype=np.float64)
+        sizes.append(program(v)._cache_size())
+    assert len({id(program(v)) for v in (0.05, 0.45)}) == 1, "one cached program for every value"
+    assert sizes[-1] == sizes[0], f"compilations grew with the values: {sizes}"

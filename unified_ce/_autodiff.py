@@ -18,6 +18,8 @@ whose JVP rule raises.
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
 import sys
 from typing import Any
@@ -49,7 +51,8 @@ def evaluate(
             fn = _torch_function(double_backprop)
             return fn.apply(logits, inp.t, inp.cw, inp.sw, _static(inp), inp.x.dtype, plan.mask_ignored)[0]
     elif is_jax(logits):
-        return _jax_function(inp.spec, double_backprop)(logits, target, class_weight, sample_weight)
+        spec, scalars = _jax_scalars(inp.spec)
+        return _jax_function(spec, double_backprop)(logits, target, class_weight, sample_weight, *scalars)
     out, _ = core.forward(inp, plan)
     return core.finish(inp, out)
 
@@ -72,8 +75,9 @@ def _torch_differentiates_logits_only(logits: Any, others: tuple[Any, ...]) -> b
 def evaluate_with_grad(inp: core.Inputs, plan: core.Plan, grad_output: Any) -> tuple[Any, Any]:
     """Loss and d sum(loss * grad_output)/d logits, by the analytic gradient (any library)."""
     if is_jax(inp.x) and not inp.lazy and inp.classes is None:  # eager JAX: one compiled program
-        static = (inp.spec, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.keep_shape, plan.mask_ignored)
-        return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, grad_output)
+        spec, scalars = _jax_scalars(inp.spec)
+        static = (spec, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.keep_shape, plan.mask_ignored)
+        return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, grad_output, *scalars)
     return _evaluate_with_grad(inp, plan, grad_output)
 
 
@@ -200,6 +204,81 @@ def _torch_function(double_backprop: bool = True) -> Any:
     return CrossEntropyFunction
 
 
+#: spec fields that schedules change between steps: eager JAX passes them to its compiled programs as
+#: runtime arguments (one program for every value), with the placeholder stating only "zero or not"
+#: ("one or not" for scale) in the cached spec
+_RUNTIME_SCALARS = (("label_smoothing", 0.0, 0.5), ("scale", 1.0, 2.0))
+
+
+def _jax_scalars(spec: CrossEntropySpec) -> tuple[CrossEntropySpec, tuple[float, ...]]:
+    """``(spec with placeholders for the runtime scalars, their values)`` (see :data:`_RUNTIME_SCALARS`)."""
+    values = tuple(getattr(spec, name) for name, _, _ in _RUNTIME_SCALARS)
+    changes = {
+        name: (neutral if v == neutral else placeholder)
+        for (name, neutral, placeholder), v in zip(_RUNTIME_SCALARS, values)
+    }
+    changes = {k: v for k, v in changes.items() if getattr(spec, k) != v}
+    return (spec.replace(**changes) if changes else spec), values
+
+
+class _Scalar:
+    """A traced scalar option inside a compiled program: arithmetic gives JAX values; truth and
+    comparison with the field's neutral value are those of the placeholder (static)."""
+
+    __slots__ = ("placeholder", "value")
+
+    def __init__(self, value: Any, placeholder: float) -> None:
+        self.value, self.placeholder = value, placeholder
+
+    def __bool__(self) -> bool:
+        return bool(self.placeholder)
+
+    def __eq__(self, other: object) -> bool:
+        return self.placeholder == other
+
+    def __ne__(self, other: object) -> bool:
+        return self.placeholder != other
+
+    def __hash__(self) -> int:
+        return hash(self.placeholder)
+
+    def __add__(self, o: Any) -> Any:
+        return self.value + o
+
+    def __radd__(self, o: Any) -> Any:
+        return o + self.value
+
+    def __sub__(self, o: Any) -> Any:
+        return self.value - o
+
+    def __rsub__(self, o: Any) -> Any:
+        return o - self.value
+
+    def __mul__(self, o: Any) -> Any:
+        return self.value * o
+
+    def __rmul__(self, o: Any) -> Any:
+        return o * self.value
+
+    def __truediv__(self, o: Any) -> Any:
+        return self.value / o
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return o / self.value
+
+    def __neg__(self) -> Any:
+        return -self.value
+
+
+def _traced_spec(spec: CrossEntropySpec, *values: Any) -> CrossEntropySpec:
+    """``spec`` (with placeholders) whose runtime scalars are the traced ``values``: the core reads
+    them as numbers in arithmetic (traced) and in ``if`` tests (the placeholder's truth)."""
+    traced = copy.copy(spec)
+    for (name, _, _), v in zip(_RUNTIME_SCALARS, values):
+        object.__setattr__(traced, name, _Scalar(v, getattr(spec, name)))
+    return traced
+
+
 @functools.lru_cache(maxsize=1)
 def _jax_no_double_backward() -> Any:
     import jax
@@ -224,9 +303,9 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
     spec, axis, n_classes, out_dtype, in_dtype, keep_shape, mask_ignored = static
     plan = core.Plan(mask_ignored=mask_ignored)
 
-    def run(x: Any, t: Any, cw: Any, sw: Any, g: Any) -> tuple[Any, Any]:
+    def run(x: Any, t: Any, cw: Any, sw: Any, g: Any, ls: Any, scale: Any) -> tuple[Any, Any]:
         inp = core.Inputs(
-            spec=spec, xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes, out_dtype=out_dtype,
+            spec=_traced_spec(spec, ls, scale), xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes, out_dtype=out_dtype,
             in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape,
         )  # fmt: skip
         return _evaluate_with_grad(inp, plan, g)
@@ -250,16 +329,17 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     import jax.numpy as jnp
     from jax.custom_derivatives import SymbolicZero
 
-    def prep(x: Any, t: Any, cw: Any, sw: Any) -> core.Inputs:
-        return core.prepare(spec, x, t, cw, sw, check_values=False)[0]
+    def prep(x: Any, t: Any, cw: Any, sw: Any, sc: tuple[Any, ...]) -> core.Inputs:
+        inp = core.prepare(spec, x, t, cw, sw, check_values=False)[0]
+        return dataclasses.replace(inp, spec=_traced_spec(inp.spec, *sc))
 
-    def plain(x: Any, t: Any, cw: Any, sw: Any) -> Any:
-        inp = prep(x, t, cw, sw)
+    def plain(x: Any, t: Any, cw: Any, sw: Any, *sc: Any) -> Any:
+        inp = prep(x, t, cw, sw, sc)
         out, _ = core.forward(inp)
         return core.finish(inp, out)
 
-    def tangent_of_logits(x: Any, t: Any, cw: Any, sw: Any, m: Any, ls: Any, denom: Any, dx: Any) -> Any:
-        inp = prep(x, t, cw, sw)
+    def tangent_of_logits(x: Any, t: Any, cw: Any, sw: Any, sc: Any, m: Any, ls: Any, denom: Any, dx: Any) -> Any:
+        inp = prep(x, t, cw, sw, sc)
         shape = core.loss_shape(inp)
         ones = jnp.ones(shape, dtype=inp.x.dtype)
         g = core.backward(inp, core.Residuals(m, ls, denom), ones)  # one gradient row per output element
@@ -270,18 +350,18 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     tangent_of_logits = jax.checkpoint(tangent_of_logits, prevent_cse=False)
 
     @jax.custom_jvp
-    def f(x: Any, t: Any, cw: Any, sw: Any) -> Any:
-        return plain(x, t, cw, sw)
+    def f(x: Any, t: Any, cw: Any, sw: Any, *sc: Any) -> Any:
+        return plain(x, t, cw, sw, *sc)
 
     def f_jvp(primals: Any, tangents: Any) -> Any:
-        x, t, cw, sw = primals
-        dx, dt, dcw, dsw = tangents
-        inp = prep(x, t, cw, sw)
+        x, t, cw, sw, *sc = primals  # the scalar options are constants of the loss: no tangent
+        dx, dt, dcw, dsw = tangents[:4]
+        inp = prep(x, t, cw, sw, tuple(sc))
         out, res = core.forward(inp)
         out = core.finish(inp, out)
         tangent = jnp.zeros(out.shape, out.dtype)
         if not isinstance(dx, SymbolicZero):
-            tangent = tangent + tangent_of_logits(x, t, cw, sw, res.m, res.ls, res.denom, dx)
+            tangent = tangent + tangent_of_logits(x, t, cw, sw, tuple(sc), res.m, res.ls, res.denom, dx)
         rest = {
             k: (v, d)
             for k, v, d in (("t", t, dt), ("cw", cw, dcw), ("sw", sw, dsw))
@@ -290,7 +370,7 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
         if rest:
 
             def of_rest(r: dict[str, Any]) -> Any:
-                return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw))
+                return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw), *sc)
 
             _, t_rest = jax.jvp(
                 of_rest, ({k: v for k, (v, _) in rest.items()},), ({k: d for k, (_, d) in rest.items()},)

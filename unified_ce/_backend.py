@@ -7,6 +7,7 @@ arrays is seen (``array_api_compat`` inspects ``type(x).__module__`` without imp
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "is_torch",
     "is_torch_traced",
     "namespace_of",
+    "value_checks",
 ]
 
 is_torch = compat.is_torch_array
@@ -136,8 +138,34 @@ def is_lazy(x: Any) -> bool:
         jax = sys.modules["jax"]
         return isinstance(x, jax.core.Tracer)
     if is_torch(x):
-        return x.device.type == "meta" or is_torch_traced(x)
+        if x.device.type == "meta" or is_torch_traced(x):
+            return True
+        policy = value_checks()
+        return policy == "off" or (policy == "device" and x.device.type != "cpu")
+    if compat.is_cupy_array(x):
+        return value_checks() != "eager"
     return False
+
+
+#: ``UNIFIED_CE_CHECKS``: when label and target values are read on the host to validate them
+CHECKS = ("eager", "device", "off")
+
+
+def value_checks() -> str:
+    """The value-check policy, from the environment variable ``UNIFIED_CE_CHECKS`` (read per call).
+
+    ``"eager"`` (default): values are read on the host and bad ones raise, on every device (on CUDA
+    this synchronises with the device).  ``"device"``: arrays on an accelerator (CUDA tensors, CuPy)
+    are never read: a bad label or target gives a NaN loss instead, as under ``jax.jit`` (host
+    arrays are still checked eagerly: reading them stalls nothing).  ``"off"``: no PyTorch or CuPy
+    array's values are read on the host, on any device (NaN instead of an error).  Under ``jax.jit``,
+    ``torch.compile``, ``torch.func`` transforms and on Dask, values are never read whatever the
+    policy; eager JAX and NumPy arrays are always checked.
+    """
+    policy = os.environ.get("UNIFIED_CE_CHECKS", "eager")
+    if policy not in CHECKS:
+        raise InvalidArgumentError(f"UNIFIED_CE_CHECKS must be one of {', '.join(map(repr, CHECKS))}; got {policy!r}")
+    return policy
 
 
 def is_torch_traced(x: Any) -> bool:
