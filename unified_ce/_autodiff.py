@@ -27,6 +27,7 @@ from typing import Any
 from . import core
 from ._backend import is_jax, is_torch, is_torch_traced
 from ._spec import CrossEntropySpec
+from .core.reduce import sample_axes
 
 __all__ = ["evaluate", "evaluate_with_grad"]
 
@@ -117,16 +118,17 @@ def _rebuilt(static: tuple[Any, ...], logits: Any, t: Any, cw: Any, sw: Any, cdt
 
 def _contract(inp: core.Inputs, p: Any, out_ndim: int) -> Any:
     """Sum the per-element products ``p`` (logits' shape) into the loss's shape: the JVP of the loss
-    from its gradient with grad_output = ones (every item's gradient row belongs to one output)."""
+    from its gradient with grad_output = ones (every item's gradient row belongs to one output),
+    reduced as the forward reduces the item losses."""
     spec, xp = inp.spec, inp.xp
+    if spec.activation == "softmax":
+        p = xp.sum(p, axis=inp.axis, keepdims=True)  # per item, the keep shape
     if spec.reduction in ("sum", "mean"):
         return xp.sum(p)
     if spec.reduction == "none":
-        if spec.activation == "sigmoid":
-            return p
-        return xp.sum(p, axis=inp.axis, keepdims=spec.keepdims)
-    axes = tuple(i for i in range(p.ndim) if i != spec.batch_axis % p.ndim)  # sample_mean: one value per batch index
-    return xp.sum(p, axis=axes) if out_ndim < p.ndim else p
+        return p if (spec.keepdims or spec.activation == "sigmoid") else xp.squeeze(p, axis=inp.axis)
+    _, axes, _ = sample_axes(inp)  # sample_mean: one value per index of the batch axis
+    return xp.sum(p, axis=axes) if axes else p
 
 
 @functools.lru_cache(maxsize=2)
