@@ -938,11 +938,27 @@ def rows_from_markdown(md_path: Path) -> list[Row]:
             c["section"], c["case"], c["size (N×C)"].split(" ")[0], c["unified_ce"], c["native"],
             ratio=num(c["ratio (target)"]), target=target(c["ratio (target)"]), kind=kind, threads=n_threads,
         )  # fmt: skip
+        row.t_ours, row.t_native = seconds(c.get("time ours", "")), seconds(c.get("time native", ""))
+        row.mem_ours, row.mem_native = mem_bytes(c.get("extra mem ours", "")), mem_bytes(c.get("extra mem native", ""))
+        row.mem_target = target(c.get("mem ratio (target)", ""))
         mem = num(c.get("mem ratio (target)", ""))
-        if mem is not None:  # only the ratio is needed for the plot
+        if mem is not None and (row.mem_ours is None or row.mem_native is None):  # the ratio is enough to plot
             row.mem_ours, row.mem_native = max(1, round(mem * 1_000_000)), 1_000_000
         rows.append(row)
     return rows
+
+
+_UNITS = {"µs": 1e-6, "ms": 1e-3, "s": 1.0, "KiB": 1024, "MiB": 1 << 20}
+
+
+def seconds(cell: str) -> float | None:
+    m = re.fullmatch(r"\s*(-?[0-9.]+) (µs|ms|s)\s*", cell)
+    return float(m.group(1)) * _UNITS[m.group(2)] if m else None
+
+
+def mem_bytes(cell: str) -> int | None:
+    m = re.fullmatch(r"\s*(-?[0-9.]+) (KiB|MiB)\s*", cell)
+    return round(float(m.group(1)) * _UNITS[m.group(2)]) if m else None
 
 
 BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
@@ -1039,6 +1055,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--replot", action="store_true", help="redraw docs/img/bench_cpu.png from the table in docs/performance.md"
     )
+    ap.add_argument(
+        "--keep",
+        help="comma-separated sections whose rows are copied from the table in docs/performance.md instead of "
+        "measured (e.g. chainer,overhead when the golden venvs are not at hand)",
+    )
+    ap.add_argument("--rounds-big", type=int, help="rounds per medium/large row (default 7, --quick 3)")
     ap.add_argument("--max-gib", type=float, default=6.0, help="skip 'large' unless this much memory is available")
     ap.add_argument("--golden-a", default=os.environ.get("UCE_BENCH_GOLDEN_A", DEFAULT_GOLDEN["a"]))
     ap.add_argument("--golden-b", default=os.environ.get("UCE_BENCH_GOLDEN_B", DEFAULT_GOLDEN["b"]))
@@ -1074,7 +1096,7 @@ def main(argv: list[str] | None = None) -> int:
         quick=args.quick,
         sizes=sizes,
         rounds_small=5 if args.quick else 15,
-        rounds_big=3 if args.quick else 7,
+        rounds_big=args.rounds_big or (3 if args.quick else 7),
         min_sample_s=0.002 if args.quick else 0.02,
     )
     rows: list[Row] = []
@@ -1132,6 +1154,11 @@ def main(argv: list[str] | None = None) -> int:
         if kind in kinds:
             run_kind(kind, cfg, rows)
     elapsed = time.perf_counter() - start
+    if args.keep:  # rows of sections not measured in this run, copied from the stored table
+        keep = set(args.keep.split(","))
+        measured = {(r.section, r.case, r.size, r.kind) for r in rows}
+        old = rows_from_markdown(REPO / "docs" / "performance.md")
+        rows += [r for r in old if r.section in keep and (r.section, r.case, r.size, r.kind) not in measured]
 
     order = {"torch": 0, "numpy": 1, "limit": 2, "jax": 3, "chainer": 4, "overhead": 5}
     size_order = {s: i for i, s in enumerate(SIZES)}
