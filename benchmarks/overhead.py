@@ -3,10 +3,10 @@
 ``python benchmarks/overhead.py`` prints, for an 8 x 10 torch input on the CPU (one thread):
 
 * ``F.cross_entropy`` (the native call) and the torch dialect's ``CrossEntropyLoss`` call;
-* the phases of that call: translating the arguments to a spec, validating (``prepare``), the
-  array-API forward;
-* the *floor*: translation + our label-range check + ``F.cross_entropy`` itself, i.e. what a call
-  would cost if the arithmetic were delegated to aten after our own checks;
+* its phases: translating the arguments to a spec, and the direct path a tiny call takes when its
+  spec is PyTorch's own (``F.cross_entropy`` before any validation of ours,
+  :func:`unified_ce._dispatch.direct`);
+* the full path with its validation and the reference core's forward (``UNIFIED_CE_KERNEL=reference``);
 
 and, when JAX is installed, the first call of the torch dialect on eager JAX arrays of new shapes
 (compiled as one program per spec) against the op-by-op evaluation of the same core.  These are the
@@ -51,27 +51,32 @@ def torch_rows(n: int) -> None:
     F = torch.nn.functional
     loss = CrossEntropyLoss()
     call = loss._translate(x, t)
+
+    def reference_path() -> Any:  # what a call costs when the native op does not take it
+        os.environ["UNIFIED_CE_KERNEL"] = "reference"
+        try:
+            return loss(x, t)
+        finally:
+            del os.environ["UNIFIED_CE_KERNEL"]
+
+    os.environ["UNIFIED_CE_KERNEL"] = "reference"
     inp, plan, _, _ = _base._prepared(call, None, None)
-
-    def floor() -> Any:
-        loss._translate(x, t)
-        lo, hi = t.aminmax()
-        if not (0 <= int(lo) and int(hi) < 10):
-            raise ValueError("label out of range")
-        return F.cross_entropy(x, t)
-
+    os.environ.pop("UNIFIED_CE_KERNEL")
     native = per_call_us(lambda: F.cross_entropy(x, t), n)
     rows = {
         "F.cross_entropy (native)": native,
         "CrossEntropyLoss (torch dialect), whole call": per_call_us(lambda: loss(x, t), n),
         "  translate the arguments to a spec": per_call_us(lambda: loss._translate(x, t), n),
+        "  the native op, taken directly (_dispatch.direct)": per_call_us(lambda: _dispatch.direct(call), n),
+        "the full path (UNIFIED_CE_KERNEL=reference), whole call": per_call_us(reference_path, n),
         "  validate (prepare)": per_call_us(lambda: _base._prepared(call, None, None), n),
-        "  array-API forward": per_call_us(lambda: _dispatch.evaluate(inp, plan, x, t, None, None), n),
-        "floor: translate + label check + F.cross_entropy": per_call_us(floor, n),
+        "  array-API forward of the reference core": per_call_us(
+            lambda: _dispatch.evaluate(inp, plan, x, t, None, None), n
+        ),
     }
     print(f"torch {torch.__version__}, 8 x 10 float32 on the CPU, 1 thread")
     for name, us in rows.items():
-        print(f"  {name:<52} {us:8.1f} us  {us / native:6.2f}x native")
+        print(f"  {name:<56} {us:8.1f} us  {us / native:6.2f}x native")
 
 
 def jax_rows() -> None:
