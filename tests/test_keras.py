@@ -29,7 +29,7 @@ def test_sum_over_batch_size_with_ignore_class_and_weights() -> None:
     x, t, w = rng.normal(size=(5, 4)), np.array([0, -1, 3, 2, -1]), rng.uniform(0, 2, 5)
     valid = t != -1
     per = np.where(valid, _nll(x, np.where(valid, t, 0)), 0.0)
-    out = SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(t, x, sample_weight=w)
+    out = SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1, dtype="float64")(t, x, sample_weight=w)
     np.testing.assert_allclose(out, (per * w).sum() / valid.sum(), rtol=1e-12)
     assert float(SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)(np.full(3, -1), x[:3])) == 0.0
 
@@ -47,7 +47,18 @@ def test_binary_sum_divides_by_the_classes() -> None:
     x = np.array([[0.5, -1.0, 2.0], [0.0, 1.0, -3.0]])
     z = np.array([[1.0, 0.0, 1.0], [0.0, 0.0, 1.0]])
     elem = np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
-    np.testing.assert_allclose(BinaryCrossentropy(from_logits=True, reduction="sum")(z, x), elem.sum() / 3, rtol=1e-12)
+    bce = BinaryCrossentropy(from_logits=True, reduction="sum", dtype="float64")
+    np.testing.assert_allclose(bce(z, x), elem.sum() / 3, rtol=1e-12)
+
+
+def test_classes_compute_in_float32_by_default() -> None:
+    """Keras's Loss.__call__ converts both arguments to dtype (None: floatx, float32)."""
+    x = np.random.default_rng(3).normal(size=(3, 4))
+    t = np.array([0, 3, 1])
+    out = SparseCategoricalCrossentropy(from_logits=True)(t, x)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, _nll(x.astype(np.float32).astype(np.float64), t).mean(), rtol=1e-6)
+    assert SparseCategoricalCrossentropy(from_logits=True, dtype="float64")(t, x).dtype == np.float64
 
 
 @pytest.mark.parametrize(

@@ -19,13 +19,13 @@ sparse ``y_true``                   ``target="index"`` (integer or whole-valued 
 / ``"mean"``                        ``ignore_class``), ``zero_denominator="zero"`` (``divide_no_nan``)
 ``reduction="sum"``                 ``"sum"``; ``"none"`` / ``None``: ``"none"``
 ``sample_weight`` (at call)         ``sample_weight``, aligned as Keras's ``squeeze_or_expand_to_same_rank``
+classes' ``dtype=None``             both arguments converted to float32 (``floatx``) first, as Keras
 binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mean"`` (rank 1); the classes:
                                     one mean over every element, ``"sum"`` divided by ``C`` (``scale``)
 ==================================  =====================================================================
 
 Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
-``from_logits=False``, ``reduction="mean_with_sample_weight"`` with a ``sample_weight``, the loss
-classes' float32 computation of float16 / float64 inputs, an empty batch of rank 1 (Keras returns it
+``from_logits=False``, ``reduction="mean_with_sample_weight"`` with a ``sample_weight``, an empty batch of rank 1 (Keras returns it
 unreduced), binary losses on inputs of rank > 2, categorical label smoothing
 with a class axis other than the last.
 """
@@ -82,8 +82,6 @@ def _pending() -> dict[str, str]:
     out["BinaryCrossentropy/doc_example"] = prob
     for api in ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy"):
         out[f"{api}/probs-*"] = prob
-        for dt in ("float16", "float64"):
-            out[f"{api}/logits-{dt}"] = "the loss classes compute in float32 whatever the input dtype " + _NOT_YET
         out[f"{api}/logits-N0"] = "an empty rank-1 loss returned unreduced by the loss classes " + _NOT_YET
     for api in ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"):
         out[f"{api}/doc_example"] = prob
@@ -387,7 +385,21 @@ def binary_crossentropy(
 
 
 class _KerasLoss(DialectLoss):
-    _reduction_value: Any
+    dtype: Any = None
+
+    def _compute_dtype(self, y_true: Any, y_pred: Any) -> tuple[Any, Any]:
+        """Keras's ``Loss.__call__``: both arguments converted to the loss's ``dtype`` (``None``: floatx,
+        float32) before anything else -- a float64 or float16 ``y_pred`` is computed in float32."""
+        xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
+        name = "float32" if self.dtype is None else str(getattr(self.dtype, "name", self.dtype))
+        if name not in ("float16", "float32", "float64"):
+            raise InvalidArgumentError(f"dtype={self.dtype!r} {_NOT_YET} (float16, float32 or float64)")
+        dt = getattr(xp, name)
+        y_pred = as_array_like("y_pred", y_pred, xp, y_pred)
+        y_true = as_array_like("y_true", y_true, xp, y_pred)
+        return (y_true if y_true.dtype == dt else xp.astype(y_true, dt)), (
+            y_pred if y_pred.dtype == dt else xp.astype(y_pred, dt)
+        )
 
     def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
         return super().__call__(y_true, y_pred, sample_weight=sample_weight)
@@ -426,6 +438,7 @@ class CategoricalCrossentropy(_KerasLoss):
         self.reduction, self.name, self.dtype = reduction, name, dtype
 
     def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+        y_true, y_pred = self._compute_dtype(y_true, y_pred)
         red, den = _reduction(self.reduction, sample_weight, None)
         return _categorical(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, den, sample_weight)
 
@@ -457,6 +470,7 @@ class SparseCategoricalCrossentropy(_KerasLoss):
         self.reduction, self.name, self.dtype = reduction, name, dtype
 
     def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+        y_true, y_pred = self._compute_dtype(y_true, y_pred)
         red, den = _reduction(self.reduction, sample_weight, self.ignore_class)
         return _sparse(y_true, y_pred, self.from_logits, self.ignore_class, self.axis, red, den, sample_weight)
 
@@ -491,5 +505,6 @@ class BinaryCrossentropy(_KerasLoss):
         self.reduction, self.name, self.dtype = reduction, name, dtype
 
     def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+        y_true, y_pred = self._compute_dtype(y_true, y_pred)
         red, _ = _reduction(self.reduction, sample_weight, None)
         return _binary(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, sample_weight, False)
