@@ -50,7 +50,7 @@ from _common import Recorder, err  # noqa: E402
 
 #: the APIs that unified_ce.adapters.paddle implements: their cases go into golden/paddle.json, the others
 #: wait in tools/golden/pending/paddle_losses.json (tests/test_golden.py runs every case of the golden file)
-READY: set[str] = {"binary_cross_entropy_with_logits", "BCEWithLogitsLoss"}
+READY: set[str] = {"binary_cross_entropy_with_logits", "BCEWithLogitsLoss", "cross_entropy", "CrossEntropyLoss"}
 
 F16, F32, F64 = np.float16, np.float32, np.float64
 
@@ -307,8 +307,8 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
 
     # ============================================================== binary_cross_entropy_with_logits
     x = np.array([5.0, 1.0, 3.0], F32)
-    both("bce", "doc_example", {}, [x, np.array([1.0, 0.0, 0.5], F32)], tags=["doc_example"],
-         note="paddle docstring: logit [5.0, 1.0, 3.0], label [1.0, 0.0, 0.5] -> 0.45618808")
+    both("bce", "doc_example", {}, [x, np.array([1.0, 0.0, 1.0], F32)], tags=["doc_example"],
+         note="paddle docstring: logit [5.0, 1.0, 3.0], label [1.0, 0.0, 1.0] -> 0.45618808")
     for dt, dn in ((F32, "f32"), (F64, "f64")):
         for red in RED:
             both("bce", f"basic-{red}-{dn}", {"reduction": red}, [logits((N, C), dt), binary((N, C), dt)],
