@@ -48,7 +48,7 @@ import os
 import sys
 from typing import Any, Protocol
 
-from .._backend import is_floating, is_integer
+from .._backend import is_floating, is_integer, is_torch_traced
 from .._errors import InvalidArgumentError
 from .._fields import FIELDS
 from .._spec import CrossEntropySpec
@@ -225,6 +225,8 @@ def _choose(
                                                               "triton")  # fmt: skip
             return (None, f"reference ({why})") if why else (_triton_kernel(), "triton")
         if lib == "torch" and logits.device.type == "cpu":
+            if is_torch_traced(logits):  # before the import below, which torch.compile cannot trace
+                return None, "reference (torch.compile / torch.func: the reference core's autograd function is traced)"
             why = _torch_cpu_module().unsupported(spec, logits, target, class_weight, sample_weight)
             return (None, f"reference ({why})") if why else (_torch_cpu_module().TorchCPUKernel(), "torch_cpu")
         if lib == "cupy":

@@ -38,6 +38,7 @@ dispatched, and aten's own op is one.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import sys
@@ -256,20 +257,22 @@ def _function() -> Any:
         def forward(ctx: Any, x: Any, inp: Any, double_backprop: bool) -> Any:  # type: ignore[override]
             out, p, parts, denom = _forward_with_softmax(inp)
             ctx.save_for_backward(x)
-            ctx.stash = (inp, p, parts, denom, double_backprop)
+            # no reference to the logits outside save_for_backward: backward releases them
+            ctx.stash = (dataclasses.replace(inp, x=None), p, parts, denom, double_backprop)
             return out
 
         @staticmethod
         def backward(ctx: Any, g: Any) -> Any:  # type: ignore[override]
             (x,) = ctx.saved_tensors
             inp, p, parts, denom, double_backprop = ctx.stash
+            inp = dataclasses.replace(inp, x=x)
             c = _coefficient(inp, denom, g)
             if torch.is_grad_enabled():  # create_graph=True: a gradient autograd can differentiate
                 grad = _gradient_differentiable(inp, x, parts, c)
                 return (grad if double_backprop else NoDoubleBackward.apply(grad, x, g)), None, None
             if p is None:  # a second backward (retain_graph=True): the first one used the buffer
                 p = torch.softmax(x.detach(), inp.axis)
-            ctx.stash = (inp, None, parts, denom, double_backprop)
+            ctx.stash = (dataclasses.replace(inp, x=None), None, parts, denom, double_backprop)
             return _gradient_into(inp, p, parts, c), None, None
 
     return FusedCrossEntropy
