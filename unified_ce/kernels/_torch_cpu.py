@@ -283,6 +283,26 @@ def _function() -> Any:
 NATIVE_MAX_LOGITS = 1 << 15
 
 
+#: the spec fields F.cross_entropy has no argument for: they must keep their defaults
+_OTHER_FIELDS = tuple(
+    f
+    for f in dataclasses.fields(CrossEntropySpec)
+    if f.name
+    not in (
+        "axis",
+        "weighting",
+        "reduction",
+        "denominator",
+        "zero_denominator",
+        "keepdims",
+        "scale",
+        "label_smoothing",
+        "ignore_index",
+        "batch_axis",
+    )
+)
+
+
 @functools.lru_cache(maxsize=64)
 def _native_spec(spec: CrossEntropySpec) -> tuple[str, int, float] | None:
     """``(reduction, ignore_index, label_smoothing)`` of ``F.cross_entropy`` computing ``spec``, or None.
@@ -291,7 +311,8 @@ def _native_spec(spec: CrossEntropySpec) -> tuple[str, int, float] | None:
     labels that are not ignored (0/0 = nan), no sample weights, no scale.
     """
     if (
-        spec.axis != 1
+        any(getattr(spec, f.name) != f.default for f in _OTHER_FIELDS)  # log-prob inputs (nll_loss), sigmoid, ...
+        or spec.axis != 1
         or spec.weighting != "per_class"
         or (spec.reduction == "mean" and spec.denominator not in ("label_weight",))
         or spec.zero_denominator != "nan"
