@@ -176,6 +176,9 @@ def probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> In
 
 @functools.lru_cache(maxsize=8192)
 def _probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> Info | None:
+    from ._args import role
+
+    given = {role(api, k) for k, v in kw if isinstance(v, str)}
     C = 3
     for axis in _axis_order(ndim) or [0]:
         x = np.zeros(_shape(ndim, axis, C))
@@ -198,9 +201,11 @@ def _probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> I
                     break
                 if kind == "index" and spec.target != "index" and spec.activation == "softmax":
                     break
-                return Info(
-                    spec, ndim, axis, layout, call.class_weight is not None, call.sample_weight is not None, sw_keep
-                )
+                # a weight counts when the call was given one (a dialect may fill in a default, e.g.
+                # PyTorch's pos_weight=None is 1) and it reaches the computation
+                cw = "class_weight" in given and call.class_weight is not None
+                sw = "sample_weight" in given and call.sample_weight is not None
+                return Info(spec, ndim, axis, layout, cw, sw, sw_keep)
     return None
 
 
