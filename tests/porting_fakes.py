@@ -34,6 +34,26 @@ def _log_softmax(a: Any, axis: int = -1) -> Any:
     return a - m - np.log(np.exp(a - m).sum(axis=axis, keepdims=True))
 
 
+class _Proxy(types.ModuleType):
+    """A framework module whose array operations are NumPy's, everything else the real module's
+    (``jax.Array`` etc.: array-api-compat looks them up whenever ``jax`` is in ``sys.modules``)."""
+
+    def __init__(self, name: str, **attrs: Any) -> None:
+        super().__init__(name)
+        self.__dict__.update(attrs)
+        try:
+            self._real: Any = importlib.import_module(name)
+        except ImportError:
+            self._real = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._real is None:
+            if name == "Array":
+                return type("Array", (), {})
+            raise AttributeError(name)
+        return getattr(self._real, name)
+
+
 def _fakes() -> dict[str, types.ModuleType]:
     ops = {
         "log_softmax": _log_softmax,
@@ -81,7 +101,19 @@ def _fakes() -> dict[str, types.ModuleType]:
     mlx_losses = _module("mlx.nn.losses", **_dialect("mlx"))
     mlx_nn = _module("mlx.nn", losses=mlx_losses)
     mlx = _module("mlx", core=mlx_core, nn=mlx_nn)
+    optax = _module("optax", **_dialect("optax"))
+
+    def one_hot(a: Any, n: int, dtype: Any = None) -> Any:
+        return np.eye(n, dtype=dtype)[a]
+
+    jax_nn = _module("jax.nn", one_hot=one_hot, log_softmax=_log_softmax)
+    jnp = _module("jax.numpy", **ops)
+    jax = _Proxy("jax", nn=jax_nn, numpy=jnp)
     return {
+        "optax": optax,
+        "jax": jax,
+        "jax.nn": jax_nn,
+        "jax.numpy": jnp,
         "mlx": mlx,
         "mlx.core": mlx_core,
         "mlx.nn": mlx_nn,

@@ -153,6 +153,24 @@ IDIOMS: dict[str, Idiom] = {
         log_softmax="bm.log_softmax({a}, axis={axis})",
         onehot="bm.eye({n}, dtype={x}.dtype)[{a}]",
     ),
+    "optax": Idiom(
+        framework="Optax (JAX)",
+        imports=("import jax", "import jax.numpy as jnp"),
+        apis={
+            n: ("import optax", f"optax.{n}")
+            for n in (
+                "softmax_cross_entropy_with_integer_labels",
+                "softmax_cross_entropy",
+                "safe_softmax_cross_entropy",
+                "sigmoid_binary_cross_entropy",
+            )
+        },
+        moveaxis="jnp.moveaxis({a}, {s}, {d})",
+        expand="jnp.expand_dims({a}, {axis})",
+        squeeze="jnp.squeeze({a}, {axis})",
+        onehot="jax.nn.one_hot({a}, {n}, dtype={x}.dtype)",
+        log_softmax="jax.nn.log_softmax({a}, axis={axis})",
+    ),
     "mlx": Idiom(
         framework="MLX",
         imports=("import mlx.core as mx",),
