@@ -22,6 +22,7 @@ from ._registry import Api, apis, dialects
 __all__ = ["Row", "grid", "matrix", "table"]
 
 MARK = "<!-- porting-coverage -->"
+_REDUCTIONS = ("sum", "none", "no", "mean")
 
 
 def _alternatives(api: Api) -> list[tuple[str, Any]]:
@@ -66,13 +67,14 @@ def _valid(api: Api, kw: dict[str, Any]) -> bool:
 @functools.cache
 def grid(api: Api) -> tuple[tuple[tuple[str, Any], ...], ...]:
     """The argument combinations of ``api`` in the matrix: the defaults, each option alone, and the
-    class / sample weights together with each other option."""
+    class weights with each other reduction."""
     alts = _alternatives(api)
     combos: list[dict[str, Any]] = [{}]
     combos += [{k: v} for k, v in alts]
+    # the class weights with the reduction options (where weights change the denominator)
     for wk, wv in alts:
-        if wv in ("w", "sw"):
-            combos += [{wk: wv, k: v} for k, v in alts if k != wk]
+        if wv == "w":
+            combos += [{wk: wv, k: v} for k, v in alts if k != wk and isinstance(v, str) and v in _REDUCTIONS]
     out = []
     for c in combos:
         if _valid(api, c):
