@@ -142,7 +142,7 @@ def is_lazy(x: Any) -> bool:
             return True
         policy = value_checks()
         return policy == "off" or (policy == "device" and x.device.type != "cpu")
-    if compat.is_cupy_array(x):
+    if type(x).__module__.split(".")[0] == "cupy" and compat.is_cupy_array(x):
         return value_checks() != "eager"
     return False
 

@@ -143,11 +143,12 @@ def _positive_or_none(name: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        v = as_real(value)
+        if v is None or not math.isfinite(v):
             raise InvalidTypeError(f"{name} must be a positive float or None; got {value!r}")
-        if value <= 0:
+        if v <= 0:
             raise InvalidArgumentError(f"{name} must be > 0 or None; got {value!r}")
-        return float(value)
+        return v
 
     return check
 

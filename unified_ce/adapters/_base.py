@@ -157,7 +157,7 @@ def spec_cache(maxsize: int) -> Callable[[C], C]:
     """
 
     def decorate(build: C) -> C:
-        cached = functools.lru_cache(maxsize=maxsize)(build)
+        cached = functools.lru_cache(maxsize=maxsize, typed=True)(build)  # True and 1 are different options
 
         @functools.wraps(build)
         def spec(*args: Any, **kwargs: Any) -> Any:

@@ -299,6 +299,11 @@ _OTHER_FIELDS = tuple(
         "label_smoothing",
         "ignore_index",
         "batch_axis",
+        # probability-target options: no effect on the class-index targets this path takes
+        "probs_nonnegative",
+        "probs_sum_to_one",
+        "soft_loss",
+        "kl_eps",
     )
 )
 
