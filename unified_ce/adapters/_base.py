@@ -161,11 +161,10 @@ def spec_cache(maxsize: int) -> Callable[[C], C]:
 
         @functools.wraps(build)
         def spec(*args: Any, **kwargs: Any) -> Any:
-            try:
-                hash((args, tuple(kwargs.items())))
-            except TypeError:
+            try:  # one hash on the hot path (lru_cache's own); unhashable arguments raise TypeError
+                return cached(*args, **kwargs)
+            except TypeError:  # also a TypeError of the builder's validation: raised again, uncached
                 return build(*args, **kwargs)
-            return cached(*args, **kwargs)
 
         spec.cache_clear = cached.cache_clear  # type: ignore[attr-defined]
         spec.cache_info = cached.cache_info  # type: ignore[attr-defined]
