@@ -65,21 +65,22 @@ LLM = ("z_loss", "logit_softcap", "logit_scale", "shift")
 BUDGETS = {"fused": None, "vocab-blocks": 8 * 2 * 4 * 8}  # 4 tokens x ... : forces several vocabulary blocks
 
 
-def make(opts: dict[str, Any], seed: int = 0) -> dict[str, Any]:
+def make(opts: dict[str, Any], seed: int = 0, shape: tuple[int, int] = (N, T)) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
-    t = rng.integers(0, V, size=(N, T))
+    n, tt = shape
+    t = rng.integers(0, V, size=(n, tt))
     if "ignore_index" in opts:
-        t[0, 1] = t[2, 3] = opts["ignore_index"]
+        t[0, 1] = t[-1, 3] = opts["ignore_index"]
     if opts.get("all_ignored"):
         t[...] = opts["ignore_index"]
     return {
-        "hidden": rng.normal(size=(N, T, D)) * 2,
+        "hidden": rng.normal(size=(n, tt, D)) * 2,
         "weight": rng.normal(size=(V, D)),
         "bias": rng.normal(size=V) if opts.get("bias") else None,
         "target": t,
         "class_weight": rng.uniform(0.2, 2.0, size=V) if opts.get("class_weight") else None,
-        "sample_weight": rng.uniform(0.0, 2.0, size=(N, T)) if opts.get("sample_weight") else None,
-        "grad_output": rng.normal(size=(N, T - 1) if opts.get("shift") else (N, T))
+        "sample_weight": rng.uniform(0.0, 2.0, size=(n, tt)) if opts.get("sample_weight") else None,
+        "grad_output": rng.normal(size=(n, tt - 1) if opts.get("shift") else (n, tt))
         if opts.get("reduction") == "none"
         else np.asarray(1.7),
     }
@@ -198,6 +199,38 @@ def _autodiff(backend: BackendInfo, x: dict[str, Any], kw: dict[str, Any], extra
 
     loss, gs = backend.call(vg, x["hidden"], x["weight"], x["bias"])
     return loss, gs
+
+
+#: budgets (float64) for 2 x 70 = 140 tokens: 64 tokens per block (blocks of 64, 64, 12) with the whole
+#: vocabulary, and with vocabulary blocks of 4 classes (4, 4, 3)
+MANY_BLOCKS = {"token-blocks": 64 * V * 8 * 2, "token-and-vocab-blocks": 64 * 4 * 8 * 2}
+
+
+@pytest.mark.parametrize("budget", list(MANY_BLOCKS), ids=list(MANY_BLOCKS))
+@pytest.mark.parametrize("case", ["ignore-sum-bias", "none", "all", "class-weight-smooth", "shift"])
+def test_many_token_blocks(backend: BackendInfo, case: str, budget: str) -> None:
+    """Several blocks of tokens, the last one shorter (the loops of the JAX driver and its tail)."""
+    opts = dict(CASES)[case]
+    a = make(opts, seed=1, shape=(2, 70))
+    plan = plan_blocks(140 - 2 * bool(opts.get("shift")), V, 8, MANY_BLOCKS[budget])
+    assert plan.rows == 64 and plan.cols == (V if budget == "token-blocks" else 4)
+    expected, grads, _ = naive(opts, a)
+    spec, llm = split(opts)
+    x = call_args(backend, a)
+    kw = dict(spec=CrossEntropySpec(**spec), memory_budget=MANY_BLOCKS[budget], **llm)
+    extra = {"class_weight": x["class_weight"], "sample_weight": x["sample_weight"]}
+    if backend.autodiff:
+        got, got_grads = _autodiff(backend, x, kw, extra)
+    else:
+        got, got_grads = linear_value_and_grad(
+            x["hidden"], x["weight"], x["target"], x["bias"], grad_output=x["grad_output"], **kw, **extra
+        )
+    assert_close(backend.to_numpy(got), expected, what=f"{case} loss")
+    for name, g, e in zip(("hidden", "weight", "bias"), got_grads, grads):
+        if e is None:
+            assert g is None
+            continue
+        assert_close(backend.to_numpy(g), e, what=f"{case} d{name}")
 
 
 @pytest.mark.parametrize("case", ["z-loss", "all", "sample-weight-none", "shift-none"])

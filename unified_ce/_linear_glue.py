@@ -1,6 +1,8 @@
 """Autodiff glue of :func:`unified_ce.linear_cross_entropy`: a torch Function and a JAX custom VJP.
 
-Thin: both call :func:`unified_ce.linear._run` for the loss and the analytic gradients.  When the
+Thin: torch calls :func:`unified_ce.linear._run`, JAX its loop form
+:func:`unified_ce._linear_jax.jax_run` (the blocks as ``lax.fori_loop``), for the loss and the
+analytic gradients.  When the
 cotangent is a scalar (reduction "sum" / "mean") the gradients are computed in the forward pass,
 from the same logits blocks, and the backward pass only scales them; for reduction "none" the
 backward pass recomputes the blocks with the per-token cotangent.  Imported only once a torch
@@ -98,6 +100,8 @@ def torch_linear(args: tuple[Any, ...], opts: LinearOptions, budget: int | None,
 def _jax_function() -> Any:
     import jax
 
+    from ._linear_jax import jax_run
+
     def primal(
         static: tuple[LinearOptions, int | None, bool],
         hidden: Any,
@@ -109,7 +113,7 @@ def _jax_function() -> Any:
     ) -> Any:
         opts, budget, want_aux = static
         p = _prepare(hidden, weight, target, bias, cw, sw, opts, budget)
-        out = _run(p, want_grad=False, want_loss=True, want_aux=want_aux)
+        out = jax_run(p, want_grad=False, want_loss=True, want_aux=want_aux)
         return _outputs(p, out, want_aux)
 
     def fwd(
@@ -124,7 +128,7 @@ def _jax_function() -> Any:
         opts, budget, want_aux = static
         p = _prepare(hidden, weight, target, bias, cw, sw, opts, budget)
         fused = opts.spec.reduction != "none"
-        out = _run(p, want_grad=fused, want_loss=True, want_aux=want_aux)
+        out = jax_run(p, want_grad=fused, want_loss=True, want_aux=want_aux)
         grads = _finish_grads(p, hidden, out["grads"]) if fused else None
         return _outputs(p, out, want_aux), (grads, hidden, weight, bias, target, cw, sw)
 
@@ -140,7 +144,7 @@ def _jax_function() -> Any:
             from .linear import _cotangent
 
             p = _prepare(hidden, weight, target, bias, cw, sw, opts, budget)
-            out = _run(p, c_items=_cotangent(p, g), want_grad=True, want_loss=False, want_aux=False)
+            out = jax_run(p, c_items=_cotangent(p, g), want_grad=True, want_loss=False, want_aux=False)
             dh, dw, db = _finish_grads(p, hidden, out["grads"])
         zero_t = np.zeros(target.shape, dtype=jax.dtypes.float0)
         zcw = None if cw is None else jax.numpy.zeros_like(cw)

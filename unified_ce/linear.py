@@ -200,14 +200,19 @@ class Stats(NamedTuple):
     wsum: Any  # sum_c w_c over the classes seen (class weights with smoothing), or None
 
 
-def block_stats(xp: Any, y: Any, onehot: Any, wrow: Any, want: tuple[bool, bool]) -> Stats:
-    """The row statistics of one block; ``onehot`` marks each token's label, ``wrow`` the class weights."""
+def block_stats(xp: Any, y: Any, onehot: Any, wrow: Any, want: tuple[bool, bool], yt: Any = None) -> Stats:
+    """The row statistics of one block; ``onehot`` marks each token's label, ``wrow`` the class weights.
+
+    ``yt``: the target logits of the block (0 where the label is not in it) when the caller has
+    gathered them (a backend with ``take_along_axis``); else they are picked with ``onehot``.
+    """
     want_entropy, want_smooth = want
     m = xp.max(y, axis=1, keepdims=True)
     e = xp.exp(y - m)
     s = xp.sum(e, axis=1, keepdims=True)
     sy = xp.sum(e * y, axis=1, keepdims=True) if want_entropy else None
-    yt = xp.sum(xp.where(onehot, y, xp.zeros_like(y)), axis=1, keepdims=True)
+    if yt is None:
+        yt = xp.sum(xp.where(onehot, y, xp.zeros_like(y)), axis=1, keepdims=True)
     wy = None
     if want_smooth:
         wy = xp.sum(y if wrow is None else y * wrow, axis=1, keepdims=True)
