@@ -8,7 +8,8 @@ to a temporary folder unless ``--out-dir`` is given.
 
 Each row is forward + backward (the gradients with respect to ``hidden`` and ``weight``) of a mean
 loss, timed interleaved with its baseline (the order flips every round; the ratio is the median of
-the per-round ratios), as in ``bench.py``:
+the per-round ratios), as in ``bench.py``; beside the wall-time ratio, the ratio of the CPU time the
+process used (``time.process_time``), which on a shared, loaded machine is the steadier of the two:
 
 * torch: ``linear_cross_entropy`` vs ``F.cross_entropy(hidden @ weight.T, target)``;
 * jax: ``jax.jit(jax.value_and_grad(...))`` of each (the naive one ``logsumexp - take_along_axis``
@@ -66,6 +67,7 @@ class Result:
     mem_ours: int | None = None
     mem_native: int | None = None
     note: str = ""
+    cpu_ratio: float | None = None
 
     @property
     def mem_ratio(self) -> float | None:
@@ -74,19 +76,28 @@ class Result:
         return max(self.mem_ours, 0) / self.mem_native
 
 
-def interleaved(ours: Callable[[], Any], native: Callable[[], Any], rounds: int) -> tuple[float, float, float]:
+def interleaved(ours: Callable[[], Any], native: Callable[[], Any], rounds: int) -> tuple[float, float, float, float]:
+    """Median wall times, the median of the per-round wall-time ratios and of the CPU-time ratios.
+
+    The CPU time (``time.process_time``: every thread of this process) is what a call costs when
+    the machine is shared: on a loaded machine the wall time is mostly waiting for a core.
+    """
     for f in (ours, native):  # warm up (compilation, allocator)
         f()
     t_o: list[float] = []
     t_n: list[float] = []
+    c_o: list[float] = []
+    c_n: list[float] = []
     for r in range(rounds):
-        pair = [(ours, t_o), (native, t_n)]
-        for fn, acc in pair if r % 2 == 0 else pair[::-1]:
-            t0 = time.perf_counter()
+        pair = [(ours, t_o, c_o), (native, t_n, c_n)]
+        for fn, acc, cpu in pair if r % 2 == 0 else pair[::-1]:
+            t0, p0 = time.perf_counter(), time.process_time()
             fn()
             acc.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - p0)
     ratios = [a / b for a, b in zip(t_o, t_n)]
-    return statistics.median(t_o), statistics.median(t_n), statistics.median(ratios)
+    cpu_ratios = [a / b for a, b in zip(c_o, c_n)]
+    return statistics.median(t_o), statistics.median(t_n), statistics.median(ratios), statistics.median(cpu_ratios)
 
 
 def inputs(n: int, d: int, v: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -150,8 +161,8 @@ def section_torch(size: tuple[int, int, int], rounds: int, memory: bool, out: li
         )
     naive_mem = bench.peak_extra(naive, kept, clear, repeats=1) if memory else None
     for section, name, fn in rows:
-        to, tn, ratio = interleaved(fn, naive, rounds)
-        r = Result(section, name, "F.cross_entropy(h @ w.T)", to, tn, ratio, TARGET_TIME["torch"])
+        to, tn, ratio, cpu = interleaved(fn, naive, rounds)
+        r = Result(section, name, "F.cross_entropy(h @ w.T)", to, tn, ratio, TARGET_TIME["torch"], cpu_ratio=cpu)
         if memory:
             r.mem_ours = bench.peak_extra(fn, kept, clear, repeats=1)
             r.mem_native = naive_mem
@@ -213,8 +224,10 @@ def section_cuda(size: tuple[int, int, int], rounds: int, dtype: str, out: list[
 
     naive_mem = peak(naive)
     for section, name, fn in rows:
-        to, tn, ratio = interleaved(fn, naive, rounds)
-        r = Result(section, f"{name} ({dtype})", "F.cross_entropy((h @ w.T).float())", to, tn, ratio, None)
+        to, tn, ratio, cpu = interleaved(fn, naive, rounds)
+        r = Result(
+            section, f"{name} ({dtype})", "F.cross_entropy((h @ w.T).float())", to, tn, ratio, None, cpu_ratio=cpu
+        )
         r.mem_ours, r.mem_native = peak(fn), naive_mem
         out.append(r)
         show(r)
@@ -242,7 +255,7 @@ def section_jax(size: tuple[int, int, int], rounds: int, memory: bool, out: list
 
     fo = jax.jit(jax.value_and_grad(ours_loss, argnums=(0, 1)))
     fn_ = jax.jit(jax.value_and_grad(naive_loss, argnums=(0, 1)))
-    to, tn, ratio = interleaved(
+    to, tn, ratio, cpu = interleaved(
         lambda: jax.block_until_ready(fo(h, w, t)), lambda: jax.block_until_ready(fn_(h, w, t)), rounds
     )
     r = Result(
@@ -253,6 +266,7 @@ def section_jax(size: tuple[int, int, int], rounds: int, memory: bool, out: list
         tn,
         ratio,
         TARGET_TIME["jax"],
+        cpu_ratio=cpu,
     )
     if memory:
         r.mem_ours = bench._xla_temp(fo, h, w, t)
@@ -269,6 +283,7 @@ def show(r: Result) -> None:
     mr = r.mem_ratio
     print(
         f"{r.section:6s} {r.ours:45s} {r.t_ours:8.3f}s vs {r.t_native:8.3f}s  ratio {r.ratio:5.2f}"
+        f" (CPU time {r.cpu_ratio if r.cpu_ratio is not None else float('nan'):5.2f})"
         f"  mem {mib(r.mem_ours)} vs {mib(r.mem_native)}" + (f" ({mr:.3f})" if mr is not None else ""),
         flush=True,
     )
@@ -281,18 +296,19 @@ def table(results: list[Result], size: tuple[int, int, int], threads: int) -> st
         f"tokens {n}, hidden {d}, vocabulary {v}, float32, mean loss with 5 % ignored tokens, "
         "forward + backward (gradients wrt hidden and weight).",
         "",
-        "| | ours | baseline | time ours | time baseline | ratio (target) | peak extra memory ours | baseline | "
-        "ratio (target ≤ 0.0625) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| | ours | baseline | time ours | time baseline | ratio (target) | CPU-time ratio | peak extra memory ours | "
+        "baseline | ratio (target ≤ 0.0625) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
         if r.note:
-            lines.append(f"| {r.section} | {r.ours} | {r.native} | {r.note} | | | | | |")
+            lines.append(f"| {r.section} | {r.ours} | {r.native} | {r.note} | | | | | | |")
             continue
         mr = r.mem_ratio
         tgt = f" (≤ {r.target})" if r.target else ""
         lines.append(
             f"| {r.section} | {r.ours} | {r.native} | {r.t_ours:.2f} s | {r.t_native:.2f} s | {r.ratio:.2f}×{tgt} | "
+            f"{'n/a' if r.cpu_ratio is None else f'{r.cpu_ratio:.2f}×'} | "
             f"{mib(r.mem_ours)} | {mib(r.mem_native)} | {'n/a' if mr is None else f'{mr:.3f}'} |"
         )
     return "\n".join(lines) + "\n"

@@ -65,20 +65,20 @@ LLM = ("z_loss", "logit_softcap", "logit_scale", "shift")
 BUDGETS = {"fused": None, "vocab-blocks": 8 * 2 * 4 * 8}  # 4 tokens x ... : forces several vocabulary blocks
 
 
-def make(opts: dict[str, Any], seed: int = 0, shape: tuple[int, int] = (N, T)) -> dict[str, Any]:
+def make(opts: dict[str, Any], seed: int = 0, shape: tuple[int, int] = (N, T), v: int = V) -> dict[str, Any]:
     rng = np.random.default_rng(seed)
     n, tt = shape
-    t = rng.integers(0, V, size=(n, tt))
+    t = rng.integers(0, v, size=(n, tt))
     if "ignore_index" in opts:
         t[0, 1] = t[-1, 3] = opts["ignore_index"]
     if opts.get("all_ignored"):
         t[...] = opts["ignore_index"]
     return {
         "hidden": rng.normal(size=(n, tt, D)) * 2,
-        "weight": rng.normal(size=(V, D)),
-        "bias": rng.normal(size=V) if opts.get("bias") else None,
+        "weight": rng.normal(size=(v, D)),
+        "bias": rng.normal(size=v) if opts.get("bias") else None,
         "target": t,
-        "class_weight": rng.uniform(0.2, 2.0, size=V) if opts.get("class_weight") else None,
+        "class_weight": rng.uniform(0.2, 2.0, size=v) if opts.get("class_weight") else None,
         "sample_weight": rng.uniform(0.0, 2.0, size=(n, tt)) if opts.get("sample_weight") else None,
         "grad_output": rng.normal(size=(n, tt - 1) if opts.get("shift") else (n, tt))
         if opts.get("reduction") == "none"
@@ -115,9 +115,10 @@ def naive(opts: dict[str, Any], a: dict[str, Any]) -> tuple[np.ndarray, list[np.
     ig = opts.get("ignore_index")
     valid = torch.ones_like(t, dtype=torch.bool) if ig is None else t != ig
     safe = torch.where(valid, t, 0)
-    cw = torch.ones(V, dtype=torch.float64) if a["class_weight"] is None else torch.tensor(a["class_weight"])
+    v = int(a["weight"].shape[0])
+    cw = torch.ones(v, dtype=torch.float64) if a["class_weight"] is None else torch.tensor(a["class_weight"])
     eps = opts.get("label_smoothing", 0.0)
-    q = (1 - eps) * torch.nn.functional.one_hot(safe, V).double() + eps / V
+    q = (1 - eps) * torch.nn.functional.one_hot(safe, v).double() + eps / v
     item = -(cw * q * logp).sum(-1) + opts.get("z_loss", 0.0) * lse**2
     zitem = opts.get("z_loss", 0.0) * lse**2
     f = valid.double() * (1.0 if sw is None else sw) * opts.get("scale", 1.0)

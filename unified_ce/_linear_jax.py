@@ -37,8 +37,8 @@ from .linear import (
 
 __all__ = ["jax_run"]
 
-#: Classes per ``d weight`` update (``G[:, chunk]^T h``): 4,096 classes x 1,024 hidden is 16 MiB in float32.
-DW_CHUNK = 4096
+#: Classes per ``d weight`` update (``G[:, chunk]^T h``): 1,024 classes x 1,024 hidden is 4 MiB in float32.
+DW_CHUNK = 1024
 
 
 def _loop(lo: int, hi: int, body: Any, carry: Any) -> Any:
