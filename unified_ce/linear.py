@@ -96,10 +96,14 @@ class LinearOptions:
         ``zero_denominator``, ``scale``, ``z_loss``, ``logit_softcap``, ``logit_scale``.
     shift : bool
         Causal-LM shift: token ``j`` predicts ``target[..., j + 1]`` (the last position has no target).
+    class_shard : ClassShard, optional
+        Vocabulary parallelism (torch.distributed): ``weight`` (and ``bias``, ``class_weight``) hold
+        the classes ``class_shard.classes`` of ``class_shard.n_classes``; ``hidden`` and ``target`` whole.
     """
 
     spec: CrossEntropySpec
     shift: bool = False
+    class_shard: Any = None
 
     @property
     def z_loss(self) -> float:
@@ -136,6 +140,13 @@ class LinearOptions:
             )
         if not isinstance(self.shift, bool):
             raise InvalidTypeError(f"shift must be a bool; got {self.shift!r}")
+        if self.class_shard is not None:
+            from .distributed import ClassShard
+
+            if not isinstance(self.class_shard, ClassShard):
+                raise InvalidTypeError(
+                    f"class_shard must be a unified_ce.distributed.ClassShard; got {type(self.class_shard).__name__}"
+                )
 
 
 @dataclass(frozen=True)
@@ -298,6 +309,7 @@ class _Prepared:
     in_dtypes: tuple[Any, Any, Any]
     out_dtype: Any
     lazy: bool
+    shard: Any = None  # distributed._Classes: this process's classes and the group's sum / max
 
 
 def _prepare(
@@ -334,6 +346,10 @@ def _prepare(
     v, d = int(weight.shape[0]), int(weight.shape[1])
     if v < 1:
         raise InvalidArgumentError("weight must have at least one row (class)")
+    shard, v_total, v_plan = _shard_hooks(opts, hidden, v), v, v
+    if shard is not None:
+        v_total = shard.n_classes
+        v_plan = int(shard.max(xp.asarray([v], device=creation_device(hidden)))[0])  # the same plan everywhere
     if bias is not None and tuple(bias.shape) != (v,):
         raise InvalidArgumentError(f"bias must have shape (V,) = ({v},); got shape {tuple(bias.shape)}")
     if tuple(target.shape) != tuple(hidden.shape[:-1]):
@@ -370,8 +386,10 @@ def _prepare(
 
     lazy = any(is_lazy(a) for a in (hidden, weight, target))
     if not lazy and n:
-        _check_labels(xp, t, v, opts.spec.ignore_index)
-    plan = plan_blocks(n, v, int(xp.finfo(cdtype).bits) // 8, memory_budget)
+        _check_labels(xp, t, v_total, opts.spec.ignore_index)
+    plan = plan_blocks(n, v_plan, int(xp.finfo(cdtype).bits) // 8, memory_budget)
+    if plan.cols >= v_plan:
+        plan = BlockPlan(plan.rows, v)
     return _Prepared(
         xp,
         cast(h),
@@ -387,7 +405,27 @@ def _prepare(
         (hidden.dtype, weight.dtype, None if bias is None else bias.dtype),
         out_dtype,
         lazy,
+        shard,
     )
+
+
+def _shard_hooks(opts: LinearOptions, hidden: Any, v: int) -> Any:
+    """The class shard's collectives (``distributed._Classes``), after checking it fits the call."""
+    shard = opts.class_shard
+    if shard is None:
+        return None
+    from .distributed import _Classes, _dist
+
+    if not is_torch(hidden):
+        lib = type(hidden).__module__.split(".")[0]
+        raise InvalidTypeError(
+            f"class_shard works on torch tensors (torch.distributed); got a {lib} array.  "
+            "JAX: shard weight with jax.sharding and jit instead (docs/scaling.md)"
+        )
+    _dist()
+    if v != shard.size:
+        raise InvalidArgumentError(f"weight holds {v} classes (rows), but class_shard.size is {shard.size}")
+    return _Classes(shard.start, shard.n_classes, shard.group)
 
 
 def _check_labels(xp: Any, t: Any, v: int, ignore_index: int | None) -> None:
@@ -415,8 +453,9 @@ class _Parts(NamedTuple):
 
 
 def _parts(p: _Prepared) -> _Parts:
+    """Per-token factors; with a class shard, ``w_t`` and ``sum(class_weight)`` are summed over the group."""
     xp, spec = p.xp, p.opts.spec
-    v = int(p.w.shape[0])
+    v = _n_classes(p)
     t = xp.reshape(p.t, (-1, 1))
     valid = None if spec.ignore_index is None else t != spec.ignore_index
     bad = None
@@ -431,11 +470,46 @@ def _parts(p: _Prepared) -> _Parts:
         beta_t = one * (1.0 - eps)
         alpha = one
     else:
-        safe = xp.where((t >= 0) & (t < v), t, xp.zeros_like(t))
+        lo, n_local = _local_classes(p)
+        tl = t - lo
+        here = (tl >= 0) & (tl < n_local)
+        safe = xp.where(here, tl, xp.zeros_like(tl))
         w_t = xp.reshape(xp.take(p.cw, xp.reshape(safe, (-1,)), axis=0), (-1, 1))
+        cw_sum = xp.sum(p.cw) if eps else None
+        if p.shard is not None:
+            w_t = p.shard.sum(xp.where(here, w_t, xp.zeros_like(w_t)))
+            cw_sum = None if cw_sum is None else p.shard.sum(xp.reshape(cw_sum, (1,)))[0]
         beta_t = w_t * (1.0 - eps)
-        alpha = beta_t + (eps / v) * xp.sum(p.cw) if eps else beta_t
+        alpha = beta_t + (eps / v) * cw_sum if cw_sum is not None else beta_t
     return _Parts(valid, bad, alpha, beta_t, eps / v, w_t)
+
+
+def _n_classes(p: _Prepared) -> int:
+    """The number of classes over every process of a class shard (else ``weight``'s rows)."""
+    return int(p.w.shape[0]) if p.shard is None else int(p.shard.n_classes)
+
+
+def _local_classes(p: _Prepared) -> tuple[int, int]:
+    """(first class held here, how many)."""
+    return (0 if p.shard is None else int(p.shard.start)), int(p.w.shape[0])
+
+
+def _global_stats(p: _Prepared, st: Stats) -> Stats:
+    """A class shard's row statistics over the whole vocabulary: a ``MAX`` and one ``SUM`` all-reduce."""
+    if p.shard is None:
+        return st
+    xp = p.xp
+    m = p.shard.max(st.m)
+    f = xp.exp(st.m - m)
+    cols = [st.s * f, st.yt] + ([] if st.sy is None else [st.sy * f]) + ([] if st.wy is None else [st.wy])
+    tot = p.shard.sum(xp.concat(cols, axis=1))
+    k = 2
+    sy = wy = None
+    if st.sy is not None:
+        sy, k = tot[:, k : k + 1], k + 1
+    if st.wy is not None:
+        wy = tot[:, k : k + 1]
+    return Stats(m, tot[:, 0:1], sy, tot[:, 1:2], wy, None)
 
 
 def _denominator(p: _Prepared, parts: _Parts) -> Any:
@@ -517,6 +591,8 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
     vblocks = _vocab_blocks(p)
     iota = xp.arange(v, device=p.device)
     t2 = xp.reshape(p.t, (-1, 1))
+    if p.shard is not None and p.shard.start:  # labels as indices into this process's classes
+        t2 = t2 - p.shard.start
     dh = dw = db = None
     if want_grad:
         dh_parts: list[Any] = []
@@ -553,6 +629,7 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
             if len(vblocks) == 1:
                 cache = (y, th, onehot, wrow)
         assert st is not None
+        st = _global_stats(p, st)
         loss, lse, z, ent = item_terms(xp, st, alpha, beta_t, parts.eps_w, opts)
         if parts.bad is not None:
             nan = xp.asarray(math.nan, dtype=loss.dtype, device=p.device)
@@ -606,6 +683,8 @@ def _run(p: _Prepared, *, c_items: Any = None, want_grad: bool, want_loss: bool,
         out["entropy"] = xp.reshape(ent_all, p.out_shape)
     if want_grad:
         dh = xp.concat(dh_parts, axis=0) if dh_parts else xp.zeros((0, int(p.h.shape[1])), dtype=p.h.dtype)
+        if p.shard is not None:  # every process's classes contribute to d hidden
+            dh = p.shard.sum(dh)
         if n and not fast:
             dw = xp.concat(dw_acc, axis=0)
             if p.b is not None:
@@ -639,17 +718,28 @@ def _torch_fused_block(
     if opts.logit_softcap is not None:
         th = y.div_(opts.logit_softcap).tanh_()
         y = th * opts.logit_softcap
-    safe = torch.where((tb >= 0) & (tb < y.shape[1]), tb, 0)
+    here = (tb >= 0) & (tb < y.shape[1])
+    safe = torch.where(here, tb, 0)
     yt = torch.gather(y, 1, safe)
+    if p.shard is not None:
+        yt = torch.where(here, yt, 0.0)
     wy = None
     if eps_w:
         wy = y.sum(1, keepdim=True) if p.cw is None else (y @ p.cw)[:, None]
     m = y.amax(1, keepdim=True)
+    if p.shard is not None:  # the group's max first: then the local sums need no rescaling
+        m = p.shard.max(m)
     sy = None
     if want_aux:
         sy = ((y - m).exp_() * y).sum(1, keepdim=True)
     e = y.sub_(m).exp_()
     s = e.sum(1, keepdim=True)
+    if p.shard is not None:
+        parts = [s, yt] + ([] if sy is None else [sy]) + ([] if wy is None else [wy])
+        tot = p.shard.sum(torch.cat(parts, 1))
+        s, yt = tot[:, 0:1], tot[:, 1:2]
+        sy = None if sy is None else tot[:, 2:3]
+        wy = None if wy is None else tot[:, -1:]
     lse = m + s.log()
     loss = alpha * lse - beta_t * yt
     if wy is not None:
@@ -663,7 +753,7 @@ def _torch_fused_block(
         return loss, lse, z, ent, None
     coef = c * (alpha + 2.0 * opts.z_loss * lse) if opts.z_loss else c * alpha
     g = e.mul_(coef / s)
-    g.scatter_add_(1, safe, -(c * beta_t))
+    g.scatter_add_(1, safe, -(c * beta_t) if p.shard is None else torch.where(here, -(c * beta_t), 0.0))
     if eps_w:
         g.sub_((c * eps_w) * (1.0 if p.cw is None else p.cw[None, :]))
     if th is not None:
@@ -702,14 +792,16 @@ def _cast_out(p: _Prepared, a: Any) -> Any:
     return np.asarray(out) if isinstance(out, np.generic) else out
 
 
-def _options(spec: CrossEntropySpec | None, spec_fields: dict[str, Any], shift: bool) -> LinearOptions:
+def _options(
+    spec: CrossEntropySpec | None, spec_fields: dict[str, Any], shift: bool, class_shard: Any = None
+) -> LinearOptions:
     if spec is None:
         spec = CrossEntropySpec(**spec_fields)
     elif not isinstance(spec, CrossEntropySpec):
         raise InvalidTypeError(f"spec must be a CrossEntropySpec; got {type(spec).__name__}")
     elif spec_fields:
         spec = spec.replace(**spec_fields)
-    return LinearOptions(spec, shift)
+    return LinearOptions(spec, shift, class_shard)
 
 
 # --------------------------------------------------------------------------- public API
@@ -727,6 +819,7 @@ def linear_cross_entropy(
     shift: bool = False,
     return_aux: bool = False,
     memory_budget: int | None = None,
+    class_shard: Any = None,
     **spec_fields: Any,
 ) -> Any:
     r"""Cross-entropy of ``hidden @ weight.T + bias`` against class labels, without the logits.
@@ -758,6 +851,13 @@ def linear_cross_entropy(
     memory_budget : int, optional
         Bytes of block temporaries (default :data:`DEFAULT_MEMORY_BUDGET`); block sizes follow from
         it (:func:`plan_blocks`).
+    class_shard : ClassShard, optional
+        Vocabulary parallelism over ``torch.distributed`` (:class:`unified_ce.distributed.ClassShard`):
+        ``weight``, ``bias`` and ``class_weight`` hold this process's classes ``class_shard.classes``;
+        ``hidden``, ``target`` and ``sample_weight`` are whole.  Per block of tokens the row maximum
+        and the row sums are all-reduced (O(tokens) numbers), so every process gets the full loss; its
+        gradients are ``d weight`` / ``d bias`` of its classes and the whole ``d hidden`` (summed
+        over the group).  Every process of the group must make the same call.
 
     Returns
     -------
@@ -780,7 +880,7 @@ def linear_cross_entropy(
     >>> bool(np.isclose(loss, naive))
     True
     """
-    opts = _options(spec, spec_fields, shift)
+    opts = _options(spec, spec_fields, shift, class_shard)
     if not isinstance(return_aux, bool):
         raise InvalidTypeError(f"return_aux must be a bool; got {return_aux!r}")
     args = (hidden, weight, target, bias, class_weight, sample_weight)
@@ -815,13 +915,14 @@ def linear_value_and_grad(
     shift: bool = False,
     grad_output: Any = None,
     memory_budget: int | None = None,
+    class_shard: Any = None,
     **spec_fields: Any,
 ) -> tuple[Any, tuple[Any, Any, Any]]:
     """The loss of :func:`linear_cross_entropy` and its gradients ``(d_hidden, d_weight, d_bias)``.
 
     For array libraries without autodiff (NumPy, CuPy, Dask, array-api-strict); ``grad_output``
     is the cotangent of the loss (default 1; the loss's shape for ``reduction="none"``).
-    ``d_bias`` is None without ``bias``.
+    ``d_bias`` is None without ``bias``; ``class_shard`` as in :func:`linear_cross_entropy`.
 
     Examples
     --------
@@ -832,7 +933,7 @@ def linear_value_and_grad(
     >>> round(float(loss), 6), dh.shape, dw.shape, db
     (1.386294, (3, 2), (4, 2), None)
     """
-    opts = _options(spec, spec_fields, shift)
+    opts = _options(spec, spec_fields, shift, class_shard)
     p = _prepare(hidden, weight, target, bias, class_weight, sample_weight, opts, memory_budget)
     c = None
     if grad_output is not None:
