@@ -69,7 +69,15 @@ os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import numpy as np  # noqa: E402
 
 SIZES = {"tiny": (8, 10), "small": (256, 1000), "medium": (2048, 32000), "large": (8192, 32000)}
-DEFAULT_GOLDEN = {"a": "/work/golden-venvs/golden-a/bin/python", "b": "/work/golden-venvs/golden-b/bin/python"}
+_VENV_DIRS = ("/work/golden-venvs", "/work/venvs")
+#: the golden venvs' interpreters: the first that exists (see ../shared/golden-frameworks.md)
+DEFAULT_GOLDEN = {
+    k: next(
+        (p for d in _VENV_DIRS if os.path.exists(p := f"{d}/golden-{k}/bin/python")),
+        f"{_VENV_DIRS[0]}/golden-{k}/bin/python",
+    )
+    for k in ("a", "b")
+}
 
 # --------------------------------------------------------------------------- results
 
@@ -262,6 +270,15 @@ def make_inputs(n: int, c: int, seed: int = 0, ignore_frac: float = 0.0) -> tupl
     return x, t
 
 
+def numpy_threads() -> int:
+    """The threads unified_ce's NumPy path uses in this process (``OMP_NUM_THREADS``, else the CPUs)."""
+    try:
+        from unified_ce.kernels._numpy_cpu import threads
+    except ImportError:
+        return 1
+    return threads()
+
+
 def is_big(size: str) -> bool:
     return size in ("medium", "large")
 
@@ -371,17 +388,20 @@ def _torch_size(cfg: Config, rows: list[Row], size: str, kind: str = "one") -> N
 
 
 def section_limit(cfg: Config, rows: list[Row], kind: str = "one") -> None:
-    """The torch dialect's forward + backward against the fused JAX program of the same loss, per element.
+    """Our forward + backward against the fused JAX program of the same loss, per element.
 
     ``jax.jit(jax.value_and_grad(loss))`` of an optax-style ``logsumexp - take_along_axis`` mean: XLA
     fuses it into a few loops that read the logits about once and write the gradient once -- the
-    fastest CPU evaluation we know of, so its time per element is the line to compare with.
+    fastest CPU evaluation we know of, so its time per element is the line to compare with.  Two
+    rows per size: the torch dialect's ``.backward()`` on torch tensors, and ``value_and_grad`` on
+    NumPy arrays.
     """
     try:
         import jax
         import jax.numpy as jnp
         import torch
 
+        import unified_ce as uce
         from unified_ce.adapters.torch import CrossEntropyLoss
     except ImportError as exc:
         rows.append(Row("limit", "fwd+bwd", "-", "torch dialect", "fused JAX", note=f"skipped: {exc}", kind=kind))
@@ -405,15 +425,24 @@ def section_limit(cfg: Config, rows: list[Row], kind: str = "one") -> None:
             ours_loss(xg, t).backward()
             return xg.grad
 
+        def ours_np(x: Any = xn, t: Any = tn) -> Any:
+            return uce.value_and_grad(x, t)
+
         def native(xj: Any = xj, tj: Any = tj) -> Any:
             return jax.block_until_ready(fused(xj, tj))
 
-        to, tn_, ratio = interleaved(ours, native, cfg, is_big(size))
         target = 1.5 if size == "large" or (cfg.quick and size == "small") else None
-        row = Row("limit", "fwd+bwd", size, "torch dialect (torch tensors)", "fused JAX", to, tn_, ratio, target)
-        row.kind, row.threads = kind, torch.get_num_threads()
-        rows.append(row)
-        print_row(row)
+        for case, fo, label in (
+            ("fwd+bwd", ours, "torch dialect (torch tensors)"),
+            ("value_and_grad", ours_np, "unified_ce on numpy"),
+        ):
+            to, tn_, ratio = interleaved(fo, native, cfg, is_big(size))
+            row = Row("limit", case, size, label, "fused JAX", to, tn_, ratio, target)
+            row.kind, row.threads = kind, (torch.get_num_threads() if case == "fwd+bwd" else numpy_threads())
+            rows.append(row)
+            print_row(row)
+            xg.grad = None
+            gc.collect()
         del xg, xj
         gc.collect()
 
@@ -421,7 +450,7 @@ def section_limit(cfg: Config, rows: list[Row], kind: str = "one") -> None:
 def section_kind(cfg: Config, rows: list[Row], kind: str) -> None:
     """The rows of one thread kind other than ``one``: torch, NumPy and the fused-JAX limit, big sizes."""
     try:
-        import torch
+        import torch  # noqa: F401  (the torch rows need it)
     except ImportError as exc:
         rows.append(Row("torch", "-", "-", "-", "-", note=f"skipped: {exc}", kind=kind))
         return
@@ -434,14 +463,17 @@ def section_kind(cfg: Config, rows: list[Row], kind: str) -> None:
     for size in [s for s in cfg.sizes if s != "tiny"]:
         n, c = SIZES[size]
         x, t = make_inputs(n, c)
-        to, tn_, ratio = interleaved(
-            lambda x=x, t=t: uce.value_and_grad(x, t), lambda x=x, t=t: numpy_value_and_grad(x, t), cfg, is_big(size)
+        cases = (
+            ("fwd", lambda x=x, t=t: uce.cross_entropy(x, t), lambda x=x, t=t: numpy_forward(x, t)),
+            ("value_and_grad", lambda x=x, t=t: uce.value_and_grad(x, t), lambda x=x, t=t: numpy_value_and_grad(x, t)),
         )
-        row = Row("numpy", "value_and_grad", size, "unified_ce on numpy", "plain NumPy", to, tn_, ratio, 1.0)
-        row.kind, row.threads = kind, torch.get_num_threads()
-        rows.append(row)
-        print_row(row)
-        gc.collect()
+        for case, fo, fn_ in cases:
+            to, tn_, ratio = interleaved(fo, fn_, cfg, is_big(size))
+            row = Row("numpy", case, size, "unified_ce on numpy", "plain NumPy", to, tn_, ratio, 1.0)
+            row.kind, row.threads = kind, numpy_threads()
+            rows.append(row)
+            print_row(row)
+            gc.collect()
     section_limit(cfg, rows, kind)
 
 
@@ -805,29 +837,42 @@ def markdown(rows: list[Row]) -> str:
 
 
 def per_element(rows: list[Row]) -> str:
-    """Nanoseconds per logit of forward + backward: our torch path, ``F.cross_entropy``, the fused JAX program."""
+    """Nanoseconds per logit of forward + backward: our torch and NumPy paths, their native baselines,
+    and the fused JAX program (each ``ours / fused JAX`` ratio measured interleaved in the same run)."""
 
     def ns(t: float | None, size: str) -> str:
         return "-" if t is None else f"{t / math.prod(SIZES[size]) * 1e9:.2f}"
 
+    def find(section: str, case: str, size: str, kind: str) -> Row | None:
+        return next((o for o in rows if (o.section, o.case, o.size, o.kind) == (section, case, size, kind)), None)
+
     lines = []
+    seen: set[tuple[str, str]] = set()
     for r in rows:
-        if r.section != "limit" or r.ratio is None or r.size not in SIZES:
+        if r.section != "limit" or r.ratio is None or r.size not in SIZES or (r.size, r.kind) in seen:
             continue
-        torch_row = next(
-            (o for o in rows if (o.section, o.case, o.size, o.kind) == ("torch", "fwd+bwd", r.size, r.kind)), None
-        )
-        native = None if torch_row is None else torch_row.t_native
-        tgt = f" (≤{r.target:g})" if r.target is not None else ""
+        seen.add((r.size, r.kind))
+        lt, ln = find("limit", "fwd+bwd", r.size, r.kind), find("limit", "value_and_grad", r.size, r.kind)
+        tr, nr = find("torch", "fwd+bwd", r.size, r.kind), find("numpy", "value_and_grad", r.size, r.kind)
+        jax_t = statistics.median([o.t_native for o in (lt, ln) if o is not None and o.t_native is not None])
+
+        def ratio(o: Row | None) -> str:
+            if o is None:
+                return "-"
+            return fmt_r(o.ratio, o.target) + (f" (≤{o.target:g})" if o.target is not None else "")
+
         lines.append(
-            f"| {r.size} ({SIZES[r.size][0]}×{SIZES[r.size][1]}) | {kind_label(r)} | {ns(r.t_ours, r.size)} "
-            f"| {ns(native, r.size)} | {ns(r.t_native, r.size)} | {fmt_r(r.ratio, r.target)}{tgt} |"
+            f"| {r.size} ({SIZES[r.size][0]}×{SIZES[r.size][1]}) | {kind_label(r)} "
+            f"| {ns(lt and lt.t_ours, r.size)} | {ns(tr and tr.t_native, r.size)} "
+            f"| {ns(ln and ln.t_ours, r.size)} | {ns(nr and nr.t_native, r.size)} | {ns(jax_t, r.size)} "
+            f"| {ratio(lt)} | {ratio(ln)} |"
         )
     if not lines:
         return ""
     head = (
-        "| size (N×C) | threads | torch dialect, ns/logit | F.cross_entropy, ns/logit | fused JAX, ns/logit "
-        "| ours / fused JAX (target) |\n|---|---|---:|---:|---:|---:|\n"
+        "| size (N×C) | threads | torch dialect | F.cross_entropy | NumPy: unified_ce | plain NumPy | fused JAX "
+        "| torch dialect / fused JAX (target) | NumPy: unified_ce / fused JAX (target) |\n"
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|\n"
     )
     return head + "\n".join(lines) + "\n"
 
@@ -967,7 +1012,9 @@ BEGIN, END = "<!-- bench:begin -->", "<!-- bench:end -->"
 def write_doc(rows: list[Row], md_path: Path, png_path: Path, elapsed: float, quick: bool) -> None:
     rel = os.path.relpath(png_path, md_path.parent)
     pe = per_element(rows)
-    pe_block = f"Forward + backward per logit, against the fused JAX program (same run):\n\n{pe}\n" if pe else ""
+    pe_block = (
+        f"Forward + backward, nanoseconds per logit, against the fused JAX program (same run):\n\n{pe}\n" if pe else ""
+    )
     block = (
         f"{BEGIN}\n"
         f"Generated by `python benchmarks/bench.py{' --quick' if quick else ''}` on "

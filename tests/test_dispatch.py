@@ -73,4 +73,6 @@ def test_softmax_beside_a_native_evaluator_is_computed_in_the_compute_dtype(nati
 def test_no_native_evaluator_by_default() -> None:
     assert _dispatch.NATIVE == []
     _, plan = _dispatch.prepare(uce.CrossEntropySpec(), np.zeros((2, 3)), np.array([0, 1]))
+    assert plan.kernel is not None and plan.kernel.name == "numpy_cpu"  # kernels.select, not NATIVE
+    _, plan = _dispatch.prepare(uce.CrossEntropySpec(), np.zeros((2, 3)), np.array([0, 1]), use_kernels=False)
     assert plan.kernel is None

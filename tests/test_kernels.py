@@ -438,9 +438,10 @@ def test_auto_and_reference_choose_the_reference_on_cpu(use) -> None:
     use("auto")
     assert kernels.explain(spec, x, t) == "torch_cpu"  # eager CPU tensors: aten's row passes (test_torch_cpu.py)
     assert kernels.explain(spec, x.half(), t).startswith("reference (logits of dtype")
-    assert kernels.select(spec, np.zeros((2, 3)), np.array([0, 1])) is None
+    assert kernels.explain(spec, np.zeros((2, 3)), np.array([0, 1])) == "numpy_cpu"  # test_numpy_cpu.py
     use("reference")
     assert kernels.explain(spec, x, t) == "reference (UNIFIED_CE_KERNEL=reference)"
+    assert kernels.select(spec, np.zeros((2, 3)), np.array([0, 1])) is None
 
 
 @needs_triton

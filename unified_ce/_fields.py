@@ -23,7 +23,7 @@ from ._scalars import as_int, as_real
 __all__ = ["FIELDS", "KERNELS", "Field", "KernelCoverage", "row"]
 
 #: the fused kernels of :mod:`unified_ce.kernels`
-KERNELS = ("triton", "cupy", "torch_cpu")
+KERNELS = ("triton", "cupy", "torch_cpu", "numpy_cpu")
 
 
 @dataclass(frozen=True)

@@ -9,12 +9,15 @@ kernel     arrays                                     module
 triton     torch CUDA tensors (float32/16, bfloat16)  :mod:`unified_ce.kernels._triton`
 cupy       CuPy arrays (float32, float16)             :mod:`unified_ce.kernels._cupy`
 torch_cpu  eager torch CPU tensors (float32, float64) :mod:`unified_ce.kernels._torch_cpu`
+numpy_cpu  NumPy arrays (float32, float64)            :mod:`unified_ce.kernels._numpy_cpu`
 =========  =========================================  ==========================================
 
 ``torch_cpu`` is not a compiled kernel: it runs aten's row-fused ``softmax`` / ``log_softmax`` and a
 few whole-array passes, a handful of parallel regions per call whatever the size (the reference
 core's eager blocks run a dozen regions per block, which stall with several threads on a busy
-machine), and hands tiny calls whose spec is PyTorch's own to ``F.cross_entropy``.
+machine), and hands tiny calls whose spec is PyTorch's own to ``F.cross_entropy``.  ``numpy_cpu``
+runs all the passes of a block of rows while it is in cache (the logits read once, the gradient
+written once) and shares the blocks among a few threads.
 
 Both cover softmax cross-entropy of logits with integer (or integral float) class targets and
 every other knob: class weights (per class or per item), ``ignore_index``, label smoothing,
@@ -26,8 +29,8 @@ needs its own gradient) is evaluated by the reference core.
 The environment variable ``UNIFIED_CE_KERNEL`` (read at every call) selects:
 
 * ``auto`` (default): ``triton`` for torch CUDA tensors when Triton is installed, ``cupy`` for
-  CuPy arrays, ``torch_cpu`` for eager CPU torch tensors, the reference core otherwise and for
-  every spec a kernel does not cover;
+  CuPy arrays, ``torch_cpu`` for eager CPU torch tensors, ``numpy_cpu`` for NumPy arrays, the
+  reference core otherwise and for every spec a kernel does not cover;
 * ``reference``: always the reference core;
 * ``triton`` / ``cupy``: that kernel wherever it covers the spec (the reference core where it does
   not); raises :class:`KernelUnavailableError` when the kernel cannot run on the given arrays
@@ -205,6 +208,17 @@ def _torch_cpu_module() -> Any:
     return importlib.import_module(f"{__name__}._torch_cpu")
 
 
+def _numpy_cpu_module() -> Any:
+    import importlib
+
+    return importlib.import_module(f"{__name__}._numpy_cpu")
+
+
+@functools.lru_cache(maxsize=1)
+def _numpy_cpu_kernel() -> Kernel:
+    return _numpy_cpu_module().NumpyCPUKernel()  # type: ignore[no-any-return]
+
+
 @functools.lru_cache(maxsize=1)
 def _cupy_kernel() -> Kernel:
     from ._cupy import CupyKernel
@@ -232,6 +246,9 @@ def _choose(
         if lib == "cupy":
             why = _unsupported(spec, logits, target, class_weight, sample_weight, "cupy")
             return (None, f"reference ({why})") if why else (_cupy_kernel(), "cupy")
+        if lib == "numpy":
+            why = _numpy_cpu_module().unsupported(spec, logits, target, class_weight, sample_weight)
+            return (None, f"reference ({why})") if why else (_numpy_cpu_kernel(), "numpy_cpu")
         return None, f"reference (no fused kernel for {lib} arrays on this device)"
     unavailable = _triton_unavailable(logits) if choice == "triton" else _cupy_unavailable(logits)
     if unavailable:
@@ -268,7 +285,9 @@ def explain(
     >>> from unified_ce import CrossEntropySpec
     >>> from unified_ce.kernels import explain
     >>> explain(CrossEntropySpec(), np.zeros((2, 3), np.float32), np.array([0, 1]))
-    'reference (no fused kernel for numpy arrays on this device)'
+    'numpy_cpu'
+    >>> explain(CrossEntropySpec(target="probs"), np.zeros((2, 3)), np.full((2, 3), 1 / 3))
+    'reference (probability targets)'
     """
     return _choose(spec, logits, target, class_weight, sample_weight)[1]
 
