@@ -32,6 +32,7 @@ in one block, in blocks of three rows and with several threads.
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
@@ -75,9 +76,12 @@ def unsupported(spec: CrossEntropySpec, logits: Any, target: Any, class_weight: 
     """Why this evaluator does not cover the call (None: it does)."""
     if type(logits) is not np.ndarray:
         return "not a NumPy array"
-    from . import _uncovered_field  # the spec-field table's coverage (unified_ce._fields)
+    try:
+        why = _uncovered(spec)
+    except TypeError:  # a spec with an unhashable field value
+        from . import _uncovered_field
 
-    why = _uncovered_field(spec, "numpy_cpu")
+        why = _uncovered_field(spec, "numpy_cpu")
     if why:
         return why
     if logits.dtype not in _FLOATS:
@@ -89,6 +93,14 @@ def unsupported(spec: CrossEntropySpec, logits: Any, target: Any, class_weight: 
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _uncovered(spec: CrossEntropySpec) -> str | None:
+    """The first spec field this evaluator does not cover (the spec-field table, unified_ce._fields)."""
+    from . import _uncovered_field
+
+    return _uncovered_field(spec, "numpy_cpu")
+
+
 # --------------------------------------------------------------------------- the block loop
 
 
@@ -97,8 +109,8 @@ def _times(a: Any, b: Any) -> Any:
 
 
 def _row_sum(a: Any, axis: int, out: Any) -> None:
-    """``sum_c a`` along ``axis`` into ``out`` (keep shape): one SIMD pass for a last class axis."""
-    if axis == a.ndim - 1:
+    """``sum_c a`` along ``axis`` into ``out`` (keep shape): one SIMD pass for a long last class axis."""
+    if axis == a.ndim - 1 and a.shape[axis] >= 256:
         np.einsum("...c->...", a, out=out[..., 0])
     else:
         np.add.reduce(a, axis=axis, keepdims=True, out=out)
@@ -151,6 +163,30 @@ def _smoothing_vector(inp: Inputs) -> bool:
     return inp.spec.weighting == "per_class" and inp.cw is not None
 
 
+def _block_pass(
+    xb: Any, gb: Any, tmp: Any, mb: Any, sb: Any, xsb: Any, kb: Any, cub: Any, axis: int, w: Any, u: Any
+) -> None:
+    """All the passes of one block while it is in cache (see :func:`_passes`); ``*b``: the block's views."""
+    np.maximum.reduce(xb, axis=axis, keepdims=True, out=mb)
+    np.subtract(xb, mb, out=gb)
+    np.exp(gb, out=gb)
+    _row_sum(gb, axis, sb)
+    if xsb is not None:
+        if w is not None:  # sum_c w_c x_c
+            np.multiply(xb, w, out=tmp)
+            _row_sum(tmp, axis, xsb)
+        else:
+            _row_sum(xb, axis, xsb)
+    if kb is not None:
+        np.multiply(gb, kb / sb, out=gb)
+        if cub is not None:
+            if u is not None:  # c beta_u = c w (eps / C): an outer product, in the scratch block
+                np.multiply(cub, u, out=tmp)
+                np.subtract(gb, tmp, out=gb)
+            else:
+                np.subtract(gb, cub, out=gb)
+
+
 def _passes(inp: Inputs, grad: Any, k: Any, cu: Any) -> tuple[Any, Any, Any]:
     """The block loop: ``(m, s, xs)`` with the keep shape -- row max, ``sum_c exp(x - m)`` and, with
     label smoothing, ``sum_c x_c`` (or ``sum_c w_c x_c``; else None).
@@ -159,7 +195,6 @@ def _passes(inp: Inputs, grad: Any, k: Any, cu: Any) -> tuple[Any, Any, Any]:
     or ``c`` when ``beta_u`` is a class-axis vector), else a scratch block per thread is used.
     """
     x, axis, nd = inp.x, inp.axis, inp.x.ndim
-    blocks = _blocks(inp)
     keep = inp.keep_shape
     m = np.empty(keep, dtype=x.dtype)
     s = np.empty(keep, dtype=x.dtype)
@@ -168,42 +203,36 @@ def _passes(inp: Inputs, grad: Any, k: Any, cu: Any) -> tuple[Any, Any, Any]:
     xs: Any = np.empty(keep, dtype=x.dtype) if smoothing else None
     w: Any = along_axis(inp, inp.cw) if vector else None
     u: Any = w * (inp.spec.label_smoothing / inp.n_classes) if vector else None
+    need_scratch = grad is None or vector
+    blocks = _blocks(inp)
+    if blocks.step >= blocks.size:  # one block: no views, no threads
+        tmp = np.empty(x.shape, dtype=x.dtype) if need_scratch else None
+        _block_pass(x, tmp if grad is None else grad, tmp, m, s, xs, k if grad is not None else None, cu, axis, w, u)
+        return m, s, xs
     slices = list(blocks)
     n_threads = min(threads() if x.nbytes >= MIN_PARALLEL_BYTES else 1, len(slices))
     scratch_shape = list(x.shape)
-    scratch_shape[blocks.axis] = min(blocks.step, blocks.size)
-    need_scratch = grad is None or vector
+    scratch_shape[blocks.axis] = blocks.step
     scratch = [np.empty(scratch_shape, dtype=x.dtype) if need_scratch else None for _ in range(n_threads)]
 
     def work(i: int, tid: int) -> None:
         sl = slices[i]
-        xb = fastpath.block_of(x, blocks, sl, nd)
-        mb = fastpath.block_of(m, blocks, sl, nd)
-        sb = fastpath.block_of(s, blocks, sl, nd)
         tmp: Any = scratch[tid]
         if tmp is not None:
             tmp = fastpath.block_of(tmp, blocks, slice(0, sl.stop - sl.start), nd)
-        gb: Any = tmp if grad is None else fastpath.block_of(grad, blocks, sl, nd)
-        np.maximum.reduce(xb, axis=axis, keepdims=True, out=mb)
-        np.subtract(xb, mb, out=gb)
-        np.exp(gb, out=gb)
-        _row_sum(gb, axis, sb)
-        if xs is not None:
-            xsb = fastpath.block_of(xs, blocks, sl, nd)
-            if vector:  # sum_c w_c x_c
-                np.multiply(xb, w, out=tmp)
-                _row_sum(tmp, axis, xsb)
-            else:
-                _row_sum(xb, axis, xsb)
-        if grad is not None:
-            np.multiply(gb, fastpath.block_of(k, blocks, sl, nd) / sb, out=gb)
-            if cu is not None:
-                cub: Any = fastpath.block_of(cu, blocks, sl, nd)
-                if vector:  # c beta_u = c w (eps / C): an outer product, in the scratch block
-                    np.multiply(cub, u, out=tmp)
-                    np.subtract(gb, tmp, out=gb)
-                else:
-                    np.subtract(gb, cub, out=gb)
+        _block_pass(
+            fastpath.block_of(x, blocks, sl, nd),
+            tmp if grad is None else fastpath.block_of(grad, blocks, sl, nd),
+            tmp,
+            fastpath.block_of(m, blocks, sl, nd),
+            fastpath.block_of(s, blocks, sl, nd),
+            None if xs is None else fastpath.block_of(xs, blocks, sl, nd),
+            None if grad is None else fastpath.block_of(k, blocks, sl, nd),
+            None if cu is None else fastpath.block_of(cu, blocks, sl, nd),
+            axis,
+            w,
+            u,
+        )
 
     _parallel(len(slices), work, n_threads)
     return m, s, xs
