@@ -1,7 +1,9 @@
 """What a user's type checker sees: results of the input's array type, option names and values checked.
 
 Runs mypy (and pyright when installed) on a small user program; the public modules themselves are
-checked strictly by pyright in CI (``[tool.pyright]`` in pyproject.toml).
+checked strictly by pyright in CI (``[tool.pyright]`` in pyproject.toml).  Each ``reveal_type`` line
+must show the float32 logits' type (``y_true`` / ``labels`` are float64 where they come first, so the
+logits argument is what decides); each line marked ``# error`` must be rejected.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import pytest
 
 import unified_ce
+from unified_ce.adapters import brainpy, keras, mxnet, paddle, tensorflow
 from unified_ce.adapters import torch as torch_dialect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -25,20 +28,69 @@ import numpy as np
 import numpy.typing as npt
 
 import unified_ce as uce
+from unified_ce.adapters import brainpy, chainer, keras, mlx, mxnet, optax, paddle, tensorflow, torch
 
 x: npt.NDArray[np.float32] = np.zeros((2, 3), np.float32)
 t = np.array([0, 1])
+p: npt.NDArray[np.float64] = np.zeros((2, 3), np.float64)
 reveal_type(uce.cross_entropy(x, t, reduction="sum", label_smoothing=0.1))
 reveal_type(uce.value_and_grad(x, t)[1])
 reveal_type(uce.softmax(x))
-uce.cross_entropy(x, t, reduction=3)
-uce.cross_entropy(x, t, target="prob")
-uce.cross_entropy(x, t, reductoin="sum")
+reveal_type(torch.cross_entropy(x, t, label_smoothing=0.1))
+reveal_type(torch.nll_loss(x, t))
+reveal_type(torch.binary_cross_entropy_with_logits(x, p))
+reveal_type(torch.CrossEntropyLoss(label_smoothing=0.1)(x, t))
+reveal_type(torch.NLLLoss()(x, t))
+reveal_type(torch.BCEWithLogitsLoss()(x, p))
+reveal_type(torch.CrossEntropyLoss().forward(x, t))
+reveal_type(keras.categorical_crossentropy(p, x, from_logits=True))
+reveal_type(keras.sparse_categorical_crossentropy(t, x, from_logits=True))
+reveal_type(keras.binary_crossentropy(p, x, from_logits=True))
+reveal_type(keras.CategoricalCrossentropy(from_logits=True)(p, x))
+reveal_type(keras.SparseCategoricalCrossentropy(from_logits=True)(t, x, sample_weight=None))
+reveal_type(keras.BinaryCrossentropy(from_logits=True)(p, x))
+reveal_type(tensorflow.softmax_cross_entropy_with_logits(p, x))
+reveal_type(tensorflow.sparse_softmax_cross_entropy_with_logits(t, x))
+reveal_type(tensorflow.sigmoid_cross_entropy_with_logits(labels=p, logits=x))
+reveal_type(tensorflow.weighted_cross_entropy_with_logits(p, x, 2.0))
+reveal_type(optax.softmax_cross_entropy(x, p))
+reveal_type(optax.softmax_cross_entropy_with_integer_labels(x, t))
+reveal_type(optax.safe_softmax_cross_entropy(x, p))
+reveal_type(optax.sigmoid_binary_cross_entropy(x, p))
+reveal_type(mlx.cross_entropy(x, t))
+reveal_type(mlx.binary_cross_entropy(x, p))
+reveal_type(chainer.softmax_cross_entropy(x, t))
+reveal_type(chainer.sigmoid_cross_entropy(x, t))
+reveal_type(paddle.cross_entropy(x, t))
+reveal_type(paddle.binary_cross_entropy_with_logits(x, p))
+reveal_type(paddle.CrossEntropyLoss()(x, t))
+reveal_type(paddle.BCEWithLogitsLoss()(x, p))
+reveal_type(mxnet.SoftmaxCrossEntropyLoss()(x, t))
+reveal_type(mxnet.SigmoidBinaryCrossEntropyLoss()(x, p))
+reveal_type(brainpy.CrossEntropyLoss()(x, t))
+uce.cross_entropy(x, t, reduction=3)  # error: reduction
+uce.cross_entropy(x, t, target="prob")  # error: target
+uce.cross_entropy(x, t, reductoin="sum")  # error: reductoin
+torch.cross_entropy(x, t, reduction=3)  # error: reduction
+torch.CrossEntropyLoss(reduction=3)  # error: reduction
+torch.CrossEntropyLoss()(x, t, reduction="sum")  # error: reduction
+torch.CrossEntropyLoss()(x)  # error
+keras.CategoricalCrossentropy()(p, x, sample_weight=None, axis=1)  # error: axis
+tensorflow.softmax_cross_entropy_with_logits(p, x, axis="last")  # error: axis
+optax.softmax_cross_entropy_with_integer_labels(x, t, reduction="mean")  # error: reduction
+mxnet.SoftmaxCrossEntropyLoss()(x, t, None, 1.0)  # error
 """
+
+REVEALS = [n for n, line in enumerate(USER_PROGRAM.splitlines(), 1) if line.startswith("reveal_type(")]
+ERRORS = [n for n, line in enumerate(USER_PROGRAM.splitlines(), 1) if "# error" in line]
 
 
 def _lines(out: str, needle: str) -> list[str]:
     return [line for line in out.splitlines() if needle in line]
+
+
+def _at(lines: list[str], n: int) -> list[str]:
+    return [line for line in lines if f"user.py:{n}:" in line]
 
 
 @pytest.mark.slow
@@ -46,15 +98,22 @@ def test_mypy_sees_array_types_and_literal_options(tmp_path: Path) -> None:
     api = pytest.importorskip("mypy.api")
     prog = tmp_path / "user.py"
     prog.write_text(USER_PROGRAM)
+    config = tmp_path / "mypy.ini"  # this checkout's unified_ce (not an installed copy), not our own config
+    config.write_text(f"[mypy]\nmypy_path = {ROOT}\nignore_missing_imports = True\n")
     out, err, _ = api.run(
-        [str(prog), "--cache-dir", str(tmp_path / "cache"), "--ignore-missing-imports", "--no-error-summary"]
+        [str(prog), "--config-file", str(config), "--cache-dir", str(tmp_path / "cache"), "--no-error-summary"]
     )
     revealed = _lines(out, "Revealed type")
-    assert len(revealed) == 3 and all("numpy.ndarray" in r and "32Bit" in r for r in revealed), out + err
+    assert len(revealed) == len(REVEALS), out + err
+    for n in REVEALS:
+        (line,) = _at(revealed, n)
+        assert "numpy.ndarray" in line and "32Bit" in line and "64Bit" not in line, line
     errors = _lines(out, "error:")
-    assert any(":12:" in e and '"reduction"' in e for e in errors), out
-    assert any(":13:" in e and '"target"' in e for e in errors), out
-    assert any(":14:" in e and "reductoin" in e for e in errors), out
+    assert sorted({n for n in ERRORS if _at(errors, n)}) == ERRORS, out
+    assert all(n in ERRORS for n in range(1, 200) if _at(errors, n)), out  # nothing else rejected
+    for n in ERRORS:
+        name = USER_PROGRAM.splitlines()[n - 1].partition("# error")[2].strip(": ")
+        assert not name or any(name in e for e in _at(errors, n)), (name, _at(errors, n))
 
 
 @pytest.mark.slow
@@ -68,9 +127,13 @@ def test_pyright_sees_array_types_and_literal_options(tmp_path: Path) -> None:
         ["pyright", "--pythonpath", sys.executable, str(prog)], capture_output=True, text=True, cwd=tmp_path
     ).stdout
     revealed = _lines(out, "information: Type of")
-    assert len(revealed) == 3 and all("ndarray" in r and "_32Bit" in r for r in revealed), out
+    assert len(revealed) == len(REVEALS), out
+    for n in REVEALS:
+        (line,) = _at(revealed, n)
+        assert "ndarray" in line and "_32Bit" in line and "_64Bit" not in line, line
     errors = _lines(out, "error:")
-    assert any(":12:" in e for e in errors) and any(":13:" in e for e in errors) and any(":14:" in e for e in errors)
+    assert sorted({n for n in ERRORS if _at(errors, n)}) == ERRORS, out
+    assert all(n in ERRORS for n in range(1, 200) if _at(errors, n)), out
 
 
 def test_signatures_name_what_calls_return() -> None:
@@ -78,3 +141,36 @@ def test_signatures_name_what_calls_return() -> None:
     assert inspect.signature(torch_dialect.cross_entropy).return_annotation == "Array"  # not the internal Call
     ann = inspect.signature(unified_ce.cross_entropy).parameters["spec_fields"].annotation
     assert "SpecFields" in str(ann)
+
+
+@pytest.mark.parametrize(
+    ("loss", "array_arg"),
+    [
+        (torch_dialect.CrossEntropyLoss(), "input"),
+        (torch_dialect.NLLLoss(), "input"),
+        (torch_dialect.BCEWithLogitsLoss(), "input"),
+        (keras.CategoricalCrossentropy(from_logits=True), "y_pred"),
+        (keras.SparseCategoricalCrossentropy(from_logits=True), "y_pred"),
+        (keras.BinaryCrossentropy(from_logits=True), "y_pred"),
+        (paddle.CrossEntropyLoss(), "input"),
+        (paddle.BCEWithLogitsLoss(), "logit"),
+        (mxnet.SoftmaxCrossEntropyLoss(), "pred"),
+        (mxnet.SigmoidBinaryCrossEntropyLoss(), "pred"),
+        (brainpy.CrossEntropyLoss(), "input"),
+        (tensorflow.softmax_cross_entropy_with_logits, "logits"),
+        (keras.categorical_crossentropy, "y_pred"),
+    ],
+    ids=lambda v: (
+        v
+        if isinstance(v, str)
+        else f"{type(v).__module__.rsplit('.', 1)[-1]}.{getattr(v, '__name__', type(v).__name__)}"
+    ),
+)
+def test_loss_objects_signatures_show_the_array_type(loss: object, array_arg: str) -> None:
+    """``inspect.signature(loss)`` is the dialect's call (not ``*args, **kwargs``), returning the array type."""
+    sig = inspect.signature(loss)  # type: ignore[arg-type]
+    assert sig.return_annotation == "Array"
+    assert sig.parameters[array_arg].annotation == "Array"
+    assert not any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values())
+    # the class's own signature stays the constructor's
+    assert "Array" not in str(inspect.signature(type(loss))) or isinstance(loss, type)

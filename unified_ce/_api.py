@@ -3,33 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from . import _dispatch
 from ._backend import namespace_of
 from ._errors import InvalidArgumentError
 from ._spec import CrossEntropySpec, SpecFields
+from ._typing import Array, ArrayLike
 from .adapters._base import Call, run, run_sum_and_denominator, run_with_grad
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 __all__ = ["Array", "ArrayLike", "cross_entropy", "loss_sum_and_denominator", "softmax", "value_and_grad"]
-
-
-class ArrayLike(Protocol):
-    """What the public functions take as logits: an array of any array-API library (NumPy,
-    PyTorch, JAX, CuPy, Dask, array-api-strict)."""
-
-    @property
-    def shape(self) -> Any: ...
-
-    @property
-    def dtype(self) -> Any: ...
-
-
-#: The logits' array type: results are arrays of the same library (``np.ndarray`` in, ``np.ndarray`` out).
-Array = TypeVar("Array", bound=ArrayLike)
 
 
 def _spec(spec: CrossEntropySpec | None, fields: Mapping[str, Any]) -> CrossEntropySpec:
@@ -94,7 +80,7 @@ def cross_entropy(
     >>> uce.cross_entropy(x, t, reduction="none").shape
     (2,)
     """
-    call = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    call: Call[Array] = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
     return run(call, process_group=process_group, class_shard=class_shard)
 
 
@@ -128,7 +114,7 @@ def value_and_grad(
     array([[-0.3333,  0.1667,  0.1667],
            [ 0.1667,  0.1667, -0.3333]])
     """
-    call = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    call: Call[Array] = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
     return run_with_grad(call, grad_output, process_group=process_group, class_shard=class_shard)
 
 
@@ -176,7 +162,7 @@ def loss_sum_and_denominator(
     >>> bool(np.isclose((s1 + s2) / (d1 + d2), uce.cross_entropy(x, t, ignore_index=-100)))
     True
     """
-    call = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    call: Call[Array] = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
     return run_sum_and_denominator(call, process_group=process_group, class_shard=class_shard)
 
 

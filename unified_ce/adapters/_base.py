@@ -14,24 +14,40 @@ import importlib
 import inspect
 import re
 import sys
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar
 
 from .. import _dispatch, core, distributed
 from .._backend import as_array_like, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
+from .._typing import Array, ArrayLike
 from . import _modules
 
-__all__ = ["Call", "DialectFunction", "DialectLoss", "check_choice", "dialect_function"]
+__all__ = [
+    "Array",
+    "ArrayLike",
+    "Call",
+    "DialectFunction",
+    "DialectLoss",
+    "check_choice",
+    "dialect_function",
+    "loss_call",
+]
+
+#: what evaluating a :class:`Call` returns: ``Call[Array]`` is a call whose result is an array of
+#: the logits' library (a translation annotated ``(input: Array, ...) -> Call[Array]``)
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class Call:
-    """A dialect call translated to the canonical form.
+class Call(Generic[R]):
+    """A dialect call translated to the canonical form; ``Call[R]``: evaluating it returns an ``R``.
 
-    ``with_softmax`` asks for ``(loss, softmax(logits))`` (Paddle's ``return_softmax``).
+    ``with_softmax`` asks for ``(loss, softmax(logits))`` (Paddle's ``return_softmax``).  The type
+    parameter is for type checkers only (``Call[Array]``: an array of the logits' library).
     """
 
     spec: CrossEntropySpec
@@ -51,7 +67,7 @@ class Call:
 _NAME_RE = re.compile(r"\b(logits|target|class_weight|sample_weight)\b('s?)?")
 
 
-def _renamed(call: Call, exc: Exception) -> Exception:
+def _renamed(call: Call[Any], exc: Exception) -> Exception:
     names = dict(call.names)
 
     def sub(m: re.Match[str]) -> str:
@@ -63,7 +79,7 @@ def _renamed(call: Call, exc: Exception) -> Exception:
 
 
 @contextlib.contextmanager
-def _dialect_names(call: Call) -> Iterator[None]:
+def _dialect_names(call: Call[Any]) -> Iterator[None]:
     """Re-raise the core's argument errors with the dialect's argument names."""
     try:
         yield
@@ -74,7 +90,7 @@ def _dialect_names(call: Call) -> Iterator[None]:
 
 
 def _prepared(
-    call: Call, process_group: Any, class_shard: Any
+    call: Call[Any], process_group: Any, class_shard: Any
 ) -> tuple[core.Inputs, core.Plan, Any, Callable[..., Any]]:
     """Validate a call: ``(inputs, plan, data-parallel group or None, local evaluation of inputs)``."""
     with _dialect_names(call):
@@ -92,7 +108,7 @@ def _prepared(
     return inp, plan, items, local
 
 
-def run(call: Call, *, process_group: Any = None, class_shard: Any = None) -> Any:
+def run(call: Call[R], *, process_group: Any = None, class_shard: Any = None) -> R:
     """Evaluate a translated call (differentiable where the array library is).
 
     ``process_group`` / ``class_shard``: over several processes (:mod:`unified_ce.distributed`).
@@ -103,14 +119,14 @@ def run(call: Call, *, process_group: Any = None, class_shard: Any = None) -> An
             return out
     inp, plan, items, local = _prepared(call, process_group, class_shard)
     out = local(inp) if items is None else distributed.evaluate(inp, plan, items, local)
-    if call.with_softmax:
-        return out, _dispatch.softmax(inp, plan)
+    if call.with_softmax:  # a Call[tuple[Array, Array]]
+        return out, _dispatch.softmax(inp, plan)  # type: ignore[return-value]
     return out
 
 
 def run_with_grad(
-    call: Call, grad_output: Any = None, *, process_group: Any = None, class_shard: Any = None
-) -> tuple[Any, Any]:
+    call: Call[R], grad_output: Any = None, *, process_group: Any = None, class_shard: Any = None
+) -> tuple[R, Any]:
     """Evaluate a translated call and its analytic gradient with respect to the logits."""
     grad_output = _grad_output(call, grad_output)
     inp, plan, items, _ = _prepared(call, process_group, class_shard)
@@ -119,11 +135,11 @@ def run_with_grad(
     else:
         out, grad = distributed.evaluate_with_grad(inp, plan, items, grad_output, _dispatch.evaluate_with_grad)
     if call.with_softmax:
-        return (out, _dispatch.softmax(inp, plan)), grad
+        return (out, _dispatch.softmax(inp, plan)), grad  # type: ignore[return-value]
     return out, grad
 
 
-def _grad_output(call: Call, grad_output: Any) -> Any:
+def _grad_output(call: Call[Any], grad_output: Any) -> Any:
     """``grad_output`` as an array of the logits' library and device: Python numbers, lists and NumPy
     arrays are converted (in the logits' dtype); an array of another library or device is refused,
     naming ``grad_output``.  Its shape is checked against the loss's once that is known."""
@@ -139,7 +155,7 @@ def _grad_output(call: Call, grad_output: Any) -> Any:
     return converted
 
 
-def run_sum_and_denominator(call: Call, *, process_group: Any = None, class_shard: Any = None) -> tuple[Any, Any]:
+def run_sum_and_denominator(call: Call[Any], *, process_group: Any = None, class_shard: Any = None) -> tuple[Any, Any]:
     """``(sum of the item losses, the mean's denominator)`` of a translated call whose reduction is
     a mean (see :func:`unified_ce.loss_sum_and_denominator`)."""
     inp, plan, items, local = _prepared(call, process_group, class_shard)
@@ -190,10 +206,20 @@ def _framework_errors(module: str) -> FrameworkErrors | None:
     return getattr(sys.modules.get(module), "FRAMEWORK_ERRORS", None)
 
 
-class DialectFunction(Generic[P]):
+def _result_annotation(translate: Callable[..., Any]) -> Any:
+    """The annotation of what a translation's call evaluates to: ``"Array"`` for ``-> Call[Array]``."""
+    ann = inspect.signature(translate).return_annotation
+    if isinstance(ann, str) and ann.startswith("Call[") and ann.endswith("]"):
+        return ann[len("Call[") : -1]
+    return "Array" if ann in ("Call", Call) else ann
+
+
+class DialectFunction(Generic[P, R]):
     """A dialect's public function: calling it computes the loss; ``.value_and_grad`` adds the gradient.
 
-    Wraps a *translation* with the framework's exact signature that returns a :class:`Call`.
+    Wraps a *translation* with the framework's exact signature that returns a :class:`Call`; a
+    translation annotated ``(input: Array, ...) -> Call[Array]`` makes a function that type checkers
+    see returning the input's array type (``inspect.signature`` shows ``-> Array``).
     ``fn.distributed(process_group=..., class_shard=...)`` is the same function evaluated over several
     processes (:mod:`unified_ce.distributed`); the framework's signature stays untouched.
     """
@@ -201,20 +227,20 @@ class DialectFunction(Generic[P]):
     __name__: str  # set by functools.update_wrapper
     __qualname__: str
 
-    def __init__(self, translate: Callable[P, Call], *, process_group: Any = None, class_shard: Any = None) -> None:
+    def __init__(self, translate: Callable[P, Call[R]], *, process_group: Any = None, class_shard: Any = None) -> None:
         self.translate = translate
         self.process_group = process_group
         self.class_shard = class_shard
         functools.update_wrapper(self, translate)
         # the framework's signature, returning an array of the input's library (not the translation's Call)
-        self.__signature__ = inspect.signature(translate).replace(return_annotation="Array")
+        self.__signature__ = inspect.signature(translate).replace(return_annotation=_result_annotation(translate))
         #: errors are also instances of the framework's exception class (the dialect's table)
         self.framework_errors = _framework_errors(translate.__module__)
 
     def _options(self) -> dict[str, Any]:
         return {"process_group": self.process_group, "class_shard": self.class_shard}
 
-    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return run(self.translate(*args, **kwargs), **self._options())
         except _RETYPED as exc:
@@ -241,7 +267,7 @@ class DialectFunction(Generic[P]):
                 self.framework_errors.retype(exc)
             raise
 
-    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> DialectFunction[P]:
+    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> DialectFunction[P, R]:
         """This function over several processes: ``process_group`` (data parallel: global sums and
         means) and / or ``class_shard`` (vocabulary parallel); see :mod:`unified_ce.distributed`."""
         return DialectFunction(self.translate, process_group=process_group, class_shard=class_shard)
@@ -255,7 +281,9 @@ class DialectFunction(Generic[P]):
         return (_load_dialect_function, (self.__module__, self.__qualname__, self.process_group, self.class_shard))
 
 
-def _load_dialect_function(module: str, qualname: str, process_group: Any, class_shard: Any) -> DialectFunction[Any]:
+def _load_dialect_function(
+    module: str, qualname: str, process_group: Any, class_shard: Any
+) -> DialectFunction[..., Any]:
     fn: Any = importlib.import_module(module)
     for part in qualname.split("."):
         fn = getattr(fn, part)
@@ -264,9 +292,35 @@ def _load_dialect_function(module: str, qualname: str, process_group: Any, class
     return fn.distributed(process_group=process_group, class_shard=class_shard)  # type: ignore[no-any-return]
 
 
-def dialect_function(translate: Callable[P, Call]) -> DialectFunction[P]:
+def dialect_function(translate: Callable[P, Call[R]]) -> DialectFunction[P, R]:
     """Decorator turning a translation into a :class:`DialectFunction`."""
     return DialectFunction(translate)
+
+
+S = TypeVar("S", bound="DialectLoss")
+
+
+def loss_call(translate: Callable[Concatenate[S, P], Call[R]]) -> Callable[Concatenate[S, P], R]:
+    """A loss class's ``__call__`` with the signature of its translation: ``__call__ = loss_call(_translate)``.
+
+    A copy of :meth:`DialectLoss._evaluate`'s code (it calls ``self._translate``, so subclasses may
+    override the translation; no extra call per evaluation); what changes is what type checkers
+    and ``inspect.signature`` see: ``_translate(self, input: Array, target) -> Call[Array]`` makes
+    ``loss(x, t)`` an array of ``x``'s type.
+    """
+
+    ev = DialectLoss._evaluate
+    __call__ = types.FunctionType(ev.__code__, ev.__globals__, "__call__", ev.__defaults__, ev.__closure__)
+    __call__.__qualname__ = translate.__qualname__.rpartition(".")[0] + ".__call__"
+    __call__.__module__ = translate.__module__
+    __call__.__doc__ = ev.__doc__
+    __call__.__signature__ = inspect.signature(translate).replace(  # type: ignore[attr-defined]
+        return_annotation=_result_annotation(translate)
+    )
+    return __call__  # type: ignore[return-value]
+
+
+L = TypeVar("L", bound="DialectLoss")
 
 
 class DialectLoss:
@@ -314,24 +368,29 @@ class DialectLoss:
 
             cls.__init__ = __init__  # type: ignore[method-assign]
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+    def __new__(cls: type[L], *args: Any, **kwargs: Any) -> L:  # an instance of cls (or of its framework class)
         if not cls._is_framework_class and _modules.framework_in_use(cls._framework):
             cls = _modules.framework_class(cls)
         return object.__new__(cls)
 
-    def _translate(self, *args: Any, **kwargs: Any) -> Call:  # pragma: no cover - abstract
+    def _translate(self, *args: Any, **kwargs: Any) -> Call[Any]:  # pragma: no cover - abstract
+        """The dialect's call translated; ``__call__ = loss_call(_translate)`` below it in a subclass."""
         raise NotImplementedError
 
     def _options(self) -> dict[str, Any]:
         return {"process_group": self.process_group, "class_shard": self.class_shard}
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def _evaluate(self, *args: Any, **kwargs: Any) -> Any:
+        """Evaluate the loss on the arrays (the arguments of the dialect's call)."""
         try:
             return run(self._translate(*args, **kwargs), **self._options())
         except _RETYPED as exc:
             if self.framework_errors is not None:
                 self.framework_errors.retype(exc)
             raise
+
+    if not TYPE_CHECKING:  # a subclass's own ``__call__ = loss_call(_translate)`` is what type checkers see
+        __call__ = _evaluate
 
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones)."""

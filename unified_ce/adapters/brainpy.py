@@ -38,7 +38,7 @@ from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, check_choice, spec_cache
+from ._base import Array, Call, DialectLoss, check_choice, loss_call, spec_cache
 
 __all__ = ["CrossEntropyLoss"]
 
@@ -167,7 +167,7 @@ class CrossEntropyLoss(DialectLoss):
         self.reduction = reduction
         self.label_smoothing = label_smoothing
 
-    def _translate(self, input: Any, target: Any) -> Call:
+    def _translate(self, input: Array, target: Any) -> Call[Array]:
         for name, v in (("input", input), ("target", target)):
             if isinstance(v, (list, tuple, dict)):
                 raise InvalidTypeError(
@@ -188,6 +188,8 @@ class CrossEntropyLoss(DialectLoss):
             )
         spec = _spec(probs, weighted, self.ignore_index, self.reduction, self.label_smoothing)
         return Call(spec, input, target, class_weight=self.weight, names=_NAMES)
+
+    __call__ = loss_call(_translate)
 
     def update(self, input: Any, target: Any) -> Any:
         """Same as calling the object (BrainPy's ``__call__`` runs ``update`` between its hooks)."""

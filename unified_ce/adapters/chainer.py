@@ -46,7 +46,7 @@ from typing import Any
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
-from ._base import Call, check_choice, dialect_function, spec_cache
+from ._base import Array, Call, check_choice, dialect_function, spec_cache
 
 __all__ = ["sigmoid_cross_entropy", "softmax_cross_entropy"]
 
@@ -195,7 +195,7 @@ def _check_class_weight(class_weight: Any) -> None:
 
 @dialect_function
 def softmax_cross_entropy(
-    x: Any,
+    x: Array,
     t: Any,
     normalize: bool = True,
     cache_score: bool = True,
@@ -204,7 +204,7 @@ def softmax_cross_entropy(
     reduce: str = "mean",
     enable_double_backprop: bool = False,
     soft_target_loss: str = "cross-entropy",
-) -> Call:
+) -> Call[Array]:
     r"""``chainer.functions.softmax_cross_entropy`` on any array library.
 
     The loss of an item with label :math:`t` is :math:`-w_t \log \mathrm{softmax}(x)_t` (softmax
@@ -332,7 +332,7 @@ def softmax_cross_entropy(
 
 
 @dialect_function
-def sigmoid_cross_entropy(x: Any, t: Any, normalize: bool = True, reduce: str = "mean") -> Call:
+def sigmoid_cross_entropy(x: Array, t: Any, normalize: bool = True, reduce: str = "mean") -> Call[Array]:
     r"""``chainer.functions.sigmoid_cross_entropy`` on any array library.
 
     The loss of an element is :math:`-(t \log \sigma(x) + (1 - t) \log(1 - \sigma(x)))`,

@@ -122,7 +122,7 @@ class CrossEntropyLoss(DialectLoss):
         return Call(self._spec(), input, target, names=(("logits", "input"),))
 
     def __call__(self, input: Any, target: Any, precomputed_lse: Any = None) -> Any:
-        loss = super().__call__(input, target, precomputed_lse)
+        loss = self._evaluate(input, target, precomputed_lse)
         if not self.return_z_loss:
             return loss
         return loss, cross_entropy_aux(input, target, self._spec()).z_loss

@@ -38,7 +38,7 @@ from typing import Any
 from .._backend import as_array_like, is_floating, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, check_choice, dialect_function
+from ._base import Array, Call, DialectLoss, check_choice, dialect_function, loss_call
 
 # the first is the dialect's main API (porting writes it first)
 __all__ = [  # noqa: RUF022
@@ -283,8 +283,8 @@ def _binary(
 
 @dialect_function
 def categorical_crossentropy(
-    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
-) -> Call:
+    y_true: Any, y_pred: Array, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+) -> Call[Array]:
     """``keras.losses.categorical_crossentropy`` on any array library (``from_logits=True``).
 
     Parameters
@@ -317,8 +317,8 @@ def categorical_crossentropy(
 
 @dialect_function
 def sparse_categorical_crossentropy(
-    y_true: Any, y_pred: Any, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1
-) -> Call:
+    y_true: Any, y_pred: Array, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1
+) -> Call[Array]:
     """``keras.losses.sparse_categorical_crossentropy`` on any array library (``from_logits=True``).
 
     Parameters
@@ -350,8 +350,8 @@ def sparse_categorical_crossentropy(
 
 @dialect_function
 def binary_crossentropy(
-    y_true: Any, y_pred: Any, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
-) -> Call:
+    y_true: Any, y_pred: Array, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
+) -> Call[Array]:
     """``keras.losses.binary_crossentropy`` on any array library (``from_logits=True``, rank <= 2).
 
     Parameters
@@ -401,9 +401,6 @@ class _KerasLoss(DialectLoss):
             y_pred if y_pred.dtype == dt else xp.astype(y_pred, dt)
         )
 
-    def __call__(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Any:
-        return super().__call__(y_true, y_pred, sample_weight=sample_weight)
-
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """``value_and_grad(y_true, y_pred, sample_weight=None, grad_output=None)``: the loss and
         ``d sum(loss * grad_output) / d y_pred``."""
@@ -437,10 +434,12 @@ class CategoricalCrossentropy(_KerasLoss):
         self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
         self.reduction, self.name, self.dtype = reduction, name, dtype
 
-    def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+    def _translate(self, y_true: Any, y_pred: Array, sample_weight: Any = None) -> Call[Array]:
         y_true, y_pred = self._compute_dtype(y_true, y_pred)
         red, den = _reduction(self.reduction, sample_weight, None)
         return _categorical(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, den, sample_weight)
+
+    __call__ = loss_call(_translate)
 
 
 class SparseCategoricalCrossentropy(_KerasLoss):
@@ -469,10 +468,12 @@ class SparseCategoricalCrossentropy(_KerasLoss):
         self.from_logits, self.ignore_class, self.axis = from_logits, ignore_class, axis
         self.reduction, self.name, self.dtype = reduction, name, dtype
 
-    def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+    def _translate(self, y_true: Any, y_pred: Array, sample_weight: Any = None) -> Call[Array]:
         y_true, y_pred = self._compute_dtype(y_true, y_pred)
         red, den = _reduction(self.reduction, sample_weight, self.ignore_class)
         return _sparse(y_true, y_pred, self.from_logits, self.ignore_class, self.axis, red, den, sample_weight)
+
+    __call__ = loss_call(_translate)
 
 
 class BinaryCrossentropy(_KerasLoss):
@@ -504,7 +505,9 @@ class BinaryCrossentropy(_KerasLoss):
         self.from_logits, self.label_smoothing, self.axis = from_logits, label_smoothing, axis
         self.reduction, self.name, self.dtype = reduction, name, dtype
 
-    def _translate(self, y_true: Any, y_pred: Any, sample_weight: Any = None) -> Call:
+    def _translate(self, y_true: Any, y_pred: Array, sample_weight: Any = None) -> Call[Array]:
         y_true, y_pred = self._compute_dtype(y_true, y_pred)
         red, _ = _reduction(self.reduction, sample_weight, None)
         return _binary(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, sample_weight, False)
+
+    __call__ = loss_call(_translate)

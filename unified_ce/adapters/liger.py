@@ -183,7 +183,7 @@ class LigerCrossEntropyLoss(DialectLoss):
         return _call(self._spec(), _input, target, self.weight)
 
     def __call__(self, _input: Any, target: Any) -> Any:
-        loss = super().__call__(_input, target)
+        loss = self._evaluate(_input, target)
         return _with_z_loss(loss, self._spec(), _input, target, self.weight) if self.return_z_loss else loss
 
     forward = __call__

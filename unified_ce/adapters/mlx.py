@@ -37,7 +37,7 @@ from .._backend import as_array_like, is_floating, is_integer, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._scalars import as_int, as_real
 from .._spec import CrossEntropySpec
-from ._base import Call, check_choice, dialect_function, spec_cache
+from ._base import Array, Call, check_choice, dialect_function, spec_cache
 
 __all__ = ["binary_cross_entropy", "cross_entropy"]
 
@@ -102,13 +102,13 @@ def _check_weights(weights: Any, loss_shape: tuple[int, ...]) -> None:
 
 @dialect_function
 def cross_entropy(
-    logits: Any,
+    logits: Array,
     targets: Any,
     weights: Any = None,
     axis: int = -1,
     label_smoothing: float = 0.0,
     reduction: str = "none",
-) -> Call:
+) -> Call[Array]:
     """``mlx.nn.losses.cross_entropy`` on any array library.
 
     Parameters
@@ -178,12 +178,12 @@ def cross_entropy(
 
 @dialect_function
 def binary_cross_entropy(
-    inputs: Any,
+    inputs: Array,
     targets: Any,
     weights: Any = None,
     with_logits: bool = True,
     reduction: str = "mean",
-) -> Call:
+) -> Call[Array]:
     """``mlx.nn.losses.binary_cross_entropy`` on any array library (``with_logits=True``).
 
     Parameters

@@ -43,7 +43,7 @@ from typing import Any
 from .._backend import namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, spec_cache
+from ._base import Array, Call, DialectLoss, loss_call, spec_cache
 
 __all__ = ["SigmoidBCELoss", "SigmoidBinaryCrossEntropyLoss", "SoftmaxCELoss", "SoftmaxCrossEntropyLoss"]
 
@@ -224,7 +224,7 @@ class SoftmaxCrossEntropyLoss(DialectLoss):
         self._prefix = kwargs.get("prefix")
         self._spec_ = _spec(axis, self._sparse_label, self._from_logits, scale, batch_axis)
 
-    def _translate(self, pred: Any, label: Any, sample_weight: Any = None) -> Call:
+    def _translate(self, pred: Array, label: Any, sample_weight: Any = None) -> Call[Array]:
         xp = namespace_of({"pred": pred, "label": label})
         if self._sparse_label:
             label = self._sparse(xp, pred, label)
@@ -240,6 +240,8 @@ class SoftmaxCrossEntropyLoss(DialectLoss):
                 f"sample_weight must have pred's dtype {pred.dtype} (as in MXNet); got {sample_weight.dtype}"
             )
         return Call(self._spec_, pred, label, sample_weight=sample_weight, names=_NAMES)
+
+    __call__ = loss_call(_translate)
 
     def _sparse(self, xp: Any, pred: Any, label: Any) -> Any:
         # ``pick`` takes the index with the class axis removed, or kept with size 1
@@ -329,7 +331,7 @@ class SigmoidBinaryCrossEntropyLoss(DialectLoss):
         self._batch_axis = batch_axis
         self._spec_ = _sigmoid_spec(_check_weight(weight), batch_axis)
 
-    def _translate(self, pred: Any, label: Any, sample_weight: Any = None, pos_weight: Any = None) -> Call:
+    def _translate(self, pred: Array, label: Any, sample_weight: Any = None, pos_weight: Any = None) -> Call[Array]:
         xp = namespace_of({"pred": pred, "label": label})
         shape = tuple(pred.shape)
         if tuple(label.shape) != shape:  # _reshape_like: label reshaped to pred's shape
@@ -342,6 +344,8 @@ class SigmoidBinaryCrossEntropyLoss(DialectLoss):
         return Call(
             self._spec_, pred, label, class_weight=pos_weight, sample_weight=sample_weight, names=_SIGMOID_NAMES
         )
+
+    __call__ = loss_call(_translate)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(batch_axis={self._batch_axis}, w={self._weight})"

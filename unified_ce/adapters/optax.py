@@ -33,7 +33,7 @@ from typing import Any
 from .._backend import is_floating, is_integer, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
-from ._base import Call, dialect_function
+from ._base import Array, Call, dialect_function
 
 # the first is the dialect's main API (porting writes it first)
 __all__ = [  # noqa: RUF022
@@ -121,7 +121,7 @@ def _floating_logits(logits: Any) -> None:
 
 
 @dialect_function
-def softmax_cross_entropy(logits: Any, labels: Any, axis: Any = -1, where: Any = None) -> Call:
+def softmax_cross_entropy(logits: Array, labels: Any, axis: Any = -1, where: Any = None) -> Call[Array]:
     r"""``optax.losses.softmax_cross_entropy`` on any array library.
 
     :math:`\sigma_i = -\sum_j y_{ij} \log \mathrm{softmax}(x_i)_j`.
@@ -161,7 +161,9 @@ def softmax_cross_entropy(logits: Any, labels: Any, axis: Any = -1, where: Any =
 
 
 @dialect_function
-def softmax_cross_entropy_with_integer_labels(logits: Any, labels: Any, axis: Any = -1, where: Any = None) -> Call:
+def softmax_cross_entropy_with_integer_labels(
+    logits: Array, labels: Any, axis: Any = -1, where: Any = None
+) -> Call[Array]:
     """``optax.losses.softmax_cross_entropy_with_integer_labels`` on any array library.
 
     Parameters
@@ -202,7 +204,7 @@ def softmax_cross_entropy_with_integer_labels(logits: Any, labels: Any, axis: An
 
 
 @dialect_function
-def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Call:
+def safe_softmax_cross_entropy(logits: Array, labels: Any) -> Call[Array]:
     """``optax.losses.safe_softmax_cross_entropy`` on any array library (finite logits).
 
     Parameters
@@ -230,7 +232,7 @@ def safe_softmax_cross_entropy(logits: Any, labels: Any) -> Call:
 
 
 @dialect_function
-def sigmoid_binary_cross_entropy(logits: Any, labels: Any) -> Call:
+def sigmoid_binary_cross_entropy(logits: Array, labels: Any) -> Call[Array]:
     """``optax.losses.sigmoid_binary_cross_entropy`` on any array library.
 
     Parameters

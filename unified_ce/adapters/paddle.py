@@ -50,7 +50,7 @@ from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, dialect_function, spec_cache
+from ._base import Array, Call, DialectLoss, dialect_function, loss_call, spec_cache
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -275,7 +275,7 @@ def softmax_with_cross_entropy(
     numeric_stable_mode: bool = True,
     return_softmax: bool = False,
     axis: int = -1,
-) -> Call:
+) -> Call[Any]:  # the loss, or (loss, softmax) with return_softmax=True: an overload would not survive the decorator
     r"""``paddle.nn.functional.softmax_with_cross_entropy`` on any array library.
 
     The loss of one item (no reduction) is, with :math:`p = \mathrm{softmax}(logits)` along
@@ -396,8 +396,8 @@ def _bce_translate(logit: Any, label: Any, weight: Any, reduction: str, pos_weig
 
 @dialect_function
 def binary_cross_entropy_with_logits(
-    logit: Any, label: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None, name: Any = None
-) -> Call:
+    logit: Array, label: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None, name: Any = None
+) -> Call[Array]:
     r"""``paddle.nn.functional.binary_cross_entropy_with_logits`` on any array library.
 
     Each element: :math:`-w\,[p\, y \log \sigma(x) + (1 - y) \log(1 - \sigma(x))]` with
@@ -431,10 +431,12 @@ class BCEWithLogitsLoss(DialectLoss):
         self.reduction = reduction
         self.pos_weight = pos_weight
 
-    def _translate(self, logit: Any, label: Any) -> Call:
+    def _translate(self, logit: Array, label: Any) -> Call[Array]:
         return _bce_translate(logit, label, self.weight, self.reduction, self.pos_weight, "BCEWithLogitsLoss")
 
-    def forward(self, logit: Any, label: Any) -> Any:
+    __call__ = loss_call(_translate)
+
+    def forward(self, logit: Array, label: Any) -> Array:
         """Same as calling the object."""
         return self(logit, label)
 
@@ -545,7 +547,7 @@ def _ce_translate(
 
 @dialect_function
 def cross_entropy(
-    input: Any,
+    input: Array,
     label: Any,
     weight: Any = None,
     ignore_index: int = -100,
@@ -555,7 +557,7 @@ def cross_entropy(
     use_softmax: bool = True,
     label_smoothing: float = 0.0,
     name: Any = None,
-) -> Call:
+) -> Call[Array]:
     """``paddle.nn.functional.cross_entropy`` on any array library (``use_softmax=False`` not yet).
 
     Hard labels: ``-log softmax(input)[label]`` times ``weight[label]``; soft labels (``soft_label``,
@@ -600,7 +602,7 @@ class CrossEntropyLoss(DialectLoss):
         self.use_softmax = use_softmax
         self.label_smoothing = label_smoothing
 
-    def _translate(self, input: Any, label: Any) -> Call:
+    def _translate(self, input: Array, label: Any) -> Call[Array]:
         return _ce_translate(
             input,
             label,
@@ -613,6 +615,8 @@ class CrossEntropyLoss(DialectLoss):
             self.label_smoothing,
         )
 
-    def forward(self, input: Any, label: Any) -> Any:
+    __call__ = loss_call(_translate)
+
+    def forward(self, input: Array, label: Any) -> Array:
         """Same as calling the object."""
         return self(input, label)

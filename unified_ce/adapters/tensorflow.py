@@ -42,7 +42,7 @@ from .._backend import is_integer, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, dialect_function, spec_cache
+from ._base import Array, Call, dialect_function, spec_cache
 
 # the first is the dialect's main API (porting writes it first)
 __all__ = [  # noqa: RUF022
@@ -122,7 +122,9 @@ def _int_axis(axis: Any) -> int:
 
 
 @dialect_function
-def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1, name: str | None = None) -> Call:
+def softmax_cross_entropy_with_logits(
+    labels: Any, logits: Array, axis: int = -1, name: str | None = None
+) -> Call[Array]:
     """``tf.nn.softmax_cross_entropy_with_logits`` on any array library.
 
     Parameters
@@ -156,7 +158,7 @@ def softmax_cross_entropy_with_logits(labels: Any, logits: Any, axis: int = -1, 
 
 
 @dialect_function
-def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: str | None = None) -> Call:
+def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Array, name: str | None = None) -> Call[Array]:
     """``tf.nn.sparse_softmax_cross_entropy_with_logits`` on any array library.
 
     Parameters
@@ -193,7 +195,11 @@ def sparse_softmax_cross_entropy_with_logits(labels: Any, logits: Any, name: str
 
 
 @dialect_function
-def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None, name: str | None = None) -> Call:
+def sigmoid_cross_entropy_with_logits(
+    labels: Any = None,
+    logits: Array = None,  # type: ignore[assignment]  # TensorFlow's default; it raises without logits
+    name: str | None = None,
+) -> Call[Array]:
     """``tf.nn.sigmoid_cross_entropy_with_logits`` on any array library.
 
     Parameters
@@ -227,7 +233,9 @@ def sigmoid_cross_entropy_with_logits(labels: Any = None, logits: Any = None, na
 
 
 @dialect_function
-def weighted_cross_entropy_with_logits(labels: Any, logits: Any, pos_weight: Any, name: str | None = None) -> Call:
+def weighted_cross_entropy_with_logits(
+    labels: Any, logits: Array, pos_weight: Any, name: str | None = None
+) -> Call[Array]:
     """``tf.nn.weighted_cross_entropy_with_logits`` on any array library.
 
     Parameters

@@ -47,7 +47,7 @@ from .._errors import (
 )
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, check_choice, dialect_function, spec_cache
+from ._base import Array, Call, DialectLoss, check_choice, dialect_function, loss_call, spec_cache
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -223,7 +223,7 @@ def _index_target(input: Any, target: Any, label_smoothing: float) -> Any:
 
 @dialect_function
 def cross_entropy(
-    input: Any,
+    input: Array,
     target: Any,
     weight: Any = None,
     size_average: bool | None = None,
@@ -231,7 +231,7 @@ def cross_entropy(
     reduce: bool | None = None,
     reduction: str = "mean",
     label_smoothing: float = 0.0,
-) -> Call:
+) -> Call[Array]:
     """``torch.nn.functional.cross_entropy`` on any array library.
 
     Parameters
@@ -306,12 +306,14 @@ class CrossEntropyLoss(DialectLoss):
         self.reduction = reduction
         self.label_smoothing = label_smoothing
 
-    def _translate(self, input: Any, target: Any) -> Call:
+    def _translate(self, input: Array, target: Any) -> Call[Array]:
         return _translate(
             input, target, self.weight, None, self.ignore_index, None, self.reduction, self.label_smoothing
         )
 
-    def forward(self, input: Any, target: Any) -> Any:
+    __call__ = loss_call(_translate)
+
+    def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
         return self(input, target)
 
@@ -349,14 +351,14 @@ def _nll_translate(input: Any, target: Any, weight: Any, ignore_index: int, redu
 
 @dialect_function
 def nll_loss(
-    input: Any,
+    input: Array,
     target: Any,
     weight: Any = None,
     size_average: bool | None = None,
     ignore_index: int = -100,
     reduce: bool | None = None,
     reduction: str = "mean",
-) -> Call:
+) -> Call[Array]:
     """``torch.nn.functional.nll_loss`` on any array library: the negative log-likelihood.
 
     The loss of an item is ``-weight[y] * input[y]``: ``input`` holds log-probabilities (e.g. from
@@ -426,10 +428,12 @@ class NLLLoss(DialectLoss):
         self.ignore_index = ignore_index
         self.reduction = reduction
 
-    def _translate(self, input: Any, target: Any) -> Call:
+    def _translate(self, input: Array, target: Any) -> Call[Array]:
         return _nll_translate(input, target, self.weight, self.ignore_index, self.reduction)
 
-    def forward(self, input: Any, target: Any) -> Any:
+    __call__ = loss_call(_translate)
+
+    def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
         return self(input, target)
 
@@ -475,14 +479,14 @@ def _bce_translate(input: Any, target: Any, weight: Any, reduction: str, pos_wei
 
 @dialect_function
 def binary_cross_entropy_with_logits(
-    input: Any,
+    input: Array,
     target: Any,
     weight: Any = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
     pos_weight: Any = None,
-) -> Call:
+) -> Call[Array]:
     r"""``torch.nn.functional.binary_cross_entropy_with_logits`` on any array library.
 
     Each element is a binary problem: :math:`L = -w\,[p\, y \log \sigma(x) + (1 - y) \log(1 - \sigma(x))]`
@@ -548,10 +552,12 @@ class BCEWithLogitsLoss(DialectLoss):
         self.pos_weight = pos_weight
         self.reduction = reduction
 
-    def _translate(self, input: Any, target: Any) -> Call:
+    def _translate(self, input: Array, target: Any) -> Call[Array]:
         return _bce_translate(input, target, self.weight, self.reduction, self.pos_weight)
 
-    def forward(self, input: Any, target: Any) -> Any:
+    __call__ = loss_call(_translate)
+
+    def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
         return self(input, target)
 
