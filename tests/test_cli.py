@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -20,6 +21,7 @@ import numpy as np
 import pytest
 
 from unified_ce.__main__ import _parser, main
+from unified_ce.adapters import DIALECTS
 from unified_ce.conformance import UsageError, check, infer_array, load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -344,12 +346,59 @@ def test_verbose_and_json_carry_every_failure(capsys: pytest.CaptureFixture[str]
 # --- help -------------------------------------------------------------------------------------------
 
 
+def _examples(text: str) -> list[list[str]]:
+    """The example commands of a help text (``python -m unified_ce ...`` / ``unified-ce ...`` lines), as
+    the argument lists ``main`` gets."""
+    out = []
+    for line in text.split("examples:", 1)[1].splitlines():
+        words = shlex.split(line.partition("  # ")[0])
+        if words[:3] == ["python", "-m", "unified_ce"]:
+            out.append(words[3:])
+        elif words[:1] == ["unified-ce"]:
+            out.append(words[1:])
+    return out
+
+
 def test_help_has_examples_and_every_option_help() -> None:
     parser = _parser()
     assert "examples:" in parser.format_help() and "exit status" in parser.format_help()
+    for action in parser._actions:
+        assert action.help, f"{action.option_strings or action.dest} has no help text"
     subs = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert all(a.help for a in subs._choices_actions), "a subcommand without help in the command list"
+    examples = _examples(parser.format_help())
     for name, sub in subs.choices.items():
-        if name in ("report", "conformance"):
-            assert "example" in sub.format_help(), name
+        text = sub.format_help()
+        assert "examples:" in text, f"{name} --help has no examples"
+        mine = _examples(text)
+        assert mine and all(e[:1] == [name] or name == "report" for e in mine), (name, mine)
+        examples += mine
         for action in sub._actions:
             assert action.help, f"{name} {action.option_strings or action.dest} has no help text"
+    assert {e[0] for e in examples if e and not e[0].startswith("-")} == set(subs.choices)
+    for argv in examples:  # every example is a valid command line (parsed as main parses it)
+        if not argv or argv[0].startswith("-"):
+            argv = ["report", *argv]
+        args = _parser().parse_args(argv)
+        dialects = getattr(args, "dialect", None) or []
+        for dialect in [dialects] if isinstance(dialects, str) else dialects:  # conformance: one; report: a list
+            assert dialect in DIALECTS, argv
+        if args.command in ("explain", "port"):
+            dialect_of = [args.call] if args.command == "explain" else [args.source, args.dest]
+            assert all(d.split(".")[0] in DIALECTS for d in dialect_of), argv
+
+
+@pytest.mark.parametrize("command", [["unified-ce"], [sys.executable, "-m", "unified_ce"]], ids=["script", "module"])
+def test_help_of_both_entry_points(command: list[str]) -> None:
+    """``unified-ce --help`` and ``python -m unified_ce --help`` (this checkout's code) print the examples."""
+    if command == ["unified-ce"]:
+        script = Path(sys.executable).with_name("unified-ce")
+        if not script.exists():
+            pytest.skip("the unified-ce script is not installed next to this interpreter")
+        command = [str(script)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for sub in ([], ["conformance"], ["port-file"]):
+        proc = subprocess.run([*command, *sub, "--help"], capture_output=True, text=True, env=env, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.startswith("usage: unified-ce") and "examples:" in proc.stdout, proc.stdout
+        assert "--help" in proc.stdout and not proc.stderr

@@ -60,6 +60,14 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
+class _Subparser(_Parser):
+    """A subcommand's parser: its epilog of examples is printed as written (one command a line)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", argparse.RawDescriptionHelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def _golden_dialects() -> list[str]:
     return sorted(p.stem for p in GOLDEN_DIR.glob("*.json"))
 
@@ -210,7 +218,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"unified_ce {__version__}")
     sub = parser.add_subparsers(
-        dest="command", metavar="{report,conformance,explain,port,port-file}", parser_class=_Parser
+        dest="command",
+        metavar="{report,conformance,explain,port,port-file}",
+        parser_class=_Subparser,
+        help="the command (default: report); `unified-ce COMMAND --help` for its options and examples",
     )
 
     def common(p: argparse.ArgumentParser) -> None:
@@ -233,7 +244,9 @@ def _parser() -> argparse.ArgumentParser:
     rep = sub.add_parser(
         "report",
         help="conformance report of unified_ce itself (the default)",
-        epilog="example: python -m unified_ce report --dialect torch --array numpy --array torch",
+        epilog="examples:\n"
+        "  python -m unified_ce report --dialect torch --array numpy --array torch\n"
+        "  python -m unified_ce --dialect keras --full --json   # every case, machine-readable",
     )
     rep.add_argument(
         "--dialect", action="append", metavar="D", help="dialect to check (repeatable; default: every one)"
@@ -242,7 +255,10 @@ def _parser() -> argparse.ArgumentParser:
     conf = sub.add_parser(
         "conformance",
         help="check an implementation against a dialect's golden cases",
-        epilog="example: unified-ce conformance --dialect torch --impl torch.nn:CrossEntropyLoss --skip-tags reduce",
+        epilog="examples:\n"
+        "  unified-ce conformance --dialect torch --impl torch.nn:CrossEntropyLoss --skip-tags reduce\n"
+        "  unified-ce conformance --dialect optax --impl optax.losses:softmax_cross_entropy --array jax\n"
+        "  unified-ce conformance --dialect torch --list-tags",
     )
     conf.add_argument(
         "--dialect",

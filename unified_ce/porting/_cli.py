@@ -38,18 +38,36 @@ def _ndim(text: str) -> int:
 def add_subcommands(sub: Any) -> None:
     """Add ``explain``, ``port`` and ``port-file`` to the CLI's subparsers."""
     kinds = ("index", "probs")
-    exp = sub.add_parser("explain", help="what a dialect call computes")
+    exp = sub.add_parser(
+        "explain",
+        help="what a dialect call computes",
+        epilog="examples:\n"
+        "  unified-ce explain chainer.softmax_cross_entropy normalize=False\n"
+        "  unified-ce explain torch.CrossEntropyLoss label_smoothing=0.1 --target index --ndim 2",
+    )
     exp.add_argument("call", help="dialect[.api], e.g. chainer.softmax_cross_entropy")
     exp.add_argument("kwargs", nargs="*", help="name=value arguments (Python or JSON literals; arrays by name)")
     exp.add_argument("--target", choices=kinds, default=None, help="kind of target where only the arrays decide it")
     exp.add_argument("--ndim", type=_ndim, default=None, help="rank of the logits (default: every rank 1-4)")
-    prt = sub.add_parser("port", help="the verified equivalent of a call in another dialect")
+    prt = sub.add_parser(
+        "port",
+        help="the verified equivalent of a call in another dialect",
+        epilog="examples:\n"
+        "  unified-ce port chainer torch normalize=False class_weight=w\n"
+        "  unified-ce port torch.cross_entropy optax reduction=none --ndim 2",
+    )
     prt.add_argument("source", help="dialect[.api] of the call to port")
     prt.add_argument("dest", help="dialect to port to")
     prt.add_argument("kwargs", nargs="*", help="name=value arguments of the source call (arrays by name: weight=w)")
     prt.add_argument("--target", choices=kinds, default=None, help="kind of target where only the arrays decide it")
     prt.add_argument("--ndim", type=_ndim, default=None, help="rank of the logits (default: every rank 1-4)")
-    pf = sub.add_parser("port-file", help="rewrite the cross-entropy calls of a Python file into another dialect")
+    pf = sub.add_parser(
+        "port-file",
+        help="rewrite the cross-entropy calls of a Python file into another dialect",
+        epilog="examples:\n"
+        "  unified-ce port-file train.py --to torch          # prints a unified diff\n"
+        "  unified-ce port-file train.py --to optax --write  # rewrites train.py",
+    )
     pf.add_argument("path", help="the Python source file")
     pf.add_argument("--to", required=True, dest="dest", help="dialect to port to")
     pf.add_argument("--ndim", type=_ndim, default=None, help="rank of the logits in that file (default: any)")
