@@ -71,6 +71,9 @@ def loss64(
     if sw is not None:
         swr = torch.movedim(sw.double().expand(shape_keep), axis, -1).reshape(-1)
     eps = spec.label_smoothing
+    rows = rows * spec.logit_scale  # the LLM options: y = cap tanh(s x / cap), plus z lse(y)^2 per item
+    if spec.logit_softcap is not None:
+        rows = spec.logit_softcap * torch.tanh(rows / spec.logit_softcap)
     losses, dens = [], []
     for i, y in enumerate(labels):
         y = int(y)
@@ -86,6 +89,7 @@ def loss64(
             item = -(w * qlogp).sum()
         else:
             item = (w * q).sum() * -qlogp.sum()
+        item = item + spec.z_loss * torch.logsumexp(rows[i], 0) ** 2
         if swr is not None:
             item = item * swr[i]
         losses.append(item * spec.scale)
@@ -147,6 +151,17 @@ CASES = [
     _case("one-class", shape=(4, 1), label_smoothing=0.5),
     _case("masked-vocab", logits="masked", ignore_index=-100, cw=True),
     _case("large-logits", logits="large", label_smoothing=0.1, cw=True),
+    # the LLM options (PaLM z-loss, Gemma-2 soft-capping, flash-attn's logit_scale)
+    _case("z-loss", ignore_index=-100, z_loss=1e-2, dtypes=("float32", "bfloat16")),
+    _case("softcap", logit_softcap=1.5, cw=True, reduction="sum"),
+    _case("logit-scale", logit_scale=0.7, ignore_index=-100, label_smoothing=0.1),
+    _case("llm-all", ignore_index=-100, label_smoothing=0.1, z_loss=0.05, logit_softcap=2.0, logit_scale=1.3,
+          cw=True, denominator="label_weight", dtypes=("float32", "float16")),
+    _case("llm-none", reduction="none", z_loss=0.1, logit_softcap=3.0, sw=True, ignore_index=2),
+    _case("llm-masked-vocab", logits="masked", ignore_index=-100, z_loss=1e-3, logit_softcap=30.0),
+    _case("llm-masked-vocab-scale", logits="masked", ignore_index=-100, logit_scale=0.5, cw=True),
+    _case("llm-per-item", cw=True, weighting="per_item", label_smoothing=0.3, z_loss=0.02, logit_scale=2.0,
+          denominator="item_weight"),
 ]
 # fmt: on
 
@@ -335,16 +350,25 @@ def test_multi_block_rows(use, monkeypatch) -> None:
     x[0, 20:] = -math.inf  # a block of -inf after finite ones, and a first block ...
     x[1, :16] = -math.inf  # ... entirely -inf before finite ones
     t[1] = 30
-    for weighting in ("per_class", "per_item"):
-        for reduction in ("mean", "none"):
-            spec = CrossEntropySpec(weighting=weighting, reduction=reduction, **fields)
-            g = torch.tensor(0.7, device=DEVICE) if reduction == "mean" else torch.rand(4, device=DEVICE)
-            use("triton")
-            got = _run(x, t, cw, sw, spec, g)
-            use("reference")
-            want = _run(x, t, cw, sw, spec, g)
-            for a, w in zip(got, want):
-                assert_close(a, w, "float32", f"{weighting} {reduction}")
+    llm = {"z_loss": 0.05, "logit_softcap": 2.0, "logit_scale": 1.3}  # read and transformed block by block
+    for weighting, reduction, extra in [
+        ("per_class", "mean", {}),
+        ("per_class", "none", {}),
+        ("per_item", "mean", {}),
+        ("per_item", "none", {}),
+        ("per_class", "mean", llm),
+        ("per_class", "none", llm),
+        ("per_item", "none", llm),
+    ]:
+        spec = CrossEntropySpec(weighting=weighting, reduction=reduction, **fields, **extra)
+        g = torch.tensor(0.7, device=DEVICE) if reduction == "mean" else torch.rand(4, device=DEVICE)
+        use("triton")
+        assert kernels.explain(spec, x, t, cw, sw) == "triton"
+        got = _run(x, t, cw, sw, spec, g)
+        use("reference")
+        want = _run(x, t, cw, sw, spec, g)
+        for a, w in zip(got, want):
+            assert_close(a, w, "float32", f"{weighting} {reduction} {extra}")
 
 
 @needs_triton
@@ -392,7 +416,7 @@ def test_custom_ops_pass_opcheck(reduction: str, compute_grad: bool) -> None:
     from unified_ce.kernels import _triton  # noqa: F401  (registers the ops)
 
     x, t, cw, _ = _inputs((4, 9), True, False, None, "normal", {"axis": 1, "ignore_index": -100})
-    knobs = (1, -100, True, 0.1, False, reduction, "label_weight", "nan", 0, 1.0)
+    knobs = (1, -100, True, 0.1, False, reduction, "label_weight", "nan", 0, 1.0, 0.01, True, 2.0, 1.3)
     x.requires_grad_(True)
     torch.library.opcheck(torch.ops.unified_ce.softmax_ce.default, (x, t, cw, None, None, *knobs, True, compute_grad))
     if not compute_grad:

@@ -34,7 +34,7 @@ from unified_ce.kernels import _triton as K
 CUOBJDUMP = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "bin", "cuobjdump")
 
 ROW_ARGS = {"R": "i32", "C": "i32", "INNER": "i32", "ignore_index": "i64", "eps": "fp32", "den_const": "fp32",
-            "scale": "fp32"}  # fmt: skip
+            "scale": "fp32", "zl": "fp32", "lscale": "fp32", "cap": "fp32"}  # fmt: skip
 
 
 def usage(kernel: object) -> str:
@@ -70,6 +70,7 @@ def main() -> int:
         {},
         {"HAS_CW": True, "SMOOTH": True, "HAS_SW": True},
         {"HAS_CW": True, "SMOOTH": True, "PER_ITEM": True},
+        {"TRANSFORM": True, "SOFTCAP": True, "ZLOSS": True},  # the LLM options: z-loss, soft-cap, logit scale
     ]
     if args.quick:
         flag_sets = flag_sets[:1]
@@ -77,7 +78,8 @@ def main() -> int:
         single = K._next_pow2(C) <= K.MAX_SINGLE_BLOCK
         block = K._next_pow2(C) if single else min(K.MULTI_BLOCK, K._next_pow2(C))
         consts = {"HAS_CW": False, "HAS_SW": False, "HAS_IGNORE": True, "SMOOTH": False, "PER_ITEM": False,
-                  "MEAN": True, "DEN_PTR": True, "G_MODE": 0, "BLOCK": block, **flags}  # fmt: skip
+                  "MEAN": True, "DEN_PTR": True, "G_MODE": 0, "BLOCK": block, "TRANSFORM": False, "SOFTCAP": False,
+                  "ZLOSS": False, **flags}  # fmt: skip
         ptrs = {"X": f"*{dtype}", "T": "*i64", "CW": "*fp32", "SW": "*fp32", "G": "*fp32", "DEN": "*fp32"}
         for name, fn, sig, extra in (
             ("fwd", K._ce_fwd_kernel, {**ptrs, "ROWS": "*fp32", "STATS": "*fp32", "DX": f"*{dtype}", **ROW_ARGS},

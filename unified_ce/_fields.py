@@ -50,6 +50,8 @@ class KernelCoverage:
 ALL_KERNELS = KernelCoverage(KERNELS)
 #: no kernel: any value other than the default goes to the reference core
 NO_KERNEL = KernelCoverage()
+#: the Triton kernel only (the CuPy and torch CPU kernels send other values to the reference core)
+TRITON_ONLY = KernelCoverage(("triton",))
 
 
 @dataclass(frozen=True)
@@ -202,9 +204,9 @@ FIELDS: tuple[Field, ...] = (
          (bool,)),
     # softmax of logits only (CrossEntropySpec.__post_init__ refuses them elsewhere)
     # (no exact_types: every value is validated -- a negative z_loss or a zero cap is a float too)
-    _row("z_loss", 0.0, _finite("z_loss", minimum=0), "terms aux", NO_KERNEL, (0.0, 1e-4, 0.1)),
-    _row("logit_softcap", None, _positive_or_none("logit_softcap"), "transforms", NO_KERNEL, (None, 30.0, 1.5)),
-    _row("logit_scale", 1.0, _positive("logit_scale"), "transforms", NO_KERNEL, (1.0, 0.7, 2.0)),
+    _row("z_loss", 0.0, _finite("z_loss", minimum=0), "terms aux", TRITON_ONLY, (0.0, 1e-4, 0.1)),
+    _row("logit_softcap", None, _positive_or_none("logit_softcap"), "transforms", TRITON_ONLY, (None, 30.0, 1.5)),
+    _row("logit_scale", 1.0, _positive("logit_scale"), "transforms", TRITON_ONLY, (1.0, 0.7, 2.0)),
 )  # fmt: skip
 
 _BY_NAME = {f.name: f for f in FIELDS}

@@ -4,7 +4,9 @@ Imported only when :mod:`unified_ce.kernels` chooses this kernel (it imports tor
 Covers ``activation="softmax"``, ``target="index"``, ``inputs="logits"`` with every other knob
 of the spec: class weights (``weighting`` per class or per item), ``ignore_index``, label
 smoothing, ``reduction`` none / sum / mean with every ``denominator`` and ``zero_denominator``,
-``scale``, per-item ``sample_weight``, any class axis.  float32, float16 and bfloat16 logits are
+``scale``, per-item ``sample_weight``, any class axis, and the LLM options ``z_loss`` (PaLM's
+``z * lse**2``), ``logit_softcap`` (``cap * tanh(x / cap)``) and ``logit_scale``, applied to each
+logit as it is read.  float32, float16 and bfloat16 logits are
 read as they are and accumulated in float32; the gradient is written in the logits' dtype to a new
 buffer (the caller's logits are never overwritten).
 
@@ -64,6 +66,33 @@ _INF = float("inf")
 
 
 # --------------------------------------------------------------------------- Triton kernels
+
+
+@triton.jit
+def _transform(x, lscale, cap, TRANSFORM: tl.constexpr, SOFTCAP: tl.constexpr):
+    """The logits the loss sees: ``y = cap * tanh(lscale * x / cap)`` (``lscale * x`` without a cap).
+
+    tanh from one exponential, ``sign(a) (1 - e) / (1 + e)`` with ``e = exp(-2 |a|)``: no overflow,
+    and ``tanh(-inf) = -1`` as the reference core's (a masked logit becomes ``-cap``).
+    """
+    if TRANSFORM:
+        x = x * lscale
+        if SOFTCAP:
+            a = x / cap
+            e = tl.exp(-2.0 * tl.abs(a))
+            th = (1.0 - e) / (1.0 + e)
+            x = cap * tl.where(a < 0, -th, th)
+    return x
+
+
+@triton.jit
+def _dtransform(y, lscale, cap, TRANSFORM: tl.constexpr, SOFTCAP: tl.constexpr):
+    """``dy/dx`` from ``y``: ``lscale * (1 - (y / cap)**2)`` (``lscale`` without a cap)."""
+    if SOFTCAP:
+        th = y / cap
+        return lscale * (1.0 - th * th)
+    else:
+        return lscale  # a scalar: no 0 * inf for a masked (-inf) logit
 
 
 @triton.jit
@@ -139,17 +168,18 @@ def _row_coef(
 @triton.jit
 def _ce_fwd_kernel(
     X, T, CW, SW, G, DEN, ROWS, STATS, DX,
-    R, C, INNER, ignore_index, eps, den_const, scale,
+    R, C, INNER, ignore_index, eps, den_const, scale, zl, lscale, cap,
     HAS_CW: tl.constexpr, HAS_SW: tl.constexpr, HAS_IGNORE: tl.constexpr, SMOOTH: tl.constexpr,
     PER_ITEM: tl.constexpr, MEAN: tl.constexpr, DEN_PTR: tl.constexpr, GRAD: tl.constexpr,
     G_MODE: tl.constexpr, SINGLE: tl.constexpr, BLOCK: tl.constexpr,
+    TRANSFORM: tl.constexpr, SOFTCAP: tl.constexpr, ZLOSS: tl.constexpr,
 ):  # fmt: skip
     """One program per row: the row's loss (masked, weighted, scaled), its stats and its gradient."""
     r = tl.program_id(0).to(tl.int64)
     o = r // INNER
     base = o * C * INNER + (r - o * INNER)
     valid, bad, idx = _row_target(T, r, ignore_index, C, HAS_IGNORE)
-    x_t = tl.load(X + base + idx * INNER).to(tl.float32)
+    x_t = _transform(tl.load(X + base + idx * INNER).to(tl.float32), lscale, cap, TRANSFORM, SOFTCAP)
     if HAS_CW:
         w_t = tl.load(CW + idx).to(tl.float32)
     else:
@@ -162,6 +192,8 @@ def _ce_fwd_kernel(
     if SINGLE:
         mask = cols < C
         x = tl.load(X + base + cols * INNER, mask=mask, other=-float("inf")).to(tl.float32)
+        if TRANSFORM:  # (a soft-cap turns the padding's -inf into -cap: padding again)
+            x = tl.where(mask, _transform(x, lscale, cap, TRANSFORM, SOFTCAP), -float("inf"))
         m = tl.max(x, 0)
         s = tl.sum(tl.where(x == -float("inf"), 0.0, tl.exp(x - m)), 0)
         if SMOOTH:
@@ -188,6 +220,8 @@ def _ce_fwd_kernel(
             cc = start + cols
             mask = cc < C
             xb = tl.load(X + base + cc * INNER, mask=mask, other=-float("inf")).to(tl.float32)
+            if TRANSFORM:
+                xb = tl.where(mask, _transform(xb, lscale, cap, TRANSFORM, SOFTCAP), -float("inf"))
             m_new = tl.maximum(m, tl.max(xb, 0))
             corr = tl.where(m_new == m, 1.0, tl.exp(m - m_new))
             s = s * corr + tl.sum(tl.where(xb == -float("inf"), 0.0, tl.exp(xb - m_new)), 0)
@@ -214,6 +248,8 @@ def _ce_fwd_kernel(
             loss += u * (Wsum * (m - piv) + sd)
         else:
             loss += u * (C * (m - piv) + sd)
+    if ZLOSS:  # PaLM's z-loss, per item, before the masking and the sample weight like the rest
+        loss += zl * (m + ls) * (m + ls)
     loss = tl.where(bad, float("nan"), loss)
     loss = tl.where(valid, loss, 0.0)
     if HAS_SW:
@@ -227,6 +263,9 @@ def _ce_fwd_kernel(
     # ---- pass 2: the gradient  coef * (alpha * softmax(x) - beta)
     if GRAD:
         coef = _row_coef(G, SW, DEN, r, den_const, scale, valid, bad, HAS_SW, MEAN, DEN_PTR, G_MODE)
+        alpha_p = alpha
+        if ZLOSS:  # d z lse^2 / dy = 2 z lse softmax(y)
+            alpha_p = alpha + 2.0 * zl * (m + ls)
         if SINGLE:
             p = tl.exp((x - m) - ls)
             beta = tl.where(cols == idx, beta_t, 0.0)
@@ -235,13 +274,16 @@ def _ce_fwd_kernel(
                     beta += u * tl.load(CW + cols, mask=mask, other=0.0).to(tl.float32)
                 else:
                     beta += u
-            dx = coef * (alpha * p - beta)
+            dx = coef * (alpha_p * p - beta)
+            if TRANSFORM:  # (the padding's -inf replaced: its lanes are not stored)
+                dx = dx * _dtransform(tl.where(mask, x, 0.0), lscale, cap, TRANSFORM, SOFTCAP)
             tl.store(DX + base + cols * INNER, dx.to(DX.dtype.element_ty), mask=mask)
         else:
             for start in range(0, C, BLOCK):
                 cc = start + cols
                 mask = cc < C
                 xb = tl.load(X + base + cc * INNER, mask=mask, other=0.0).to(tl.float32)
+                xb = _transform(xb, lscale, cap, TRANSFORM, SOFTCAP)
                 p = tl.exp((xb - m) - ls)
                 beta = tl.where(cc == idx, beta_t, 0.0)
                 if SMOOTH:
@@ -249,17 +291,19 @@ def _ce_fwd_kernel(
                         beta += u * tl.load(CW + cc, mask=mask, other=0.0).to(tl.float32)
                     else:
                         beta += u
-                dx = coef * (alpha * p - beta)
+                dx = coef * (alpha_p * p - beta)
+                if TRANSFORM:
+                    dx = dx * _dtransform(xb, lscale, cap, TRANSFORM, SOFTCAP)
                 tl.store(DX + base + cc * INNER, dx.to(DX.dtype.element_ty), mask=mask)
 
 
 @triton.jit
 def _ce_bwd_kernel(
     X, T, CW, SW, G, DEN, STATS, DX,
-    R, C, INNER, ignore_index, eps, den_const, scale,
+    R, C, INNER, ignore_index, eps, den_const, scale, zl, lscale, cap,
     HAS_CW: tl.constexpr, HAS_SW: tl.constexpr, HAS_IGNORE: tl.constexpr, SMOOTH: tl.constexpr,
     PER_ITEM: tl.constexpr, MEAN: tl.constexpr, DEN_PTR: tl.constexpr, G_MODE: tl.constexpr,
-    BLOCK: tl.constexpr,
+    BLOCK: tl.constexpr, TRANSFORM: tl.constexpr, SOFTCAP: tl.constexpr, ZLOSS: tl.constexpr,
 ):  # fmt: skip
     """The gradient from the saved row stats: one read of the logits, one write."""
     r = tl.program_id(0).to(tl.int64)
@@ -280,11 +324,15 @@ def _ce_bwd_kernel(
         beta_t = (1.0 - eps) * w_t
         u = w_t * 0.0 + eps / C
     coef = _row_coef(G, SW, DEN, r, den_const, scale, valid, bad, HAS_SW, MEAN, DEN_PTR, G_MODE)
+    alpha_p = alpha
+    if ZLOSS:
+        alpha_p = alpha + 2.0 * zl * (m + ls)
     cols = tl.arange(0, BLOCK)
     for start in range(0, C, BLOCK):
         cc = start + cols
         mask = cc < C
         xb = tl.load(X + base + cc * INNER, mask=mask, other=0.0).to(tl.float32)
+        xb = _transform(xb, lscale, cap, TRANSFORM, SOFTCAP)
         p = tl.exp((xb - m) - ls)
         beta = tl.where(cc == idx, beta_t, 0.0)
         if SMOOTH:
@@ -292,7 +340,9 @@ def _ce_bwd_kernel(
                 beta += u * tl.load(CW + cc, mask=mask, other=0.0).to(tl.float32)
             else:
                 beta += u
-        dx = coef * (alpha * p - beta)
+        dx = coef * (alpha_p * p - beta)
+        if TRANSFORM:
+            dx = dx * _dtransform(xb, lscale, cap, TRANSFORM, SOFTCAP)
         tl.store(DX + base + cc * INNER, dx.to(DX.dtype.element_ty), mask=mask)
 
 
@@ -392,6 +442,9 @@ class _Knobs:
         zero_denominator: str,
         batch_axis: int,
         scale: float,
+        z_loss: float = 0.0,
+        logit_softcap: float | None = None,
+        logit_scale: float = 1.0,
     ) -> None:
         shape = tuple(x.shape)
         self.R, self.C, self.inner = _layout(shape, axis)
@@ -404,6 +457,18 @@ class _Knobs:
         self.zero_one = zero_denominator == "zero"
         self.batch = shape[batch_axis % len(shape)]
         self.scale = float(scale)
+        self.z_loss = float(z_loss)
+        self.softcap = None if logit_softcap is None else float(logit_softcap)
+        self.logit_scale = float(logit_scale)
+
+    def transform_args(self) -> tuple[float, float, float]:
+        """The kernels' runtime ``zl, lscale, cap``."""
+        return self.z_loss, self.logit_scale, 1.0 if self.softcap is None else self.softcap
+
+    def transform_flags(self) -> dict[str, bool]:
+        """The kernels' ``TRANSFORM``, ``SOFTCAP``, ``ZLOSS`` constexprs."""
+        softcap = self.softcap is not None
+        return {"TRANSFORM": softcap or self.logit_scale != 1.0, "SOFTCAP": softcap, "ZLOSS": self.z_loss != 0.0}
 
 
 def _denominator(k: _Knobs, t: Any, cw: Any) -> tuple[Any, float]:
@@ -463,9 +528,10 @@ def _launch(
         x, t, cw if cw is not None else dummy, swr if swr is not None else dummy, gt,
         den if den is not None else dummy, rows, stats, dx if grad else dummy,
         k.R, k.C, k.inner, k.ignore_index if k.ignore_index is not None else 0, k.eps, den_const, k.scale,
+        *k.transform_args(),
         HAS_CW=cw is not None, HAS_SW=swr is not None, HAS_IGNORE=k.ignore_index is not None,
         SMOOTH=k.eps != 0.0, PER_ITEM=k.per_item, MEAN=mean, DEN_PTR=den is not None, GRAD=grad,
-        G_MODE=g_mode, SINGLE=single, BLOCK=block, num_warps=_num_warps(block),
+        G_MODE=g_mode, SINGLE=single, BLOCK=block, num_warps=_num_warps(block), **k.transform_flags(),
     )  # fmt: skip
     if k.reduction == "none":
         out = rows
@@ -491,9 +557,10 @@ def _launch_backward(x: Any, t: Any, cw: Any, sw: Any, stats: Any, g: Any, k: _K
         x, t, cw if cw is not None else dummy, swr if swr is not None else dummy, gt,
         den if den is not None else dummy, stats, dx,
         k.R, k.C, k.inner, k.ignore_index if k.ignore_index is not None else 0, k.eps, den_const, k.scale,
+        *k.transform_args(),
         HAS_CW=cw is not None, HAS_SW=swr is not None, HAS_IGNORE=k.ignore_index is not None,
         SMOOTH=k.eps != 0.0, PER_ITEM=k.per_item, MEAN=mean, DEN_PTR=den is not None, G_MODE=g_mode,
-        BLOCK=block, num_warps=_num_warps(block),
+        BLOCK=block, num_warps=_num_warps(block), **k.transform_flags(),
     )  # fmt: skip
     return dx
 
@@ -502,12 +569,14 @@ def _launch_backward(x: Any, t: Any, cw: Any, sw: Any, stats: Any, g: Any, k: _K
 
 _KNOBS = (
     "int axis, int ignore_index, bool has_ignore, float label_smoothing, bool per_item, str reduction, "
-    "str denominator, str zero_denominator, int batch_axis, float scale"
+    "str denominator, str zero_denominator, int batch_axis, float scale, float z_loss, bool has_softcap, "
+    "float logit_softcap, float logit_scale"
 )
 
 
 def _knobs(x: Any, args: tuple[Any, ...]) -> _Knobs:
-    axis, ignore_index, has_ignore, eps, per_item, reduction, denominator, zero_den, batch_axis, scale = args
+    (axis, ignore_index, has_ignore, eps, per_item, reduction, denominator, zero_den, batch_axis, scale,
+     z_loss, has_softcap, softcap, logit_scale) = args  # fmt: skip
     return _Knobs(
         x,
         axis,
@@ -519,6 +588,9 @@ def _knobs(x: Any, args: tuple[Any, ...]) -> _Knobs:
         zero_den,
         batch_axis,
         scale,
+        z_loss,
+        softcap if has_softcap else None,
+        logit_scale,
     )
 
 
@@ -604,7 +676,7 @@ def _setup_context(ctx: Any, inputs: tuple[Any, ...], output: tuple[Any, Any, An
 
 def _backward(ctx: Any, g_out: Any, g_stats: Any, g_dx: Any) -> tuple[Any, ...]:
     x, t, cw, sw, stats, saved_dx = ctx.saved_tensors
-    nones = (None,) * 16
+    nones = (None,) * 20  # target, class_weight, sample_weight, grad_output, the knobs, two flags
     if torch.is_grad_enabled():  # create_graph=True: the reference gradient, itself differentiable
         if ctx.double_backprop:
             return (_reference_grad(x, t, cw, sw, g_out, ctx.knobs), *nones)
@@ -645,7 +717,8 @@ def _no_double_backward() -> Any:
 
 
 def _spec_of(knobs: tuple[Any, ...]) -> CrossEntropySpec:
-    axis, ignore_index, has_ignore, eps, per_item, reduction, denominator, zero_den, batch_axis, scale = knobs
+    (axis, ignore_index, has_ignore, eps, per_item, reduction, denominator, zero_den, batch_axis, scale,
+     z_loss, has_softcap, softcap, logit_scale) = knobs  # fmt: skip
     return CrossEntropySpec(
         axis=axis,
         ignore_index=ignore_index if has_ignore else None,
@@ -656,6 +729,9 @@ def _spec_of(knobs: tuple[Any, ...]) -> CrossEntropySpec:
         zero_denominator=zero_den,
         batch_axis=batch_axis,
         scale=scale,
+        z_loss=z_loss,
+        logit_softcap=softcap if has_softcap else None,
+        logit_scale=logit_scale,
     )
 
 
@@ -684,6 +760,10 @@ def _op_args(inp: core.Inputs) -> tuple[Any, ...]:
         spec.zero_denominator,
         spec.batch_axis,
         spec.scale,
+        spec.z_loss,
+        spec.logit_softcap is not None,
+        spec.logit_softcap if spec.logit_softcap is not None else 1.0,
+        spec.logit_scale,
     )
 
 
