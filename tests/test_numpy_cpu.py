@@ -32,9 +32,13 @@ COVERED = [c for c in INDEX_CASES if c[1].get("reduction") != "sample_mean"] + [
 ]
 
 
-@pytest.fixture(params=["one-block", "blocks", "threads"])
+@pytest.fixture(params=["one-block", "blocks", "threads", "shifted"])
 def regime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``one-block``: the whole input as one block; ``blocks``: 3-row blocks; ``threads``: 3-row blocks on 3 threads."""
+    """``one-block``: the whole input as one block; ``blocks``: 3-row blocks; ``threads``: 3-row blocks on
+    3 threads; ``shifted``: 3-row blocks, every one through ``exp(x - m)`` (no row maximum is in the
+    ``UNSHIFTED`` window)."""
+    if request.param == "shifted":
+        monkeypatch.setattr(_numpy_cpu, "UNSHIFTED", {4: (1.0, -1.0), 8: (1.0, -1.0)})
     if request.param == "one-block":
         monkeypatch.setattr(_numpy_cpu, "BLOCK_BYTES", 1 << 40)
         monkeypatch.setattr(_numpy_cpu, "THREADS", 1)
@@ -97,6 +101,38 @@ def test_matches_reference_core(
     for a, c in zip((xs, t, ws, ss), copies):  # the caller's arrays are never written
         if a is not None:
             np.testing.assert_array_equal(a, c)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_rows_outside_the_unshifted_window(dtype: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Row maxima far above, inside and far below the window, in blocks of three rows: the same
+    per-item losses and gradient as the reference core and the float64 reference."""
+    lo, hi = _numpy_cpu.UNSHIFTED[np.dtype(dtype).itemsize]
+    real = _numpy_cpu.fastpath.Blocks
+    monkeypatch.setattr(_numpy_cpu.fastpath, "Blocks", lambda axis, size, step: real(axis, size, 3))
+    rng = np.random.default_rng(3)
+    shifts = np.array([0.0, 0.0, 0.0, hi + 40, 0.0, 0.0, lo - 40, lo - 40, lo - 40, hi - 15, lo + 1, 0.0])
+    x = (rng.standard_normal((12, 300)) * 3 + shifts[:, None]).astype(dtype)
+    t = rng.integers(0, 300, 12)
+    spec = CrossEntropySpec(reduction="none", label_smoothing=0.1)
+    seen: list[bool] = []
+    block_pass = _numpy_cpu._block_pass
+
+    def spy(xb: Any, *args: Any) -> None:
+        m = xb.max(axis=-1)
+        seen.append(bool(lo <= m.min() and m.max() <= hi))
+        block_pass(xb, *args)
+
+    monkeypatch.setattr(_numpy_cpu, "_block_pass", spy)
+    loss, grad = uce.value_and_grad(x, t, spec)
+    assert seen == [True, False, False, True]  # both branches ran
+    monkeypatch.setenv("UNIFIED_CE_KERNEL", "reference")
+    loss0, grad0 = uce.value_and_grad(x, t, spec)
+    tol = {"float64": 1e-12, "float32": 3e-6}[dtype]
+    np.testing.assert_allclose(loss, loss0, rtol=tol * 10, atol=tol)
+    np.testing.assert_allclose(grad, grad0, rtol=tol * 10, atol=tol)
+    expected = reference(spec, x.astype(np.float64), t, None, None)
+    np.testing.assert_allclose(loss, expected, rtol={"float64": 1e-10, "float32": 1e-5}[dtype])
 
 
 def test_gradient_against_finite_differences() -> None:

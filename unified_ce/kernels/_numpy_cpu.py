@@ -8,7 +8,10 @@ blocks of about :data:`BLOCK_BYTES` of logits (a share of the L2 cache) and runs
 passes while it is in cache -- for ``value_and_grad``:
 
 * ``m = max_c x`` (one read of the block of logits from memory);
-* ``g = exp(x - m)`` into the block of the gradient (``np.subtract`` and ``np.exp`` with ``out=``);
+* ``g = exp(x - m)`` into the block of the gradient (``np.subtract`` and ``np.exp`` with ``out=``) --
+  or, when every row maximum of the block lies in a window where ``exp(x)`` cannot overflow
+  (:data:`UNSHIFTED`, e.g. ``[-20, 60]`` for float32), ``g = exp(x)`` in one pass: the softmax
+  ``exp(x) / sum_c exp(x_c)`` is the same, and ``sum_c exp(x_c - m) = exp(-m) sum_c exp(x_c)``;
 * ``s = sum_c g`` (``np.einsum``: a SIMD row sum) and ``g *= c alpha / s``;
 * label smoothing: ``sum_c x_c`` (or ``sum_c w_c x_c``) for the loss and ``g -= c beta_u``.
 
@@ -48,7 +51,7 @@ from ..core.reduce import apply_item_weights, coefficient, denominator_part, den
 from ..core.targets import index_parts
 from ..core.validate import check_grad_output
 
-__all__ = ["BLOCK_BYTES", "MIN_PARALLEL_BYTES", "THREADS", "NumpyCPUKernel", "threads", "unsupported"]
+__all__ = ["BLOCK_BYTES", "MIN_PARALLEL_BYTES", "THREADS", "UNSHIFTED", "NumpyCPUKernel", "threads", "unsupported"]
 
 #: Bytes of logits per block of items: every temporary of a block stays in the core's L2 cache.
 BLOCK_BYTES = 1 << 20
@@ -58,6 +61,11 @@ MIN_PARALLEL_BYTES = 4 << 20
 THREADS: int | None = None
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+#: By itemsize (float32, float64): a block whose row maxima ``m`` all lie in ``[lo, hi]`` takes
+#: ``exp(x)`` without subtracting ``m`` first (one pass less).  ``hi`` keeps ``sum_c exp(x_c)`` far
+#: from overflow for any number of classes; ``lo`` keeps every class within ``-log(eps)`` of the row
+#: maximum a normal number, so the softmax is as exact as the shifted one.
+UNSHIFTED = {4: (-20.0, 60.0), 8: (-300.0, 300.0)}
 
 
 def threads() -> int:
@@ -166,25 +174,38 @@ def _smoothing_vector(inp: Inputs) -> bool:
 def _block_pass(
     xb: Any, gb: Any, tmp: Any, mb: Any, sb: Any, xsb: Any, kb: Any, cub: Any, axis: int, w: Any, u: Any
 ) -> None:
-    """All the passes of one block while it is in cache (see :func:`_passes`); ``*b``: the block's views."""
+    """All the passes of one block while it is in cache (see :func:`_passes`); ``*b``: the block's views.
+
+    ``gb`` receives ``exp(x - m)`` scaled to ``exp(x - m) k / s`` when ``kb`` is given.  Where every
+    row maximum of the block lies in the dtype's :data:`UNSHIFTED` window, ``exp(x)`` is taken
+    directly (no ``x - m`` pass; it cannot overflow there, and ``exp(x) / sum_c exp(x_c)`` is the same
+    softmax), and ``s = exp(-m) sum_c exp(x_c)`` is the shifted sum the loss reads.
+    """
     np.maximum.reduce(xb, axis=axis, keepdims=True, out=mb)
-    np.subtract(xb, mb, out=gb)
-    np.exp(gb, out=gb)
+    lo, hi = UNSHIFTED[xb.dtype.itemsize]
+    unshifted = bool(lo <= mb.min() and mb.max() <= hi)  # False for a NaN maximum
+    if unshifted:
+        np.exp(xb, out=gb)
+    else:
+        np.subtract(xb, mb, out=gb)
+        np.exp(gb, out=gb)
     _row_sum(gb, axis, sb)
+    if kb is not None:
+        np.multiply(gb, kb / sb, out=gb)
+        if cub is not None:  # the uniform part of label smoothing: gb -= c beta_u
+            if u is not None:  # c beta_u = c w (eps / C): an outer product, in the scratch block
+                np.multiply(cub, u, out=tmp)
+                np.subtract(gb, tmp, out=gb)
+            else:
+                np.subtract(gb, cub, out=gb)
+    if unshifted:
+        sb *= np.exp(-mb)  # sum_c exp(x_c - m) = exp(-m) sum_c exp(x_c): O(rows)
     if xsb is not None:
         if w is not None:  # sum_c w_c x_c
             np.multiply(xb, w, out=tmp)
             _row_sum(tmp, axis, xsb)
         else:
             _row_sum(xb, axis, xsb)
-    if kb is not None:
-        np.multiply(gb, kb / sb, out=gb)
-        if cub is not None:
-            if u is not None:  # c beta_u = c w (eps / C): an outer product, in the scratch block
-                np.multiply(cub, u, out=tmp)
-                np.subtract(gb, tmp, out=gb)
-            else:
-                np.subtract(gb, cub, out=gb)
 
 
 def _passes(inp: Inputs, grad: Any, k: Any, cu: Any) -> tuple[Any, Any, Any]:
