@@ -114,7 +114,7 @@ def reference(
         other = tuple(i for i in range(nd) if i != b)
         return loss.mean(axis=other) if other else loss
     d = spec.denominator
-    if d == "items":
+    if d in ("items", "logits_per_class"):  # logits / C is the item count when C >= 1
         den = float(loss.size)
     elif d == "batch":
         den = float(x.shape[spec.batch_axis % nd])

@@ -103,6 +103,7 @@ def loss64(
     valid = [d for d in dens if d is not None]
     d = {
         "items": float(len(labels)),
+        "logits_per_class": float(len(labels)),
         "valid": float(len(valid)),
         "label_weight": sum(v["label_weight"] for v in valid),
         "item_weight": sum(v["item_weight"] for v in valid),

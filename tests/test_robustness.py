@@ -560,3 +560,81 @@ def test_every_torch_dialect_loss_class_is_a_module() -> None:
         loss = cls(**kwargs)
         assert isinstance(loss, torch.nn.Module), name
         assert list(loss.state_dict()) == list(getattr(torch.nn, name)(**kwargs).state_dict()), name
+
+
+# --------------------------------------------------------------------------- issue 13: small core fixes
+
+
+def _bce_ref(x: np.ndarray, q: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Float64 binary cross-entropy with a positive-term weight: -w q log s(x) - (1 - q) log(1 - s(x))."""
+    s = 1.0 / (1.0 + np.exp(-x))
+    return -w * q * np.log(s) - (1.0 - q) * np.log1p(-s)
+
+
+def test_sigmoid_pos_weight_on_0d_logits(backend: BackendInfo) -> None:
+    """A 0-d pos_weight on 0-d logits (TensorFlow's WeightedCrossEntropyTest feeds it)."""
+    x, q, w = np.asarray(0.4), np.asarray(1.0), np.asarray(4.0)
+
+    def f(a: Any, b: Any, c: Any) -> Any:
+        return uce.cross_entropy(a, b, activation="sigmoid", target="probs", class_weight=c, reduction="none")
+
+    out = backend.call(f, backend.asarray(x), backend.asarray(q), backend.asarray(w))
+    assert_close(backend.to_numpy(out), _bce_ref(x, q, w), dtype=np.float64)
+    _, g = uce.value_and_grad(
+        backend.asarray(x), backend.asarray(q), activation="sigmoid", target="probs", class_weight=backend.asarray(w)
+    )
+    s = 1.0 / (1.0 + np.exp(-x))
+    assert_close(backend.to_numpy(g), (1.0 + (w - 1.0) * q) * s - w * q, dtype=np.float64)  # d/dx of _bce_ref
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "softmax"])
+def test_negative_probability_target_raises_eagerly_and_poisons_lazily(activation: str, backend: BackendInfo) -> None:
+    """The lazy policy (docs/reliability.md): where an eager call raises, the item's loss and gradient are NaN."""
+    x = np.array([[0.3, -1.0, 0.5], [2.0, 0.1, -0.2]])
+    q = np.array([[0.7, -0.5, 0.8], [0.2, 0.5, 0.3]])
+    kw: dict[str, Any] = {"activation": activation, "target": "probs", "reduction": "none"}
+    if not backend.lazy:
+        with pytest.raises(uce.InvalidArgumentError, match="non-negative"):
+            uce.cross_entropy(backend.asarray(x), backend.asarray(q), **kw)
+        return
+    out = backend.to_numpy(
+        backend.call(lambda a, b: uce.cross_entropy(a, b, **kw), backend.asarray(x), backend.asarray(q))
+    )
+    _, g = backend.call(lambda a, b: uce.value_and_grad(a, b, **kw), backend.asarray(x), backend.asarray(q))
+    g = backend.to_numpy(g)
+    bad = q < 0 if activation == "sigmoid" else np.broadcast_to((q < 0).any(axis=1, keepdims=True), q.shape)
+    if activation == "sigmoid":
+        np.testing.assert_array_equal(np.isnan(out), bad)
+        assert_close(out[~bad], _bce_ref(x, q, np.ones_like(x))[~bad], dtype=np.float64)
+    else:
+        np.testing.assert_array_equal(np.isnan(out), bad[:, 0])
+    np.testing.assert_array_equal(np.isnan(g), bad)
+
+
+@pytest.mark.parametrize("target_dtype", ["bfloat16"])
+def test_probability_sum_tolerance_is_the_targets_own_dtype(target_dtype: str) -> None:
+    """A distribution given in bfloat16 / float16 sums to 1 only within its own rounding (eps/2 = 3.9e-3
+    in bfloat16), also with float32 logits: the sum is checked within sqrt(eps) of the target's dtype."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    z = rng.normal(size=(4, 30000)) * 3
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    x = torch.tensor(z, dtype=torch.float32)
+    q = torch.tensor(p).to(getattr(torch, target_dtype))
+    assert float((q.double().sum(1) - 1).abs().max()) > 3.5e-4  # beyond float32's sqrt(eps)
+    kw: dict[str, Any] = {"target": "probs", "probs_sum_to_one": True, "reduction": "none"}
+    want = -(torch.log_softmax(x.double(), 1) * q.double()).sum(1).numpy()
+    assert_close(uce.cross_entropy(x, q, **kw).numpy(), want, dtype=np.float32)
+    off = q.clone()
+    off[0, 0] += 0.25  # a real error is still one
+    with pytest.raises(uce.InvalidArgumentError, match="sum to 1"):
+        uce.cross_entropy(x, off, **kw)
+    jax = pytest.importorskip("jax")
+    jnp = jax.numpy
+    f = jax.jit(lambda a, b: uce.cross_entropy(a, b, **kw))
+    xj = jnp.asarray(z, dtype=jnp.float32)
+    got = np.asarray(f(xj, jnp.asarray(p, dtype=getattr(jnp, target_dtype))))
+    assert not np.isnan(got).any()  # lazily: the same tolerance, no NaN
+    got_off = np.asarray(f(xj, jnp.asarray(off.float().numpy()).astype(getattr(jnp, target_dtype))))
+    np.testing.assert_array_equal(np.isnan(got_off), [True, False, False, False])

@@ -280,15 +280,7 @@ def _test_nn_cases() -> list[tuple[str, Callable[[], Sample]]]:
     return cases
 
 
-#: inputs PyTorch's tests expect a number for that the dialect still refuses (being fixed in the core's
-#: validation): zero classes with a probability target
-_REFUSED = ("zero_div_73165",)
-TEST_NN = [
-    pytest.param(
-        m, id=i, marks=[pytest.mark.xfail(strict=True, reason="refused today")] if i.startswith(_REFUSED) else []
-    )
-    for i, m in _test_nn_cases()
-]
+TEST_NN = [pytest.param(m, id=i) for i, m in _test_nn_cases()]
 
 
 @pytest.mark.parametrize("make", TEST_NN)
@@ -311,3 +303,40 @@ def test_label_smoothing_errors_at_forward() -> None:
             loss(x, t)
         with pytest.raises(RuntimeError):
             torch.nn.CrossEntropyLoss(label_smoothing=ls)(x, t)
+
+
+@pytest.mark.parametrize("backend", [b.value for b in Backend if b not in (Backend.TORCH_CUDA, Backend.CUPY)])
+@pytest.mark.parametrize("kw", [{}, {"label_smoothing": 0.1}, {"weight": np.zeros(0)}], ids=["plain", "ls", "weight"])
+def test_zero_classes_every_backend(backend: str, kw: dict[str, Any]) -> None:
+    """pytorch/pytorch#73165: zero classes with a probability target give -0. per item (none), -0. (sum)
+    and nan (mean: PyTorch divides by ``input.numel() / C = 0 / 0``), with an empty gradient, on every
+    library; lazily (``jax.jit``, Dask) too."""
+    be = make_backend(Backend(backend))
+    rng = np.random.default_rng(0)
+    x, t = rng.random((5, 0)), rng.random((5, 0))
+    for reduction in ("none", "sum", "mean"):
+        tw = {k: torch.from_numpy(v) for k, v in kw.items() if isinstance(v, np.ndarray)}
+        want = F.cross_entropy(torch.from_numpy(x), torch.from_numpy(t), reduction=reduction, **{**kw, **tw}).numpy()
+        args = {k: be.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()}
+        fn = functools.partial(dialect.cross_entropy, reduction=reduction, **args)
+        got = be.to_numpy(be.call(fn, be.asarray(x), be.asarray(t)))
+        assert got.shape == want.shape
+        np.testing.assert_array_equal(got, want)  # nan where PyTorch's is nan, 0 elsewhere
+        if be.autodiff:
+            go = None if reduction != "none" else be.asarray(np.ones(5))
+            _, g = be.grad(lambda a: fn(a, be.asarray(t)), be.asarray(x), go)  # noqa: B023
+            assert be.to_numpy(g).shape == (5, 0)
+        _, g = dialect.cross_entropy.value_and_grad(be.asarray(x), be.asarray(t), reduction=reduction, **args)
+        assert be.to_numpy(g).shape == (5, 0)
+
+
+def test_zero_classes_index_target_raises() -> None:
+    """No class label fits zero classes: PyTorch raises ("Target 0 is out of bounds"), so do we."""
+    with pytest.raises(IndexError):
+        F.cross_entropy(torch.rand(5, 0), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(IndexError, match="at least one class"):
+        dialect.cross_entropy(np.zeros((5, 0)), np.zeros(5, dtype=np.int64))
+    with pytest.raises(IndexError):
+        F.nll_loss(torch.rand(5, 0), torch.zeros(5, dtype=torch.long))
+    with pytest.raises(IndexError, match="at least one class"):
+        dialect.nll_loss(np.zeros((5, 0)), np.zeros(5, dtype=np.int64))

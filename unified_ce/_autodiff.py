@@ -77,7 +77,16 @@ def evaluate_with_grad(inp: core.Inputs, plan: core.Plan, grad_output: Any) -> t
     """Loss and d sum(loss * grad_output)/d logits, by the analytic gradient (any library)."""
     if is_jax(inp.x) and not inp.lazy and inp.classes is None:  # eager JAX: one compiled program
         spec, scalars = _jax_scalars(inp.spec)
-        static = (spec, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.keep_shape, plan.mask_ignored)
+        static = (
+            spec,
+            inp.axis,
+            inp.n_classes,
+            inp.out_dtype,
+            inp.in_dtype,
+            inp.keep_shape,
+            plan.mask_ignored,
+            inp.t_dtype,
+        )
         return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, grad_output, *scalars)
     return _evaluate_with_grad(inp, plan, grad_output)
 
@@ -103,17 +112,17 @@ _NO_DOUBLE_BACKPROP = (
 def _static(inp: core.Inputs) -> tuple[Any, ...]:
     """Everything of validated inputs but the arrays (passed to autograd functions as one constant)."""
     return (inp.spec, inp.xp, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.device, inp.lazy,
-            inp.keep_shape, inp.classes)  # fmt: skip
+            inp.keep_shape, inp.classes, inp.t_dtype)  # fmt: skip
 
 
 def _rebuilt(static: tuple[Any, ...], logits: Any, t: Any, cw: Any, sw: Any, cdtype: Any) -> core.Inputs:
     """Inputs of the arrays an autograd function received (the logits cast to the compute dtype here,
     so that no float32 copy of half-precision logits outlives the call)."""
-    spec, xp, axis, n_classes, out_dtype, in_dtype, device, lazy, keep_shape, classes = static
+    spec, xp, axis, n_classes, out_dtype, in_dtype, device, lazy, keep_shape, classes, t_dtype = static
     x = logits if logits.dtype == cdtype else logits.to(cdtype)
     return core.Inputs(spec=spec, xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes,
                        out_dtype=out_dtype, in_dtype=in_dtype, device=device, lazy=lazy, keep_shape=keep_shape,
-                       classes=classes)  # fmt: skip
+                       classes=classes, t_dtype=t_dtype)  # fmt: skip
 
 
 def _contract(inp: core.Inputs, p: Any, out_ndim: int) -> Any:
@@ -302,13 +311,13 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
     shape and dtype).  The inputs were validated on concrete values before; inside, they are tracers."""
     import jax
 
-    spec, axis, n_classes, out_dtype, in_dtype, keep_shape, mask_ignored = static
+    spec, axis, n_classes, out_dtype, in_dtype, keep_shape, mask_ignored, t_dtype = static
     plan = core.Plan(mask_ignored=mask_ignored)
 
     def run(x: Any, t: Any, cw: Any, sw: Any, g: Any, ls: Any, scale: Any) -> tuple[Any, Any]:
         inp = core.Inputs(
             spec=_traced_spec(spec, ls, scale), xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes, out_dtype=out_dtype,
-            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape,
+            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape, t_dtype=t_dtype,
         )  # fmt: skip
         return _evaluate_with_grad(inp, plan, g)
 

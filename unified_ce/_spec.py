@@ -23,7 +23,7 @@ InputKind = Literal["logits", "log_probs"]
 SoftLoss = Literal["cross_entropy", "kl"]
 Weighting = Literal["per_class", "per_item", "per_label"]
 Reduction = Literal["none", "sum", "mean", "sample_mean"]
-Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch"]
+Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch", "logits_per_class"]
 ZeroDenominator = Literal["nan", "zero"]
 
 
@@ -87,11 +87,13 @@ class CrossEntropySpec:
         as size 1 if ``keepdims``); ``"sum"``; ``"mean"``: the sum divided by ``denominator``;
         ``"sample_mean"``: one value per index of ``batch_axis``, the mean over all other axes
         (MXNet Gluon).
-    denominator : {"items", "valid", "label_weight", "item_weight", "batch"}
+    denominator : {"items", "valid", "label_weight", "item_weight", "batch", "logits_per_class"}
         What ``"mean"`` divides by: the number of items; the number of non-ignored items; the sum
         of ``w[label]`` over non-ignored items (PyTorch; equals ``"valid"`` without class
         weights); the sum of the per-item weights :math:`\sum_c w_c \tilde q_c` over non-ignored
-        items (BrainPy); or the size of ``batch_axis`` (Chainer's ``normalize=False``).
+        items (BrainPy); the size of ``batch_axis`` (Chainer's ``normalize=False``); or the
+        number of logits divided by ``C`` (PyTorch's probability targets): the number of items,
+        except that zero classes make it ``0/0 = nan`` whatever ``zero_denominator`` says.
     zero_denominator : {"nan", "zero"}
         The mean when the denominator is 0 (every item ignored, or no items): ``0/0 = nan``
         (PyTorch), or 0 (Chainer's ``max(count, 1)``).
@@ -234,6 +236,7 @@ class CrossEntropySpec:
                 "(the number of non-ignored items without class weights)",
                 "item_weight": "the sum of the per-item weights of the non-ignored items",
                 "batch": f"the size of axis {self.batch_axis} (the batch)",
+                "logits_per_class": "the number of logits divided by the number of classes (nan with no classes)",
             }[self.denominator if class_weight or self.denominator not in ("label_weight", "item_weight") else "valid"]
             zero = "nan" if self.zero_denominator == "nan" else "0"
             parts.append(f"reduction: the sum divided by {den} ({zero} when that is 0)")

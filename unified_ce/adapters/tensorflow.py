@@ -81,10 +81,6 @@ GOLDEN_DEVIATIONS = {
 
 #: Golden cases this dialect cannot run yet (the spec lacks what they need), with the reason.
 GOLDEN_PENDING = {
-    "sigmoid_cross_entropy_with_logits/labels_negative": "eager backends raise; on lazy backends (dask, jax:jit) "
-    "the core does not yet turn a negative sigmoid target into NaN",
-    "weighted_cross_entropy_with_logits/pos_weight_rank0": "0-d logits with a pos_weight: the core's sigmoid "
-    "pos_weight path fails on rank 0 (IndexError)",
     "softmax_cross_entropy_with_logits/negative_labels": "the core rejects negative probability targets "
     "(TensorFlow's testSingleClass feeds labels of -1)",
     "softmax_cross_entropy_with_logits/labels_broadcast": "the core wants a probability target of the logits' "

@@ -13,7 +13,8 @@ target kind               probabilities iff ``target.shape == input.shape``, els
 ``ignore_index``          ``ignore_index`` (index targets only)
 ``label_smoothing``       ``label_smoothing`` (``(1-eps) q + eps/C``)
 ``reduction='mean'``      index targets: ``denominator="label_weight"`` (sum of ``weight[y]``
-                          over non-ignored items); probabilities: ``denominator="items"``;
+                          over non-ignored items); probabilities:
+                          ``denominator="logits_per_class"`` (the item count; nan with C = 0);
                           ``zero_denominator="nan"`` (every label ignored gives nan)
 ``size_average/reduce``   the legacy pair, mapped as PyTorch's ``_Reduction.legacy_get_string``
 ``nll_loss`` input        ``inputs="log_probs"`` (the scores are used as they are: ``-input[y]``);
@@ -68,6 +69,8 @@ _REDUCTIONS = ("none", "mean", "sum")
 FRAMEWORK_ERRORS = FrameworkErrors(
     (LabelOutOfRangeError, "", IndexError),
     (InvalidTypeError, r"^input must be a floating-point array", NotImplementedError),
+    # zero classes with class indices: no label fits ("Target 0 is out of bounds")
+    (InvalidArgumentError, r"^input must have at least one class", IndexError),
     (InvalidTypeError, r"^(input|target|weight)\b.*dtype", RuntimeError),
     (InvalidArgumentError, r"^(input|target|weight|label_smoothing|ignore_index)\b", RuntimeError),
     (InvalidArgumentError, r"^all arrays must be on one device", RuntimeError),
@@ -100,7 +103,7 @@ SEMANTICS = {
 #: Golden cases this dialect does not reproduce yet, with the reason.
 GOLDEN_PENDING = {
     "binary_cross_entropy_with_logits/target_outside01-none": "targets outside [0, 1] (PyTorch computes the "
-    "formula; the core refuses negative probability targets eagerly and does not poison them lazily yet)",
+    "formula; the core refuses negative probability targets eagerly and gives NaN lazily)",
     "binary_cross_entropy_with_logits/target_f32_input_f64": "float64 input with a float32 target: PyTorch "
     "returns float32, the core promotes to float64",
 }
@@ -141,7 +144,8 @@ def _spec(ndim: int, probs: bool, ignore_index: int, reduction: str, label_smoot
         ignore_index=None if probs else ignore_index,
         label_smoothing=label_smoothing,
         reduction=reduction,  # type: ignore[arg-type]
-        denominator="items" if probs else "label_weight",
+        # probabilities: PyTorch divides by input.numel() / C, the item count, and nan with zero classes
+        denominator="logits_per_class" if probs else "label_weight",
         zero_denominator="nan",
         probs_nonnegative=False,  # PyTorch computes the loss of any real target (its tests use log-probabilities)
     )

@@ -39,6 +39,9 @@ class Inputs:
     #: classes.n_classes; classes.sum / classes.max all-reduce over the processes holding the others
     #: (see :mod:`unified_ce.distributed`).  None: all classes are here.
     classes: Any = None
+    #: the probability target's dtype as given (before the cast to the compute dtype): the precision
+    #: its distributions sum to 1 in (``probs_sum_to_one``).  None: ``out_dtype``.
+    t_dtype: Any = None
 
     @classmethod
     def of(cls, **fields: Any) -> Inputs:
@@ -157,5 +160,7 @@ def index_dtype(xp: Any, t: Any) -> Any:
 
 
 def sum_tol(xp: Any, dtype: Any) -> float:
-    """How far from 1 a probability target may sum under ``probs_sum_to_one``: sqrt(eps) of its dtype."""
+    """How far from 1 a probability target may sum under ``probs_sum_to_one``: sqrt(eps) of the dtype
+    the target was given in (a bfloat16 distribution rounds its sum by up to eps/2 = 2e-3, whatever
+    dtype the logits or the computation have)."""
     return math.sqrt(float(xp.finfo(dtype).eps))

@@ -1,7 +1,8 @@
 # Math: the last lines of CrossEntropySpec's docstring -- each item loss times its per-sample weight
 # and ``scale`` (ignored items 0), then ``reduction``: none / sum / mean = sum / D / sample_mean (the
 # mean over every axis but batch_axis).  The denominator D is per ``denominator``: the item count,
-# the non-ignored count, sum of w_y (label_weight), sum of alpha (item_weight) or the batch size;
+# the non-ignored count, sum of w_y (label_weight), sum of alpha (item_weight), the batch size or
+# the logit count / C (logits_per_class: the item count, nan with zero classes);
 # ``zero_denominator`` turns D = 0 into 1.  Denominators of parts of a batch add up (blocks,
 # micro-batches, processes).  Gradient: ``coefficient`` is d(output . g)/d(item loss): g (none/sum),
 # g / D (mean), g / count along the batch axis (sample_mean), times the sample weight and scale.
@@ -44,7 +45,7 @@ def denominator_part(inp: Inputs, valid: Any, parts: Any) -> Any:
     """
     xp, spec = inp.xp, inp.spec
     kind = spec.denominator
-    if kind in ("batch", "items"):
+    if kind in ("batch", "items", "logits_per_class"):
         return None
     if kind in ("label_weight", "item_weight") and inp.cw is not None and spec.activation == "softmax":
         if spec.target == "index":
@@ -68,10 +69,11 @@ def denominator_total(inp: Inputs, part: Any, *, zero_fix: bool = True) -> Any:
     if part is not None:
         d = part
     else:
+        n: float = math.prod(inp.keep_shape)
         if spec.denominator == "batch":
             n = inp.x.shape[axis_index(spec.batch_axis, inp.x.ndim, "batch_axis")]
-        else:
-            n = math.prod(inp.keep_shape)
+        elif spec.denominator == "logits_per_class" and spec.activation == "softmax" and not inp.n_classes:
+            n = math.nan  # PyTorch's numel / C with zero classes: 0 / 0
         d = xp.asarray(float(n), dtype=inp.x.dtype, device=inp.device)
     return nonzero_denominator(inp, d) if zero_fix else d
 

@@ -24,6 +24,10 @@ def stats(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Any]:
         return z, z
     if math.prod(x.shape) == 0:  # no items (dask cannot take the max of empty chunks)
         m = xp.zeros(inp.keep_shape, dtype=x.dtype, device=inp.device)
+        if inp.classes is None and x.shape[inp.axis] == 0:
+            # zero classes (probability targets): every class sum is empty and so is each item's loss;
+            # ls = 0 rather than log(0) keeps alpha * ls (alpha an empty sum) at 0, not 0 * -inf
+            return m, m
     else:
         m = xp.max(x, axis=inp.axis, keepdims=True)
         m = m if inp.classes is None else inp.classes.max(m)

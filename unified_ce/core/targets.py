@@ -96,7 +96,7 @@ def probs_parts(inp: Inputs) -> tuple[Any, Any, Any]:
     spec = inp.spec
     eps = spec.label_smoothing
     q = inp.t
-    if eps:
+    if eps and inp.n_classes:  # (zero classes: q is empty, nothing to smooth)
         denom = inp.n_classes if spec.activation == "softmax" else 2
         q = q * (1.0 - eps) + eps / denom
     if spec.activation == "sigmoid":

@@ -23,7 +23,7 @@ from .stats import stats
 from .targets import index_parts, probs_parts, sigmoid_target
 from .transforms import gap
 
-__all__ = ["gather", "item_grad", "item_losses"]
+__all__ = ["bad_probs", "gather", "item_grad", "item_losses"]
 
 
 def gather(inp: Inputs, idx: Any) -> Any:
@@ -60,8 +60,9 @@ def _sigmoid_losses(inp: Inputs, plan: Plan) -> tuple[Any, Any, Residuals, Any]:
         loss = xp.maximum(x, z) - q * x + xp.log1p(xp.exp(-xp.abs(x)))
     else:  # pos_weight: PyTorch's, TensorFlow's and MXNet's formula
         loss = (1.0 - q) * x + (1.0 + (inp.cw - 1.0) * q) * (xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, z))
-    if parts is not None and parts.bad is not None:
-        loss = xp.where(parts.bad, nan(inp), loss)
+    bad = parts.bad if parts is not None else bad_probs(inp)
+    if bad is not None:
+        loss = xp.where(bad, nan(inp), loss)
     return loss, None if parts is None else parts.valid, Residuals(z, z, None), (parts, q)
 
 
@@ -101,13 +102,9 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
         loss = alpha * (ls + csum(inp, q * gap(inp, m - inp.x)))
     else:
         loss = alpha * ls + csum(inp, beta * gap(inp, m - inp.x))
-    if inp.lazy:  # values unknown at call time: a negative probability poisons the item with NaN
-        neg = xp.any(inp.t < 0, axis=inp.axis, keepdims=True) if spec.probs_nonnegative else None
-        if spec.probs_sum_to_one:  # and so does a distribution that does not sum to 1
-            off = xp.abs(xp.sum(inp.t, axis=inp.axis, keepdims=True) - 1.0) > sum_tol(xp, inp.out_dtype)
-            neg = off if neg is None else neg | off
-        if neg is not None:
-            loss = xp.where(neg, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
+    bad = bad_probs(inp)
+    if bad is not None:
+        loss = xp.where(bad, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
     if spec.weighting == "per_item" and spec.inputs == "logits":
         # alpha != sum_c beta_c = alpha sum_c q_c for unnormalised targets: add (alpha - sum beta) * m
         loss = loss + times(alpha, 1.0 - csum(inp, q)) * m
@@ -119,6 +116,28 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
             loss = loss + csum(inp, qlog if inp.cw is None else qlog * along_axis(inp, inp.cw))
     loss = z_term(inp, loss, m, ls)
     return loss, None, Residuals(m, ls, None), (alpha, beta, q)
+
+
+def bad_probs(inp: Inputs) -> Any:
+    """Lazily (values unknown at call time), the items whose probability target is invalid, or None.
+
+    A negative probability (``probs_nonnegative``), or a softmax distribution that does not sum to 1
+    (``probs_sum_to_one``), poisons its item's loss and gradient with NaN where an eager call raises
+    (validate.py).  Softmax: per item (keep shape); sigmoid: per element.
+    """
+    xp, spec = inp.xp, inp.spec
+    if not inp.lazy or spec.target != "probs":
+        return None
+    softmax = spec.activation == "softmax"
+    bad = None
+    if spec.probs_nonnegative:
+        bad = xp.any(inp.t < 0, axis=inp.axis, keepdims=True) if softmax else inp.t < 0
+    if spec.probs_sum_to_one and softmax:  # a distribution that does not sum to 1
+        off = xp.abs(xp.sum(inp.t, axis=inp.axis, keepdims=True) - 1.0) > sum_tol(
+            xp, inp.out_dtype if inp.t_dtype is None else inp.t_dtype
+        )
+        bad = off if bad is None else bad | off
+    return bad
 
 
 # --------------------------------------------------------------------------- gradient
@@ -137,6 +156,9 @@ def item_grad(
         q, parts = sigmoid_target(inp, plan)
         if parts is not None and parts.valid is not None:
             c = xp.where(parts.valid, c, zero(inp))
+        bad = parts.bad if parts is not None else bad_probs(inp)
+        if bad is not None:
+            c = xp.where(bad, nan(inp), c)
         sig = 1.0 / (1.0 + xp.exp(-inp.x))
         if inp.cw is not None:  # pos_weight w: l sigmoid(x) - w q~, l = 1 + (w - 1) q~
             return c * ((1.0 + (inp.cw - 1.0) * q) * sig - inp.cw * q)
@@ -158,6 +180,8 @@ def _softmax_grad(inp: Inputs, res: Residuals, c: Any, out: Any, exp_ready: bool
         alpha = parts.alpha
     else:
         alpha, beta, _ = probs_parts(inp)
+        if (bad := bad_probs(inp)) is not None:
+            c = xp.where(bad, nan(inp), c)
     mutable = fastpath.mutable(inp)
     # the O(items) scatter needs all classes here (not a class shard, whose labels may be elsewhere)
     scatter = index and mutable and spec.inputs == "logits" and inp.classes is None

@@ -1,5 +1,5 @@
 # Math: none -- the domain of CrossEntropySpec's formulas.  x must be floating with a class axis of
-# C >= 1 classes; an index target y holds labels in [0, C) or ignore_index; a probability target q
+# C >= 1 classes (C = 0 with a probability target and denominator="logits_per_class": empty sums); an index target y holds labels in [0, C) or ignore_index; a probability target q
 # has x's shape, is non-negative (and sums to 1 under probs_sum_to_one); w has length C; the
 # per-sample weights broadcast against the per-item loss.  One small checker per argument, run in
 # the order of ARGUMENT_CHECKS; each names its argument in its errors (grad_output, known only when
@@ -45,6 +45,7 @@ class Head:
         "spec",
         "sw",
         "t",
+        "t_dtype",
         "x",
         "xp",
     )  # fmt: skip
@@ -56,6 +57,7 @@ class Head:
         self.out_dtype: Any = logits.dtype
         self.x: Any = logits
         self.t: Any = None
+        self.t_dtype: Any = None
         self.cw: Any = None
         self.sw: Any = None
         self.lazy = False
@@ -99,12 +101,21 @@ def check_logits(h: Head, logits: Any) -> None:
         raise InvalidArgumentError("logits must have at least one dimension (the class axis)")
     axis = h.axis = axis_index(spec.axis, len(shape), "axis")
     h.n_classes = shape[axis]
-    if h.n_classes < 1:
+    if h.n_classes < 1 and not _zero_classes_defined(spec, h.classes):
         raise InvalidArgumentError(f"logits must have at least one class along axis {spec.axis}; got shape {shape}")
     if h.classes is not None:  # a slice of the classes: labels and smoothing refer to all of them
         h.n_classes = h.classes.n_classes
     h.keep_shape = (*shape[:axis], 1, *shape[axis + 1 :])
     h.index_shape = shape[:axis] + shape[axis + 1 :]
+
+
+def _zero_classes_defined(spec: CrossEntropySpec, classes: Any) -> bool:
+    """Whether zero classes have a loss: a probability target over no classes is an empty distribution
+    (each item's loss an empty sum, 0), and ``denominator="logits_per_class"`` says what its mean is
+    (``0 / 0``, PyTorch's: its regression test for pytorch/pytorch#73165 feeds it).  The frameworks
+    of the other denominators disagree (MXNet raises, Paddle's ``cross_entropy`` gives nan for the
+    mean but 0 for the sum): there, no class is an error.  No label fits zero classes."""
+    return spec.target == "probs" and spec.denominator == "logits_per_class" and classes is None
 
 
 def check_target(h: Head, target: Any) -> None:
@@ -151,8 +162,9 @@ def _probs_target(h: Head, target: Any) -> None:
         h.cdtype = compute_dtype(xp, h.out_dtype)
         h.x = h.logits if h.cdtype == h.logits.dtype else xp.astype(h.logits, h.cdtype)
     h.t = target if target.dtype == h.cdtype else xp.astype(target, h.cdtype)
+    h.t_dtype = target.dtype  # the sums' tolerance: the precision the target was given in
     if spec.probs_sum_to_one and spec.activation == "softmax" and read:
-        check_probs_sum(xp, spec, h.t, h.axis, h.out_dtype, h.classes)
+        check_probs_sum(xp, spec, h.t, h.axis, target.dtype, h.classes)
 
 
 def check_class_weight(h: Head, class_weight: Any) -> None:
@@ -258,7 +270,7 @@ def prepare(
         check(h, args[name])
     inp = Inputs.of(spec=h.spec, xp=h.xp, x=h.x, t=h.t, cw=h.cw, sw=h.sw, axis=h.axis, n_classes=h.n_classes,
                     out_dtype=h.out_dtype, in_dtype=logits.dtype, device=h.device, lazy=h.lazy,
-                    keep_shape=h.keep_shape, classes=classes)  # fmt: skip
+                    keep_shape=h.keep_shape, classes=classes, t_dtype=h.t_dtype)  # fmt: skip
     return inp, (NO_MASK if spec.target == "index" and h.none_ignored else REFERENCE)
 
 

@@ -751,7 +751,7 @@ def _lab(pre: list[Step]) -> str:
 def _denominator(s: Info, pre: list[Step], post: list[Step]) -> bool:
     """Append the steps computing the source's mean denominator ``d``; False if none fits."""
     S = s.spec
-    d = S.denominator
+    d = "items" if S.denominator == "logits_per_class" else S.denominator  # the same with C >= 1 classes
     has_mask = any(v == "m" for v, _, _ in pre)
     if s.kind == "probs" or s.sigmoid:
         if d not in ("items", "batch", "valid") or (d == "valid" and s.kind == "probs"):
