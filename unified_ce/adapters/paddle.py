@@ -517,6 +517,10 @@ def _ce_translate(
         )
     # label_smooth's epsilon is a float32 attribute: the smoothing uses float32(label_smoothing)
     eps = float(struct.unpack("f", struct.pack("f", label_smoothing))[0]) if label_smoothing > 0 else 0.0
+    if eps and soft_label and tuple(label.shape) != tuple(input.shape):
+        # "if label_smoothing > 0.0, no matter what soft_label is, the label could be one-hot or integer"
+        # (Paddle one-hot encodes class indices first; test_cross_entropy_loss_integer_label_smoothing_*)
+        soft_label = False
     kept = label.ndim == nd and not soft_label and not (eps and tuple(label.shape) == tuple(input.shape))
     soft = soft_label or (eps > 0 and label.ndim == nd and not kept)
     if kept:  # the class axis kept with size 1
