@@ -265,3 +265,95 @@ def test_errors() -> None:
     with pytest.raises(ValueError):  # static_test_WeightLength_NotEqual
         CrossEntropyLoss(weight=r.random(3).astype(np.float32))(r.random((2, 4)).astype(np.float32),
                                                                 r.integers(0, 4, 2))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- test_softmax_with_cross_entropy_op.py
+
+#: (test class, shape, axis, ignore_index, soft_label, label dtype, numeric_stable_mode, logits)
+SWCE: list[tuple[str, list[int], int, int, bool, str, bool, str]] = [
+    ("TestSoftmaxWithCrossEntropyOp", [41, 37], -1, -1, False, "int64", False, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOpInt32", [41, 37], -1, -1, False, "int32", False, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOpInt16", [41, 37], -1, -1, False, "int16", False, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOpInt8", [41, 37], -1, -1, False, "int8", False, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOpUInt8", [41, 37], -1, -1, False, "uint8", False, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOpNoCudnn", [3, 5, 7, 11], -1, -1, False, "int64", True, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOp2", [41, 37], -1, -1, True, "int64", True, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOp3", [41, 37], -1, 5, False, "int64", False, "uniform"),
+    ("TestSoftmaxWithCrossEntropyOp3NoCudnn", [3, 5, 7, 11], -1, 4, False, "int64", True, "uniform"),
+    *[(f"TestSoftmaxWithCrossEntropyOpAxis{a + 1}", [3, 5, 7, 11], a, -1, False, "int64", True, "uniform")
+      for a in range(4)],
+    ("TestSoftmaxWithCrossEntropyOpAxisDimEqualOne", [3, 5, 7, 1], -1, -1, False, "int64", True, "uniform"),
+    *[(f"TestSoftmaxWithCrossEntropyOpSoftLabelAxis{a + 1}", [3, 5, 7, 11], a, -1, True, "int64", True, "uniform")
+      for a in range(4)],
+    *[(f"TestSoftmaxWithCrossEntropyOpIgnoreIndexNoCudnnAxis{a + 1}", [3, 5, 7, 11], a, ig, False, "int64", True,
+       "uniform") for a, ig in ((0, 1), (1, 0), (2, 3), (3, 3))],
+    ("TestSoftmaxWithCrossEntropyOpBoundary0", [3, 5, 7, 11], -1, -1, False, "int64", True, "-500"),
+    ("TestSoftmaxWithCrossEntropyOpBoundary1", [3, 5, 7, 11], -1, -1, False, "int64", True, "1000/-1000"),
+    ("TestSoftmaxWithCrossEntropyOp_ZeroSize", [0, 10], -1, -1, False, "int64", False, "uniform"),
+]  # fmt: skip
+
+
+def _stable_softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """``test_softmax_op.stable_softmax`` along ``axis``: the shift clipped at -64 (Paddle's CPU softmax)."""
+    shifted = np.clip(x - x.max(axis=axis, keepdims=True), -64.0, None)
+    e = np.exp(shifted)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _swce_reference(logits: np.ndarray, labels: np.ndarray, soft: bool, axis: int, ignore: int) -> np.ndarray:
+    """The op test's ``cross_entropy(softmax, label, soft_label, axis, ignore_index)``."""
+    softmax = _stable_softmax(logits, axis) if logits.size else logits
+    if soft:
+        return (-labels * np.log(softmax)).sum(axis=axis, keepdims=True)
+    lab = labels.astype(np.int64)
+    picked = np.take_along_axis(softmax, np.where(lab == ignore, 0, lab), axis=axis)
+    return np.where(lab == ignore, 0.0, -np.log(picked))
+
+
+@pytest.mark.parametrize("case", SWCE, ids=[c[0] for c in SWCE])
+def test_softmax_with_cross_entropy_op(case: tuple[Any, ...]) -> None:
+    """Every ``use_softmax=True`` class of the op test (``check_output``: loss and softmax; ``check_grad``
+    with ``numeric_grad_delta=0.001``) through ``softmax_with_cross_entropy(..., return_softmax=True)``."""
+    name, shape, axis, ignore, soft, label_dtype, stable, init = case
+    rng = _rng(len(name))
+    if init == "uniform":
+        logits = rng.uniform(0.1, 1.0, shape).astype(DTYPE)
+    elif init == "-500":
+        logits = np.full(shape, -500.0, DTYPE)
+    else:
+        logits = np.full(shape, 1000.0, DTYPE)
+        logits[:, :, 0, :] = -1000.0
+    if soft:
+        labels = rng.uniform(0.1, 1.0, shape).astype(DTYPE)
+        labels /= labels.sum(axis=axis, keepdims=True)
+    else:
+        lshape = list(shape)
+        lshape[axis] = 1
+        labels = rng.integers(0, shape[axis], lshape).astype(label_dtype)
+    kw: dict[str, Any] = {"soft_label": soft, "ignore_index": ignore, "numeric_stable_mode": stable, "axis": axis}
+    loss, softmax = softmax_with_cross_entropy(logits, labels, return_softmax=True, **kw)
+    want = _swce_reference(logits, labels, soft, axis, ignore)
+    assert loss.shape == want.shape
+    np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(softmax, _stable_softmax(logits, axis) if logits.size else logits, rtol=1e-5)
+    if logits.size and logits.size <= 64 * 64 and init == "uniform":
+        # check_grad: d mean(loss) / d logits (OpTest's numeric gradient of the output's mean), on a slice
+        # of the items for the larger shapes (central differences cost two forwards per logit)
+        g_out = np.full(want.shape, 1.0 / want.size)
+        _, g = softmax_with_cross_entropy.value_and_grad(logits, labels, grad_output=g_out, **kw)
+        idx = tuple(slice(0, 2) if i != axis % len(shape) else slice(None) for i in range(len(shape)))
+
+        def ref(a: np.ndarray) -> np.ndarray:
+            full = logits.copy()
+            full[idx] = a
+            return _swce_reference(full, labels, soft, axis, ignore) / want.size
+
+        np.testing.assert_allclose(g[idx], _numeric_grad(ref, logits[idx], h=1e-3), rtol=1e-4, atol=1e-9)
+
+
+@pytest.mark.parametrize("shapes", [((), (3, 4, 5, 6)), ((3, 4, 5), (3, 4, 5, 6))], ids=["input_dims1", "input_dims2"])
+def test_softmax_with_cross_entropy_op_errors(shapes: tuple[tuple[int, ...], tuple[int, ...]]) -> None:
+    """``TestSoftmaxWithCrossEntropyOpError``: 0-d logits, or a label of rank input + 1, raise ValueError."""
+    x_shape, l_shape = shapes
+    with pytest.raises(ValueError):
+        softmax_with_cross_entropy(np.zeros(x_shape, np.float32), np.zeros(l_shape, np.int32))
