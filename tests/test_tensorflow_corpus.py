@@ -126,13 +126,13 @@ def test_xent_shape_mismatch() -> None:
         )
 
 
-@pytest.mark.skip(reason="not translated yet: the core rejects negative probability targets (labels of -1)")
-def test_xent_single_class() -> None:  # pragma: no cover
-    """testSingleClass: C=1 with labels [-1, 0, 1, 1]: loss 0, TensorFlow's gradient [2, 1, 0, 0]."""
-    loss = softmax_cross_entropy_with_logits(
-        np.array([[-1.0], [0.0], [1.0], [1.0]]), np.array([[1.0], [-1.0], [0.0], [1.0]])
-    )
+def test_xent_single_class() -> None:
+    """testSingleClass: C=1 with labels [-1, 0, 1, 1]: loss 0 (TensorFlow's backward gives
+    ``softmax - labels`` = [2, 1, 0, 0]; the derivative of that loss is ``sum(labels) softmax - labels`` = 0)."""
+    labels = np.array([[-1.0], [0.0], [1.0], [1.0]])
+    loss, grad = softmax_cross_entropy_with_logits.value_and_grad(labels, np.array([[1.0], [-1.0], [0.0], [1.0]]))
     np.testing.assert_allclose(loss, [0.0, 0.0, 0.0, 0.0])
+    np.testing.assert_allclose(grad, np.zeros((4, 1)))
 
 
 def test_xent_single_class_valid_labels() -> None:

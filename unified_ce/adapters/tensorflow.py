@@ -81,8 +81,6 @@ GOLDEN_DEVIATIONS = {
 
 #: Golden cases this dialect cannot run yet (the spec lacks what they need), with the reason.
 GOLDEN_PENDING = {
-    "softmax_cross_entropy_with_logits/negative_labels": "the core rejects negative probability targets "
-    "(TensorFlow's testSingleClass feeds labels of -1)",
     "softmax_cross_entropy_with_logits/labels_broadcast": "the core wants a probability target of the logits' "
     "shape (TensorFlow broadcasts the labels)",
 }
@@ -90,8 +88,11 @@ GOLDEN_PENDING = {
 #: Golden cases where TensorFlow's backward is not the derivative of its forward (labels whose rows do not
 #: sum to 1: TensorFlow returns softmax - labels); the gradient here is that derivative.
 GOLDEN_GRAD_DEVIATIONS = {
-    "softmax_cross_entropy_with_logits/unnormalised": "TensorFlow's backward softmax - labels assumes rows "
-    "summing to 1; the derivative of its forward is sum(labels) * softmax - labels",
+    **{
+        f"softmax_cross_entropy_with_logits/{cid}": "TensorFlow's backward softmax - labels assumes rows "
+        "summing to 1; the derivative of its forward is sum(labels) * softmax - labels"
+        for cid in ("unnormalised", "negative_labels")
+    },
     **{
         f"weighted_cross_entropy_with_logits/pos_weight-large_logits-float{b}": "TensorFlow differentiates its "
         "formula log1p(exp(-|x|)) + relu(-x) with slope 0 at x == 0 and gets (1 - z) there; the derivative is "
@@ -108,6 +109,9 @@ def _spec(activation: str, target: str, axis: int) -> CrossEntropySpec:
         target=target,  # type: ignore[arg-type]
         axis=axis,
         reduction="none",
+        # softmax: TensorFlow computes -sum(labels * log_softmax) for any real labels (its own
+        # testSingleClass feeds -1); sigmoid labels below 0 stay refused
+        probs_nonnegative=activation != "softmax",
     )
 
 
