@@ -22,7 +22,11 @@ The per-block math (:func:`block_logits`, :func:`block_stats`, :func:`item_terms
 :func:`block_grad`) is the cross-entropy of the core with the LLM options (z-loss, soft-capping,
 logit scale); it is written once against the array API (``xp``) and runs on NumPy, PyTorch, JAX,
 CuPy, Dask and array-api-strict.  Autodiff glue: a ``torch.autograd.Function`` and a
-``jax.custom_vjp``; :func:`linear_value_and_grad` for libraries without autodiff.
+``jax.custom_vjp``; :func:`linear_value_and_grad` for libraries without autodiff.  The driver that
+walks the blocks is :func:`_run` (a Python loop; torch: in place on one logits buffer); JAX uses its
+loop form, :func:`unified_ce._linear_jax.jax_run` (``lax.fori_loop`` with the gradients as carries),
+so that XLA keeps one block alive.  ``class_shard`` (torch.distributed) splits the vocabulary over
+processes: the row statistics are all-reduced per block of tokens.
 
 Notation (one token :math:`i`, label :math:`t`, class weights :math:`w`, smoothing
 :math:`\epsilon`, :math:`C = V`): :math:`\beta_c = w_c((1-\epsilon)[c=t] + \epsilon/C)`,
