@@ -187,7 +187,14 @@ def test_threads_share_the_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     assert _numpy_cpu.threads() == 4
     monkeypatch.setattr(_numpy_cpu, "THREADS", None)
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.setattr(_numpy_cpu, "_load", lambda: 0.5)
     assert _numpy_cpu.threads() == 3
+    monkeypatch.setattr(_numpy_cpu, "_load", lambda: _numpy_cpu._cpus() + 2.0)  # oversubscribed: one thread
+    assert _numpy_cpu.threads() == 1
+    monkeypatch.setattr(_numpy_cpu, "DYNAMIC", False)
+    assert _numpy_cpu.threads() == 3
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert _numpy_cpu.threads() == _numpy_cpu._cpus()
     seen: list[tuple[int, str]] = []
     lock = threading.Lock()
 

@@ -4,7 +4,7 @@ temporary kept in cache and the blocks of rows shared by a few threads.
 NumPy runs one thread per operation, and each operation on a whole array streams it through memory
 once: the plain evaluation of a cross-entropy and its gradient reads or writes the logits-sized
 arrays about ten times (max, subtract, ``exp``, sum, scale, ...).  This evaluator cuts the items into
-blocks of about :data:`BLOCK_BYTES` of logits (a share of the L2 cache) and runs all of a block's
+blocks of about :data:`BLOCK_BYTES` of logits (a core's share of the cache) and runs all of a block's
 passes while it is in cache -- for ``value_and_grad``:
 
 * ``m = max_c x`` (one read of the block of logits from memory);
@@ -26,7 +26,8 @@ memory).
 :func:`threads` Python threads (started per call, for logits of at least
 :data:`MIN_PARALLEL_BYTES`): each thread takes the next block from a shared counter, so a thread
 whose core is busy with another process simply takes fewer blocks -- no barrier waits for it.  A call
-has one parallel region (the block loop) whatever its size.
+has one parallel region (the block loop) whatever its size.  On an oversubscribed machine (load
+average above the CPUs + 1) a call runs on one thread (:data:`DYNAMIC`).
 
 ``tests/test_numpy_cpu.py`` compares this evaluator with the reference core
 (``UNIFIED_CE_KERNEL=reference``) and the float64 loop reference across the fast-path spec table,
@@ -51,14 +52,27 @@ from ..core.reduce import apply_item_weights, coefficient, denominator_part, den
 from ..core.targets import index_parts
 from ..core.validate import check_grad_output
 
-__all__ = ["BLOCK_BYTES", "MIN_PARALLEL_BYTES", "THREADS", "UNSHIFTED", "NumpyCPUKernel", "threads", "unsupported"]
+__all__ = [
+    "BLOCK_BYTES",
+    "DYNAMIC",
+    "MIN_PARALLEL_BYTES",
+    "THREADS",
+    "UNSHIFTED",
+    "NumpyCPUKernel",
+    "threads",
+    "unsupported",
+]
 
-#: Bytes of logits per block of items: every temporary of a block stays in the core's L2 cache.
-BLOCK_BYTES = 1 << 20
+#: Bytes of logits per block of items: a block stays in cache (L2, or its share of L3) through its passes.
+BLOCK_BYTES = 2 << 20
 #: Logits of at least this many bytes are shared by :func:`threads` threads (smaller ones: one thread).
 MIN_PARALLEL_BYTES = 4 << 20
 #: Threads per call; None: ``OMP_NUM_THREADS`` when set, else the CPUs this process may run on.
 THREADS: int | None = None
+#: With ``THREADS`` None: one thread while the machine is oversubscribed (one-minute load average
+#: above its CPUs + 1), as libgomp's dynamic mode does -- there a thread that waits for the GIL
+#: waits for a CPU as well, and sharing the blocks costs more than it gains.
+DYNAMIC = True
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 #: By itemsize (float32, float64): a block whose row maxima ``m`` all lie in ``[lo, hi]`` takes
@@ -69,15 +83,31 @@ UNSHIFTED = {4: (-20.0, 60.0), 8: (-300.0, 300.0)}
 
 
 def threads() -> int:
-    """The number of threads a large call uses (see :data:`THREADS`)."""
+    """The number of threads a large call uses (see :data:`THREADS` and :data:`DYNAMIC`)."""
     if THREADS is not None:
         return max(1, int(THREADS))
     env = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
     if env.isdigit() and int(env) > 0:
-        return int(env)
+        n = int(env)
+    else:
+        n = _cpus()
+    if n > 1 and DYNAMIC and _load() > _cpus() + 1:
+        return 1
+    return n
+
+
+def _cpus() -> int:
     if hasattr(os, "sched_getaffinity"):
         return max(1, len(os.sched_getaffinity(0)))
     return max(1, os.cpu_count() or 1)
+
+
+def _load() -> float:
+    """The machine's one-minute load average (0 where the platform has none)."""
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return 0.0
 
 
 def unsupported(spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, sample_weight: Any) -> str | None:
