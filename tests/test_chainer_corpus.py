@@ -1,7 +1,7 @@
 """Chainer's own unit tests of ``softmax_cross_entropy``, ported: the chainer dialect must pass them.
 
-Source: chainer/chainer ``tests/chainer_tests/functions_tests/loss_tests/test_softmax_cross_entropy.py``
-(Chainer 7.8.1).  Every input those tests feed is run through the dialect: the forward value against
+Sources: chainer/chainer ``tests/chainer_tests/functions_tests/loss_tests/test_softmax_cross_entropy.py``
+(Chainer 7.8.1) and ``test_sigmoid_cross_entropy.py`` (``TestSigmoidCrossEntropy``).  Every input those tests feed is run through the dialect: the forward value against
 the test's own expected formula (``expected_forward_with_reduce`` / ``_without_reduce``, a loop with
 ``logaddexp``) at the test's tolerances; the gradient against central differences of that formula in
 float64 (Chainer's ``gradient_check.check_backward(..., dtype=float64)``); the second derivative
@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from unified_ce.adapters.chainer import softmax_cross_entropy
+from unified_ce.adapters.chainer import sigmoid_cross_entropy, softmax_cross_entropy
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -250,3 +250,33 @@ def test_non_default_ignore_label(ignore_label: int, reduce: str, double: bool, 
     (g,) = torch.autograd.grad((out * torch.tensor(gy)).sum(), xt, create_graph=True)
     (h,) = torch.autograd.grad((g * torch.ones_like(g)).sum(), xt, allow_unused=True)
     assert float(g.abs().sum()) == 0.0 and (h is None or float(h.abs().sum()) == 0.0)
+
+
+SIGMOID = [((8, 7), True, False), ((8, 7), False, False), ((8, 7), True, True), ((65536, 1), False, False)]
+
+
+@pytest.mark.parametrize("shape, normalize, ignore_all", SIGMOID, ids=["8x7-norm", "8x7", "8x7-ignore_all", "65536x1"])
+def test_sigmoid_cross_entropy(shape: tuple[int, int], normalize: bool, ignore_all: bool) -> None:
+    """``TestSigmoidCrossEntropy``: labels in {-1, 0, 1} (-1 ignored; all of them with ``ignore_all``: loss 0),
+    the test's loop ``-(x (t - (x >= 0)) - log(1 + exp(-|x|)))`` over non-ignored elements, divided by their
+    count (``normalize``) or by ``t.shape[0]``, to 5 places; the gradient against central differences
+    (``check_backward``, ``eps=1e-2``; not for the 65536 x 1 case, as in the test)."""
+    rng = np.random.default_rng(sum(shape) + normalize + 2 * ignore_all)
+    x = rng.uniform(-1, 1, shape).astype(np.float32)
+    t = -np.ones(shape, np.int32) if ignore_all else rng.integers(-1, 2, shape).astype(np.int32)
+
+    def expected(a: np.ndarray) -> np.ndarray:
+        a = a.astype(np.float64)
+        valid = t != -1
+        per = -(a * (t - (a >= 0)) - np.log1p(np.exp(-np.abs(a))))
+        total, count = float(np.where(valid, per, 0.0).sum()), int(valid.sum())
+        if ignore_all:
+            return np.asarray(0.0)
+        return np.asarray(total / count if normalize else total / t.shape[0])
+
+    loss = sigmoid_cross_entropy(x, t, normalize)
+    assert loss.shape == () and loss.dtype == np.float32
+    assert abs(float(loss) - float(expected(x))) < 0.5e-5  # assertAlmostEqual(places=5)
+    if shape[0] != 65536:
+        _, g = sigmoid_cross_entropy.value_and_grad(x, t, normalize)
+        np.testing.assert_allclose(g, _numeric_grad(expected, x, None, h=1e-3), atol=1e-5, rtol=1e-3)
