@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,26 @@ __all__ = ["Array", "ArrayLike", "cross_entropy", "loss_sum_and_denominator", "s
 
 def _spec(spec: CrossEntropySpec | None, fields: Mapping[str, Any]) -> CrossEntropySpec:
     if spec is None:
-        return CrossEntropySpec(**fields)
+        if not fields:
+            return _DEFAULT_SPEC
+        try:  # a tiny call's cost is its Python work: the same keywords give the same (cached) spec
+            return _spec_of((*fields.items(), *map(type, fields.values())))  # type: ignore[arg-type]
+        except TypeError:  # an unhashable value (the spec's validation names it), or a bad keyword
+            return CrossEntropySpec(**fields)
     if not isinstance(spec, CrossEntropySpec):
         raise TypeError(f"spec must be a CrossEntropySpec; got {type(spec).__name__}")
     return spec.replace(**fields) if fields else spec
+
+
+_DEFAULT_SPEC = CrossEntropySpec()
+
+
+@functools.lru_cache(maxsize=256)
+def _spec_of(key: tuple[Any, ...]) -> CrossEntropySpec:
+    """The spec of keyword fields, keyed by the ``(name, value)`` pairs and the values' types (a
+    cached ``label_smoothing=True`` must not answer ``label_smoothing=1``)."""
+    n = len(key) // 2
+    return CrossEntropySpec(**dict(key[:n]))
 
 
 def cross_entropy(

@@ -48,13 +48,24 @@ def namespace_of(named: dict[str, Any]) -> Any:
     InvalidArgumentError
         If the arrays live on different devices.
     """
-    arrays = {k: v for k, v in named.items() if v is not None}
-    # the namespace depends only on the arrays' types: cached, so that tiny calls stay cheap
-    key = tuple(type(v) for v in arrays.values())
-    xp = _NAMESPACES.get(key)
-    if xp is not None:
-        _check_devices(arrays, xp)
+    # the namespace depends only on the arrays' types (None included: it is skipped): cached, so
+    # that tiny calls stay cheap; the hit also says how to check the devices
+    key = tuple(map(type, named.values()))
+    hit = _NAMESPACES.get(key)
+    if hit is not None:
+        xp, devices = hit
+        if devices == _TORCH_DEVICES:  # torch tensors: compare their devices directly
+            first = None
+            for v in named.values():
+                if v is not None:
+                    if first is None:
+                        first = v.device
+                    elif v.device != first:
+                        _check_devices({k: v for k, v in named.items() if v is not None}, xp)
+        elif devices == _OTHER_DEVICES:
+            _check_devices({k: v for k, v in named.items() if v is not None}, xp)
         return xp
+    arrays = {k: v for k, v in named.items() if v is not None}
     for name, value in arrays.items():
         if type(value).__module__ in ("numpy.ma", "numpy.ma.core"):  # a mask would silently drop out of the math
             raise InvalidTypeError(
@@ -76,11 +87,20 @@ def namespace_of(named: dict[str, Any]) -> Any:
     if not any(getattr(getattr(v, "dtype", None), "kind", "") == "V" for v in arrays.values()):  # not JAX's float0
         if len(_NAMESPACES) > 256:
             _NAMESPACES.clear()
-        _NAMESPACES[key] = xp
+        if all(type(v).__module__ == "numpy" for v in arrays.values()):
+            devices = _ONE_DEVICE
+        elif all(is_torch(v) for v in arrays.values()):
+            devices = _TORCH_DEVICES
+        else:
+            devices = _OTHER_DEVICES
+        _NAMESPACES[key] = (xp, devices if len(arrays) > 1 else _ONE_DEVICE)
     return xp
 
 
-_NAMESPACES: dict[tuple[type, ...], Any] = {}
+#: how a cached namespace's arrays are checked for one device: not at all (NumPy, or one array),
+#: torch's ``.device`` compared, or :func:`_check_devices`
+_ONE_DEVICE, _TORCH_DEVICES, _OTHER_DEVICES = 0, 1, 2
+_NAMESPACES: dict[tuple[type, ...], tuple[Any, int]] = {}
 
 
 def _check_devices(arrays: dict[str, Any], xp: Any) -> None:

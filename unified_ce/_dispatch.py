@@ -30,6 +30,8 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from . import _autodiff, core, kernels
 from ._backend import compute_dtype
 from ._spec import CrossEntropySpec
@@ -47,9 +49,11 @@ def direct(call: Any) -> Any:
     """The loss of a translated call by the framework's own op, before any validation of ours, or None.
 
     For tiny calls whose spec the framework's op computes exactly, on arrays it accepts as they are
-    (today: :func:`unified_ce.kernels._torch_cpu.direct`, CPU torch tensors); the cost of such a call
-    is per-call Python work, so it is one cached lookup by the logits' type and the op itself.  When
-    the op refuses the input, None: the full path validates it and raises our error.
+    (:func:`unified_ce.kernels._torch_cpu.direct`, CPU torch tensors), and tiny NumPy calls in a few
+    ufunc calls with the label check folded into one reduction
+    (:func:`unified_ce.kernels._numpy_tiny.direct`); the cost of such a call is per-call Python
+    work, so it is one cached lookup by the logits' type and the computation itself.  When the
+    input is refused (or not covered), None: the full path validates it and raises our error.
     """
     tp = type(call.logits)
     fn = _DIRECT.get(tp, _DIRECT)
@@ -59,6 +63,10 @@ def direct(call: Any) -> Any:
             from .kernels import _torch_cpu
 
             fn = _torch_cpu.direct
+        elif tp is np.ndarray:
+            from .kernels import _numpy_tiny
+
+            fn = _numpy_tiny.direct
         _DIRECT[tp] = fn
     return None if fn is None else fn(call)
 

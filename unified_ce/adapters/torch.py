@@ -172,23 +172,28 @@ def _translate(
     reduction: str,
     label_smoothing: float,
 ) -> Call:
-    reduction = _warn_legacy(size_average, reduce, reduction, 4)
+    if size_average is not None or reduce is not None:
+        reduction = _warn_legacy(size_average, reduce, reduction, 4)
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
-    if input.ndim < 1:
+    ndim = input.ndim
+    if ndim < 1:
         raise InvalidArgumentError("input must have shape (C,), (N, C) or (N, C, d1, ...); got a 0-d array")
-    probs = tuple(target.shape) == tuple(input.shape)
-    if not probs:
-        target = _index_target(input, target, label_smoothing)
-    if probs and not is_floating(xp, target.dtype):
-        raise InvalidTypeError(
-            f"target with the input's shape holds class probabilities and must be floating; got dtype {target.dtype}"
-        )
-    if not probs and not is_integer(xp, target.dtype):
-        raise InvalidTypeError(
-            f"target of class indices must have an integer dtype (int64 in PyTorch); got {target.dtype}"
-        )
-    if as_int(ignore_index) is None:
+    probs = target.ndim == ndim and tuple(target.shape) == tuple(input.shape)
+    if probs:
+        if not is_floating(xp, target.dtype):
+            raise InvalidTypeError(
+                "target with the input's shape holds class probabilities and must be floating; "
+                f"got dtype {target.dtype}"
+            )
+    else:
+        if not (ndim >= 2 and target.ndim == ndim - 1 and target.shape[0] == input.shape[0]):  # (N, ...): fine
+            target = _index_target(input, target, label_smoothing)
+        if not is_integer(xp, target.dtype):
+            raise InvalidTypeError(
+                f"target of class indices must have an integer dtype (int64 in PyTorch); got {target.dtype}"
+            )
+    if type(ignore_index) is not int and as_int(ignore_index) is None:
         raise InvalidTypeError(f"ignore_index must be an int; got {ignore_index!r}")
     if probs and ignore_index != -100:
         # PyTorch: "ignore_index is not supported for floating point target"
@@ -196,8 +201,7 @@ def _translate(
             f"ignore_index={ignore_index} is not supported with a probability target (the input's shape); "
             "leave it at -100"
         )
-    spec = _spec(input.ndim, probs, ignore_index, reduction, label_smoothing)
-    return Call(spec, input, target, class_weight=weight, names=_NAMES)
+    return Call(_spec(ndim, probs, ignore_index, reduction, label_smoothing), input, target, weight, names=_NAMES)
 
 
 def _index_target(input: Any, target: Any, label_smoothing: float) -> Any:

@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import os
 import sys
 from typing import Any
 
@@ -50,6 +49,7 @@ from ..core.inputs import Inputs, Residuals
 from ..core.reduce import apply_item_weights, coefficient, denominator_part, denominator_total
 from ..core.targets import index_parts
 from ..core.validate import check_grad_output
+from . import auto_requested
 
 __all__ = ["FORWARD_CHUNK_BYTES", "NATIVE_MAX_LOGITS", "TorchCPUKernel", "unsupported"]
 
@@ -340,18 +340,32 @@ def _native(inp: Inputs) -> tuple[str, int, float] | None:
     return _native_spec(inp.spec)
 
 
-_FLOATS: tuple[Any, ...] = ()
+class _Direct:
+    """What the direct path needs of torch, looked up once (module attributes cost per call)."""
+
+    def __init__(self, torch: Any) -> None:
+        self.floats = (torch.float32, torch.float64)
+        self.int64 = torch.int64
+        self.cross_entropy = torch.nn.functional.cross_entropy
+        self.functorch_active = torch._C._are_functorch_transforms_active
+        self.forward_ad = torch.autograd.forward_ad
 
 
-def _floats(torch: Any) -> tuple[Any, ...]:
-    global _FLOATS
-    _FLOATS = (torch.float32, torch.float64)
-    return _FLOATS
+_TORCH: _Direct | None = None
+
+#: ``id(spec) -> (spec, F.cross_entropy arguments or None)``: an identity cache (a spec's hash costs
+#: more than the rest of the lookup; the specs of repeated calls are the same objects, from the
+#: dialects' spec caches); the entry keeps its spec alive, so an id is not reused while cached.
+_ARGS: dict[int, tuple[CrossEntropySpec, tuple[str, int, float] | None]] = {}
 
 
-#: the kernel choice variable (read as :func:`unified_ce.kernels.requested` does; anything but
-#: ``auto`` or unset takes the full path, which checks the value)
-ENV_VAR = "UNIFIED_CE_KERNEL"
+def _args_of(spec: CrossEntropySpec) -> tuple[str, int, float] | None:
+    entry = _ARGS.get(id(spec))
+    if entry is None or entry[0] is not spec:
+        if len(_ARGS) > 256:
+            _ARGS.clear()
+        entry = _ARGS[id(spec)] = (spec, _native_spec(spec))
+    return entry[1]
 
 
 def direct(call: Any) -> Any:
@@ -364,30 +378,35 @@ def direct(call: Any) -> Any:
     label range itself on the CPU, and when it raises, the full path runs instead and raises our
     error (or gives the value).  The same op runs after our validation for these specs anyway
     (:meth:`TorchCPUKernel.evaluate`), so the numbers are the same.
+
+    A repeated call costs a few attribute reads, one identity-cache lookup and the op: this is what
+    a tiny call in a training loop pays (``benchmarks/overhead.py``).
     """
-    x, t, cw = call.logits, call.target, call.class_weight
-    if call.sample_weight is not None or not call.double_backprop or os.environ.get(ENV_VAR, "auto") != "auto":
-        return None
+    global _TORCH
     torch = sys.modules["torch"]
+    if torch.compiler.is_compiling():  # first, before anything dynamo cannot trace (id())
+        return None
+    tc = _TORCH = _TORCH or _Direct(torch)
+    x, t, cw = call.logits, call.target, call.class_weight
     if (
         type(t) is not type(x)
-        or x.dtype not in (_FLOATS or _floats(torch))
-        or t.dtype is not torch.int64
-        or x.device.type != "cpu"
+        or call.sample_weight is not None
+        or not call.double_backprop
+        or t.dtype is not tc.int64
+        or x.dtype not in tc.floats
+        or not x.is_cpu
         or not 0 < x.numel() <= NATIVE_MAX_LOGITS
         or (cw is not None and (type(cw) is not type(x) or cw.dtype != x.dtype or cw.requires_grad))
     ):
         return None
-    args = _native_spec(call.spec)
-    if args is None or torch._C._are_functorch_transforms_active() or torch.compiler.is_compiling():
+    args = _args_of(call.spec)
+    if args is None or not auto_requested() or tc.functorch_active():
         return None
-    if _forward_ad_active(torch):
+    if tc.forward_ad._current_level >= 0:  # forward-mode AD: the full path's autograd function
         return None
     reduction, ignore, eps = args
     try:
-        return torch.nn.functional.cross_entropy(
-            x, t, cw, ignore_index=ignore, reduction=reduction, label_smoothing=eps
-        )
+        return tc.cross_entropy(x, t, cw, None, ignore, None, reduction, eps)
     except Exception:  # invalid input: the full path raises the error (ours and the framework's class)
         return None
 
