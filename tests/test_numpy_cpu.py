@@ -34,9 +34,9 @@ COVERED = [c for c in INDEX_CASES if c[1].get("reduction") != "sample_mean"] + [
 
 @pytest.fixture(params=["one-block", "blocks", "threads", "shifted"])
 def regime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """``one-block``: the whole input as one block; ``blocks``: 3-row blocks; ``threads``: 3-row blocks on
-    3 threads; ``shifted``: 3-row blocks, every one through ``exp(x - m)`` (no row maximum is in the
-    ``UNSHIFTED`` window)."""
+    """``one-block``: the whole input as one block; ``blocks``: 3-row blocks (row sums by ``np.einsum``);
+    ``threads``: the same on 3 threads; ``shifted``: 3-row blocks, every one through ``exp(x - m)`` (no
+    row maximum is in the ``UNSHIFTED`` window)."""
     if request.param == "shifted":
         monkeypatch.setattr(_numpy_cpu, "UNSHIFTED", {4: (1.0, -1.0), 8: (1.0, -1.0)})
     if request.param == "one-block":
@@ -49,6 +49,7 @@ def regime(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> s
         return real(axis, size, min(size, 3))
 
     monkeypatch.setattr(_numpy_cpu.fastpath, "Blocks", three)
+    monkeypatch.setattr(_numpy_cpu, "EINSUM_MIN_CLASSES", 1)  # row sums by einsum wherever the class axis is last
     if request.param == "threads":
         monkeypatch.setattr(_numpy_cpu, "MIN_PARALLEL_BYTES", 0)
         monkeypatch.setattr(_numpy_cpu, "THREADS", 3)
