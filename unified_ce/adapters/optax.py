@@ -81,8 +81,6 @@ GOLDEN_PENDING = {
     "safe_softmax_cross_entropy/neg_inf_logits": "0 log 0 = 0 at -inf logits " + _NOT_YET,
     "sigmoid_binary_cross_entropy/bool_labels": "boolean labels " + _NOT_YET,
     "sigmoid_binary_cross_entropy/labels_broadcast": "labels broadcast against the logits " + _NOT_YET,
-    "sigmoid_binary_cross_entropy/labels_outside_01": "eager backends raise; on lazy backends (dask, jax:jit) the "
-    "core does not yet turn a negative sigmoid target into NaN",
     "smooth_labels/*": "smooth_labels " + _NOT_YET,
 }
 
