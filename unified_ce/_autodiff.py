@@ -48,12 +48,12 @@ def evaluate(
     again (a second differentiation raises ``RuntimeError``).
     """
     if is_torch(logits):
-        if _torch_differentiates_logits_only(logits, (target, class_weight, sample_weight)):
+        if _torch_differentiates_logits_only(logits, (target, class_weight, sample_weight, inp.den)):
             fn = _torch_function(double_backprop)
-            return fn.apply(logits, inp.t, inp.cw, inp.sw, _static(inp), inp.x.dtype, plan.mask_ignored)[0]
+            return fn.apply(logits, inp.t, inp.cw, inp.sw, inp.den, _static(inp), inp.x.dtype, plan.mask_ignored)[0]
     elif is_jax(logits):
         spec, scalars = _jax_scalars(inp.spec)
-        return _jax_function(spec, double_backprop)(logits, target, class_weight, sample_weight, *scalars)
+        return _jax_function(spec, double_backprop)(logits, target, class_weight, sample_weight, inp.den, *scalars)
     out, _ = core.forward(inp, plan)
     return core.finish(inp, out)
 
@@ -87,7 +87,7 @@ def evaluate_with_grad(inp: core.Inputs, plan: core.Plan, grad_output: Any) -> t
             plan.mask_ignored,
             inp.t_dtype,
         )
-        return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, grad_output, *scalars)
+        return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, inp.den, grad_output, *scalars)
     return _evaluate_with_grad(inp, plan, grad_output)
 
 
@@ -115,14 +115,14 @@ def _static(inp: core.Inputs) -> tuple[Any, ...]:
             inp.keep_shape, inp.classes, inp.t_dtype)  # fmt: skip
 
 
-def _rebuilt(static: tuple[Any, ...], logits: Any, t: Any, cw: Any, sw: Any, cdtype: Any) -> core.Inputs:
+def _rebuilt(static: tuple[Any, ...], logits: Any, t: Any, cw: Any, sw: Any, den: Any, cdtype: Any) -> core.Inputs:
     """Inputs of the arrays an autograd function received (the logits cast to the compute dtype here,
     so that no float32 copy of half-precision logits outlives the call)."""
     spec, xp, axis, n_classes, out_dtype, in_dtype, device, lazy, keep_shape, classes, t_dtype = static
     x = logits if logits.dtype == cdtype else logits.to(cdtype)
     return core.Inputs(spec=spec, xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes,
                        out_dtype=out_dtype, in_dtype=in_dtype, device=device, lazy=lazy, keep_shape=keep_shape,
-                       classes=classes, t_dtype=t_dtype)  # fmt: skip
+                       classes=classes, t_dtype=t_dtype, den=den)  # fmt: skip
 
 
 def _contract(inp: core.Inputs, p: Any, out_ndim: int) -> Any:
@@ -170,27 +170,29 @@ def _torch_function(double_backprop: bool = True) -> Any:
         generate_vmap_rule = True
 
         @staticmethod
-        def forward(logits: Any, t: Any, cw: Any, sw: Any, static: Any, cdtype: Any, mask: bool) -> Any:  # type: ignore[override]
-            inp = _rebuilt(static, logits, t, cw, sw, cdtype)
+        def forward(logits: Any, t: Any, cw: Any, sw: Any, den: Any, static: Any, cdtype: Any, mask: bool) -> Any:  # type: ignore[override]
+            inp = _rebuilt(static, logits, t, cw, sw, den, cdtype)
             out, res = core.forward(inp, core.Plan(mask_ignored=mask))
             denom = res.denom if res.denom is not None else torch.ones((), dtype=inp.x.dtype, device=logits.device)
+            if denom is den:  # denominator="given": an input returned as an output must be a view to be saved
+                denom = denom.view_as(denom)
             return core.finish(inp, out), res.m, res.ls, denom
 
         @staticmethod
         def setup_context(ctx: Any, inputs: Any, output: Any) -> None:
-            logits, t, cw, sw, static, cdtype, mask = inputs
+            logits, t, cw, sw, den, static, cdtype, mask = inputs
             _, m, ls, denom = output
             ctx.mark_non_differentiable(m, ls, denom)
-            ctx.save_for_backward(logits, t, cw, sw, m, ls, denom)
-            ctx.save_for_forward(logits, t, cw, sw, m, ls, denom)
+            ctx.save_for_backward(logits, t, cw, sw, den, m, ls, denom)
+            ctx.save_for_forward(logits, t, cw, sw, den, m, ls, denom)
             ctx.static, ctx.cdtype, ctx.mask = static, cdtype, mask
 
         @staticmethod
         def backward(ctx: Any, grad_out: Any, *unused: Any) -> Any:  # type: ignore[override]
-            logits, t, cw, sw, m, ls, denom = ctx.saved_tensors
-            inp = _rebuilt(ctx.static, logits, t, cw, sw, ctx.cdtype)
+            logits, t, cw, sw, den, m, ls, denom = ctx.saved_tensors
+            inp = _rebuilt(ctx.static, logits, t, cw, sw, den, ctx.cdtype)
             plan = core.Plan(mask_ignored=ctx.mask)
-            nones = (None,) * 6
+            nones = (None,) * 7
             denom = denom if inp.spec.reduction == "mean" else None
             if torch.is_grad_enabled() and not double_backprop:
                 with torch.no_grad():
@@ -203,8 +205,8 @@ def _torch_function(double_backprop: bool = True) -> Any:
 
         @staticmethod
         def jvp(ctx: Any, dlogits: Any, *unused: Any) -> Any:
-            logits, t, cw, sw, _, _, denom = ctx.saved_tensors
-            inp = _rebuilt(ctx.static, logits, t, cw, sw, ctx.cdtype)
+            logits, t, cw, sw, den, _, _, denom = ctx.saved_tensors
+            inp = _rebuilt(ctx.static, logits, t, cw, sw, den, ctx.cdtype)
             denom = denom if inp.spec.reduction == "mean" else None
             out_ndim = len(core.loss_shape(inp))
             ones = torch.ones(core.loss_shape(inp), dtype=inp.x.dtype, device=logits.device)
@@ -314,10 +316,10 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
     spec, axis, n_classes, out_dtype, in_dtype, keep_shape, mask_ignored, t_dtype = static
     plan = core.Plan(mask_ignored=mask_ignored)
 
-    def run(x: Any, t: Any, cw: Any, sw: Any, g: Any, ls: Any, scale: Any) -> tuple[Any, Any]:
+    def run(x: Any, t: Any, cw: Any, sw: Any, den: Any, g: Any, ls: Any, scale: Any) -> tuple[Any, Any]:
         inp = core.Inputs(
             spec=_traced_spec(spec, ls, scale), xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes, out_dtype=out_dtype,
-            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape, t_dtype=t_dtype,
+            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape, t_dtype=t_dtype, den=den,
         )  # fmt: skip
         return _evaluate_with_grad(inp, plan, g)
 
@@ -340,17 +342,19 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     import jax.numpy as jnp
     from jax.custom_derivatives import SymbolicZero
 
-    def prep(x: Any, t: Any, cw: Any, sw: Any, sc: tuple[Any, ...]) -> core.Inputs:
-        inp = core.prepare(spec, x, t, cw, sw, check_values=False)[0]
+    def prep(x: Any, t: Any, cw: Any, sw: Any, den: Any, sc: tuple[Any, ...]) -> core.Inputs:
+        inp = core.prepare(spec, x, t, cw, sw, den, check_values=False)[0]
         return dataclasses.replace(inp, spec=_traced_spec(inp.spec, *sc))
 
-    def plain(x: Any, t: Any, cw: Any, sw: Any, *sc: Any) -> Any:
-        inp = prep(x, t, cw, sw, sc)
+    def plain(x: Any, t: Any, cw: Any, sw: Any, den: Any, *sc: Any) -> Any:
+        inp = prep(x, t, cw, sw, den, sc)
         out, _ = core.forward(inp)
         return core.finish(inp, out)
 
-    def tangent_of_logits(x: Any, t: Any, cw: Any, sw: Any, sc: Any, m: Any, ls: Any, denom: Any, dx: Any) -> Any:
-        inp = prep(x, t, cw, sw, sc)
+    def tangent_of_logits(
+        x: Any, t: Any, cw: Any, sw: Any, den: Any, sc: Any, m: Any, ls: Any, denom: Any, dx: Any
+    ) -> Any:
+        inp = prep(x, t, cw, sw, den, sc)
         shape = core.loss_shape(inp)
         ones = jnp.ones(shape, dtype=inp.x.dtype)
         g = core.backward(inp, core.Residuals(m, ls, denom), ones)  # one gradient row per output element
@@ -361,27 +365,27 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     tangent_of_logits = jax.checkpoint(tangent_of_logits, prevent_cse=False)
 
     @jax.custom_jvp
-    def f(x: Any, t: Any, cw: Any, sw: Any, *sc: Any) -> Any:
-        return plain(x, t, cw, sw, *sc)
+    def f(x: Any, t: Any, cw: Any, sw: Any, den: Any, *sc: Any) -> Any:
+        return plain(x, t, cw, sw, den, *sc)
 
     def f_jvp(primals: Any, tangents: Any) -> Any:
-        x, t, cw, sw, *sc = primals  # the scalar options are constants of the loss: no tangent
-        dx, dt, dcw, dsw = tangents[:4]
-        inp = prep(x, t, cw, sw, tuple(sc))
+        x, t, cw, sw, den, *sc = primals  # the scalar options are constants of the loss: no tangent
+        dx, dt, dcw, dsw, dden = tangents[:5]
+        inp = prep(x, t, cw, sw, den, tuple(sc))
         out, res = core.forward(inp)
         out = core.finish(inp, out)
         tangent = jnp.zeros(out.shape, out.dtype)
         if not isinstance(dx, SymbolicZero):
-            tangent = tangent + tangent_of_logits(x, t, cw, sw, tuple(sc), res.m, res.ls, res.denom, dx)
+            tangent = tangent + tangent_of_logits(x, t, cw, sw, den, tuple(sc), res.m, res.ls, res.denom, dx)
         rest = {
             k: (v, d)
-            for k, v, d in (("t", t, dt), ("cw", cw, dcw), ("sw", sw, dsw))
+            for k, v, d in (("t", t, dt), ("cw", cw, dcw), ("sw", sw, dsw), ("den", den, dden))
             if v is not None and not isinstance(d, SymbolicZero) and jnp.issubdtype(v.dtype, jnp.inexact)
         }
         if rest:
 
             def of_rest(r: dict[str, Any]) -> Any:
-                return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw), *sc)
+                return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw), r.get("den", den), *sc)
 
             _, t_rest = jax.jvp(
                 of_rest, ({k: v for k, (v, _) in rest.items()},), ({k: d for k, (_, d) in rest.items()},)

@@ -86,6 +86,7 @@ def prepare(
     target: Any,
     class_weight: Any = None,
     sample_weight: Any = None,
+    divisor: Any = None,
     *,
     check_values: bool = True,
     use_kernels: bool = True,
@@ -101,7 +102,7 @@ def prepare(
         evaluator = choose(spec, logits, target, class_weight, sample_weight)
         check_values = check_values and (evaluator is None or kernels.may_read_values(logits))
     inp, plan = core.prepare(
-        spec, logits, target, class_weight, sample_weight,
+        spec, logits, target, class_weight, sample_weight, divisor,
         check_values=check_values, keep_logits=evaluator is not None, classes=classes, head=head,
     )  # fmt: skip
     return inp, (plan if evaluator is None else dataclasses.replace(plan, kernel=evaluator))

@@ -174,6 +174,8 @@ def _choices(name: str, default: str, choices: tuple[str, ...], stages: str, ker
     return Field(name, default, _choice(name, choices), tuple(stages.split()), kernels, choices, (), choices)
 
 
+_DENOMINATORS = ("valid", "items", "label_weight", "item_weight", "batch", "logits_per_class", "given")
+
 #: The table, in the order the fields are validated (a spec with several bad fields reports the first).
 FIELDS: tuple[Field, ...] = (
     _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets terms reduce evaluate fastpath",
@@ -185,10 +187,13 @@ FIELDS: tuple[Field, ...] = (
     _choices("soft_loss", "cross_entropy", ("cross_entropy", "kl"), "terms", ALL_KERNELS),  # probs targets only
     _choices("weighting", "per_class", ("per_class", "per_item", "per_label"), "targets terms",
              KernelCoverage(KERNELS, ("per_item",))),
-    _choices("reduction", "mean", ("none", "sum", "mean", "sample_mean"), "validate reduce evaluate aux",
+    _choices("reduction", "mean", ("none", "sum", "mean", "sample_mean"), "validate labels reduce evaluate aux",
              KernelCoverage(KERNELS, ("none", "sum"))),
-    _choices("denominator", "valid", ("items", "valid", "label_weight", "item_weight", "batch", "logits_per_class"),
-             "validate reduce", KernelCoverage(KERNELS, ("items", "label_weight", "item_weight", "batch"))),
+    # "given": the divisor argument of the call (not in the examples: a spec alone cannot be evaluated)
+    Field("denominator", "valid", _choice("denominator", _DENOMINATORS), ("validate", "labels", "reduce"),
+          KernelCoverage(KERNELS, ("items", "label_weight", "item_weight", "batch"),
+                         "a denominator of logits per class or given at call time"),
+          _DENOMINATORS[:-1], (), _DENOMINATORS),
     _choices("zero_denominator", "nan", ("nan", "zero"), "reduce", ALL_KERNELS),
     _row("axis", -1, _int("axis"), "validate labels", ALL_KERNELS, (-1, 0, 1), (int,)),
     _row("batch_axis", 0, _int("batch_axis"), "validate reduce", ALL_KERNELS, (0, -1), (int,)),
@@ -207,6 +212,8 @@ FIELDS: tuple[Field, ...] = (
     _row("z_loss", 0.0, _finite("z_loss", minimum=0), "terms aux", TRITON_ONLY, (0.0, 1e-4, 0.1)),
     _row("logit_softcap", None, _positive_or_none("logit_softcap"), "transforms", TRITON_ONLY, (None, 30.0, 1.5)),
     _row("logit_scale", 1.0, _positive("logit_scale"), "transforms", TRITON_ONLY, (1.0, 0.7, 2.0)),
+    _choices("compute_dtype", "auto", ("auto", "float32"), "validate",
+             KernelCoverage(reason="float32 computation of other dtypes (compute_dtype='float32')")),
 )  # fmt: skip
 
 _BY_NAME = {f.name: f for f in FIELDS}

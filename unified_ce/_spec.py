@@ -23,8 +23,9 @@ InputKind = Literal["logits", "log_probs"]
 SoftLoss = Literal["cross_entropy", "kl"]
 Weighting = Literal["per_class", "per_item", "per_label"]
 Reduction = Literal["none", "sum", "mean", "sample_mean"]
-Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch", "logits_per_class"]
+Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given"]
 ZeroDenominator = Literal["nan", "zero"]
+ComputeDtype = Literal["auto", "float32"]
 
 
 @dataclass(frozen=True)
@@ -87,13 +88,15 @@ class CrossEntropySpec:
         as size 1 if ``keepdims``); ``"sum"``; ``"mean"``: the sum divided by ``denominator``;
         ``"sample_mean"``: one value per index of ``batch_axis``, the mean over all other axes
         (MXNet Gluon).
-    denominator : {"items", "valid", "label_weight", "item_weight", "batch", "logits_per_class"}
+    denominator : {"items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given"}
         What ``"mean"`` divides by: the number of items; the number of non-ignored items; the sum
         of ``w[label]`` over non-ignored items (PyTorch; equals ``"valid"`` without class
         weights); the sum of the per-item weights :math:`\sum_c w_c \tilde q_c` over non-ignored
         items (BrainPy); the size of ``batch_axis`` (Chainer's ``normalize=False``); or the
         number of logits divided by ``C`` (PyTorch's probability targets): the number of items,
-        except that zero classes make it ``0/0 = nan`` whatever ``zero_denominator`` says.
+        except that zero classes make it ``0/0 = nan`` whatever ``zero_denominator`` says; or the
+        ``divisor`` given with the arrays at call time, a number or a 0-d array (Hugging Face's
+        ``num_items_in_batch``: the token count of a whole gradient-accumulation step).
     zero_denominator : {"nan", "zero"}
         The mean when the denominator is 0 (every item ignored, or no items): ``0/0 = nan``
         (PyTorch), or 0 (Chainer's ``max(count, 1)``).
@@ -126,6 +129,11 @@ class CrossEntropySpec:
     logit_scale : float
         The logits are multiplied by it first, before the soft-cap (flash-attn's ``logit_scale``, a
         temperature :math:`1/T`).
+    compute_dtype : {"auto", "float32"}
+        ``"auto"``: compute in the logits' dtype (float32 for half precision) and return the loss in
+        it; ``"float32"``: compute in float32 and return float32 whatever the logits' dtype (Hugging
+        Face's ``logits.float()``; float64 logits are rounded to float32 first).  The gradient has
+        the logits' dtype either way.
 
     Examples
     --------
@@ -158,6 +166,7 @@ class CrossEntropySpec:
     z_loss: float = 0.0
     logit_softcap: float | None = None
     logit_scale: float = 1.0
+    compute_dtype: ComputeDtype = "auto"
 
     def __post_init__(self) -> None:
         # one validator per field, from the spec-field table (unified_ce._fields)
@@ -237,6 +246,7 @@ class CrossEntropySpec:
                 "item_weight": "the sum of the per-item weights of the non-ignored items",
                 "batch": f"the size of axis {self.batch_axis} (the batch)",
                 "logits_per_class": "the number of logits divided by the number of classes (nan with no classes)",
+                "given": "the divisor given at call time",
             }[self.denominator if class_weight or self.denominator not in ("label_weight", "item_weight") else "valid"]
             zero = "nan" if self.zero_denominator == "nan" else "0"
             parts.append(f"reduction: the sum divided by {den} ({zero} when that is 0)")
@@ -244,6 +254,8 @@ class CrossEntropySpec:
             parts.append("reduction: " + red[self.reduction])
         if self.scale != 1.0:
             parts.append(f"every item multiplied by {self.scale:g}")
+        if self.compute_dtype == "float32":
+            parts.append("computed and returned in float32 whatever the logits' dtype")
         return "; ".join(parts) + "."
 
 
@@ -269,3 +281,4 @@ class SpecFields(TypedDict, total=False):
     min_shifted_logit: float | None
     probs_sum_to_one: bool
     probs_nonnegative: bool
+    compute_dtype: ComputeDtype

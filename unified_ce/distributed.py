@@ -238,6 +238,12 @@ def hooks(spec: CrossEntropySpec, logits: Any, process_group: Any, class_shard: 
             raise InvalidTypeError(
                 "process_group must be a torch.distributed process group; pass a ClassShard as class_shard="
             )
+        if spec.denominator == "given" and spec.reduction == "mean":
+            raise InvalidArgumentError(
+                "process_group with denominator='given' (a divisor given at call time, e.g. num_items_in_batch) "
+                "is not supported: it is unclear whether the divisor counts this process's items or everyone's; "
+                "use reduction='sum' over the group and divide by the global count"
+            )
         items = _Items(process_group)
     if class_shard is not None:
         if not isinstance(class_shard, ClassShard):

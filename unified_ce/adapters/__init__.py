@@ -2,7 +2,7 @@
 
 One module per dialect (``chainer``, ``mxnet``, ``paddle``, ``torch``, ``brainpy``, ``tensorflow``, ``mlx``, ``optax``;
 ``cce``: Apple's Cut Cross-Entropy, a linear cross-entropy; ``liger``, ``flash_attn``: the LLM kernels'
-interfaces), named after the framework it emulates.  Importing a dialect imports no framework.
+interfaces; ``transformers``: Hugging Face's causal-LM loss), named after the framework it emulates.  Importing a dialect imports no framework.
 """
 
 DIALECTS = (
@@ -18,6 +18,7 @@ DIALECTS = (
     "keras",
     "liger",
     "flash_attn",
+    "transformers",
 )
 
 __all__ = ["DIALECTS"]

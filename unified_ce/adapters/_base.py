@@ -66,9 +66,11 @@ class Call(Generic[R]):
     #: ``False``: the gradient that torch autograd / JAX get cannot be differentiated again (a second
     #: differentiation raises ``RuntimeError``), as Chainer's ``enable_double_backprop=False``
     double_backprop: bool = True
+    #: ``spec.denominator == "given"``: what the mean divides by (a number or a 0-d array)
+    divisor: Any = None
 
 
-_NAME_RE = re.compile(r"\b(logits|target|class_weight|sample_weight)\b('s?)?")
+_NAME_RE = re.compile(r"\b(logits|target|class_weight|sample_weight|divisor)\b('s?)?")
 
 
 def _renamed(call: Call[Any], exc: Exception) -> Exception:
@@ -104,7 +106,7 @@ def _prepared(
             xp = namespace_of({"logits": call.logits})
             cw = as_array_like("class_weight", cw, xp, call.logits)
             sw = as_array_like("sample_weight", sw, xp, call.logits)
-        inp, plan = _dispatch.prepare(call.spec, call.logits, call.target, cw, sw, classes=classes)
+        inp, plan = _dispatch.prepare(call.spec, call.logits, call.target, cw, sw, call.divisor, classes=classes)
 
     def local(i: core.Inputs) -> Any:
         return _dispatch.evaluate(i, plan, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)

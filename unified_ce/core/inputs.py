@@ -42,6 +42,8 @@ class Inputs:
     #: the probability target's dtype as given (before the cast to the compute dtype): the precision
     #: its distributions sum to 1 in (``probs_sum_to_one``).  None: ``out_dtype``.
     t_dtype: Any = None
+    #: ``denominator="given"``: the divisor of the call (0-d, compute dtype); else None
+    den: Any = None
 
     @classmethod
     def of(cls, **fields: Any) -> Inputs:

@@ -1,7 +1,7 @@
 # Math: none -- the value checks of CrossEntropySpec's domain that read the arrays: every label y
 # in [0, C) or equal to ignore_index, every probability distribution summing to 1 when the spec
 # asks for it.  Run eagerly on concrete arrays only (validate.py decides when).
-"""Value checks of the targets (eager arrays): labels in range, distributions that sum to one."""
+"""Value checks of the targets (eager arrays): labels in range, distributions that sum to one; the divisor."""
 
 from __future__ import annotations
 
@@ -11,12 +11,54 @@ from typing import Any
 import array_api_compat
 import numpy as np
 
-from .._backend import is_integer, is_jax, is_torch
-from .._errors import InvalidArgumentError, LabelOutOfRangeError
+from .._backend import is_floating, is_integer, is_jax, is_lazy, is_torch, namespace_of
+from .._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
 from .inputs import holds_ignore, index_dtype, sum_tol
 
-__all__ = ["check_labels", "check_probs_sum", "effective_spec"]
+__all__ = ["check_divisor", "check_labels", "check_probs_sum", "effective_spec"]
+
+
+def check_divisor(h: Any, divisor: Any) -> None:
+    """``denominator="given"``: the divisor as a 0-d array of the compute dtype (``h.den``; validate's Head).
+
+    A real number or a 0-d real array of the logits' library; 0 only when there is nothing to count
+    (0/0 = nan), checked on eager arrays (lazily the mean is NaN instead, see ``reduce.denominator_total``).
+    """
+    h.den = _divisor(h.xp, h.spec, divisor, h.logits, h.t, h.cdtype, h.device, h.check_values and not h.lazy)
+
+
+def _divisor(xp: Any, spec: CrossEntropySpec, divisor: Any, logits: Any, t: Any, cdtype: Any, device: Any,
+             read: bool) -> Any:  # fmt: skip
+    if (divisor is None) == (spec.denominator == "given" and spec.reduction == "mean"):
+        raise InvalidArgumentError(
+            "divisor (a number or a 0-d array) is given exactly when reduction='mean' and denominator='given'; "
+            f"got divisor={'None' if divisor is None else 'given'}, reduction={spec.reduction!r}, "
+            f"denominator={spec.denominator!r}"
+        )
+    if divisor is None:
+        return None
+    if hasattr(divisor, "shape") and not isinstance(divisor, np.generic):
+        namespace_of({"logits": logits, "divisor": divisor})  # one array library and device
+        if tuple(divisor.shape) != () or not (is_integer(xp, divisor.dtype) or is_floating(xp, divisor.dtype)):
+            raise InvalidArgumentError(
+                f"divisor must be a real number or a 0-d real array; got shape {tuple(divisor.shape)}, {divisor.dtype}"
+            )
+        den = divisor if divisor.dtype == cdtype else xp.astype(divisor, cdtype)
+    elif isinstance(divisor, (bool, np.bool_)) or not isinstance(divisor, (int, float, np.integer, np.floating)):
+        raise InvalidTypeError(f"divisor must be a real number or a 0-d real array; got {divisor!r}")
+    else:
+        den = xp.asarray(float(divisor), dtype=cdtype, device=device)
+    if read and not is_lazy(den) and float(den) == 0:
+        counted = math.prod(t.shape)
+        if spec.uses_ignore and counted:
+            counted = int(xp.sum(xp.astype(t != spec.ignore_index, xp.int64)))
+        if counted:
+            raise InvalidArgumentError(
+                f"divisor is 0 but {counted} items are not ignored (their mean would be inf); "
+                "0 is valid only when every item is ignored (0/0 = nan)"
+            )
+    return den
 
 
 def check_labels(xp: Any, spec: CrossEntropySpec, t: Any, n_classes: int) -> bool:

@@ -1,8 +1,9 @@
 # Math: the last lines of CrossEntropySpec's docstring -- each item loss times its per-sample weight
 # and ``scale`` (ignored items 0), then ``reduction``: none / sum / mean = sum / D / sample_mean (the
 # mean over every axis but batch_axis).  The denominator D is per ``denominator``: the item count,
-# the non-ignored count, sum of w_y (label_weight), sum of alpha (item_weight), the batch size or
-# the logit count / C (logits_per_class: the item count, nan with zero classes);
+# the non-ignored count, sum of w_y (label_weight), sum of alpha (item_weight), the batch size,
+# the logit count / C (logits_per_class: the item count, nan with zero classes) or a divisor given
+# at call time (given: a runtime 0-d array, not a sum over the items);
 # ``zero_denominator`` turns D = 0 into 1.  Denominators of parts of a batch add up (blocks,
 # micro-batches, processes).  Gradient: ``coefficient`` is d(output . g)/d(item loss): g (none/sum),
 # g / D (mean), g / count along the batch axis (sample_mean), times the sample weight and scale.
@@ -13,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .inputs import Inputs, Residuals, along_axis, axis_index, csum, zero
+from .inputs import Inputs, Residuals, along_axis, axis_index, csum, nan, zero
 
 __all__ = [
     "apply_item_weights",
@@ -56,7 +57,7 @@ def denominator_part(inp: Inputs, valid: Any, parts: Any) -> Any:
         if valid is not None:
             w = xp.where(valid, w, zero(inp))
         return xp.sum(w)
-    # "valid", or a weight denominator without class weights
+    # "valid", "given" (the count decides whether a divisor of 0 is 0/0), or a weight denominator without class weights
     return xp.sum(xp.astype(valid, inp.x.dtype)) if valid is not None else None
 
 
@@ -66,6 +67,12 @@ def denominator_total(inp: Inputs, part: Any, *, zero_fix: bool = True) -> Any:
     ``zero_fix=False``: before ``zero_denominator`` applies (see :func:`nonzero_denominator`).
     """
     xp, spec = inp.xp, inp.spec
+    if spec.denominator == "given":  # the divisor given at call time (Hugging Face's num_items_in_batch)
+        count = part if part is not None else math.prod(inp.keep_shape)
+        # a divisor of 0 with items to count is invalid (eager calls raise in validation): NaN, not inf
+        if isinstance(count, int):
+            return xp.where(inp.den == 0, nan(inp), inp.den) if count else inp.den
+        return xp.where((inp.den == 0) & (count != 0), nan(inp), inp.den)
     if part is not None:
         d = part
     else:

@@ -16,7 +16,7 @@ from .._backend import compute_dtype, creation_device, is_floating, is_integer, 
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
 from .inputs import NO_MASK, REFERENCE, Inputs, Plan, axis_index
-from .labels import check_labels, check_probs_sum, effective_spec
+from .labels import check_divisor, check_labels, check_probs_sum, effective_spec
 
 __all__ = ["ARGUMENT_CHECKS", "Head", "begin", "check_grad_output", "loss_shape", "prepare"]
 
@@ -33,6 +33,7 @@ class Head:
         "check_values",
         "classes",
         "cw",
+        "den",
         "device",
         "index_shape",
         "keep_shape",
@@ -53,13 +54,15 @@ class Head:
     def __init__(self, spec: CrossEntropySpec, xp: Any, logits: Any, shape: tuple[int, ...]) -> None:
         self.spec, self.xp, self.logits, self.shape = spec, xp, logits, shape
         self.device: Any = creation_device(logits)
-        self.cdtype: Any = compute_dtype(xp, logits.dtype)
-        self.out_dtype: Any = logits.dtype
+        f32 = spec.compute_dtype == "float32"  # Hugging Face's logits.float(): computed and returned in float32
+        self.cdtype: Any = xp.float32 if f32 else compute_dtype(xp, logits.dtype)
+        self.out_dtype: Any = xp.float32 if f32 else logits.dtype
         self.x: Any = logits
         self.t: Any = None
         self.t_dtype: Any = None
         self.cw: Any = None
         self.sw: Any = None
+        self.den: Any = None
         self.lazy = False
         self.check_values = True
         self.classes: Any = None
@@ -157,8 +160,8 @@ def _probs_target(h: Head, target: Any) -> None:
             f"target of probabilities must be non-negative; got a minimum of {float(xp.min(target))}"
         )
     # type promotion as in the array API (PyTorch: float32 logits with a float64 target give float64)
-    h.out_dtype = xp.result_type(h.logits.dtype, target.dtype)
-    if h.out_dtype != h.logits.dtype:
+    h.out_dtype = xp.result_type(h.logits.dtype, target.dtype) if spec.compute_dtype == "auto" else h.out_dtype
+    if h.out_dtype != h.logits.dtype and spec.compute_dtype == "auto":
         h.cdtype = compute_dtype(xp, h.out_dtype)
         h.x = h.logits if h.cdtype == h.logits.dtype else xp.astype(h.logits, h.cdtype)
     h.t = target if target.dtype == h.cdtype else xp.astype(target, h.cdtype)
@@ -239,6 +242,7 @@ ARGUMENT_CHECKS: tuple[tuple[str, Callable[[Head, Any], None]], ...] = (
     ("target", check_target),
     ("class_weight", check_class_weight),
     ("sample_weight", check_sample_weight),
+    ("divisor", check_divisor),
 )
 
 
@@ -248,6 +252,7 @@ def prepare(
     target: Any,
     class_weight: Any = None,
     sample_weight: Any = None,
+    divisor: Any = None,
     *,
     check_values: bool = True,
     keep_logits: bool = False,
@@ -265,12 +270,12 @@ def prepare(
     h.check_values, h.classes = check_values, classes
     h.x = logits if h.cdtype == logits.dtype or keep_logits else h.xp.astype(logits, h.cdtype)
     h.lazy = is_lazy(logits) or is_lazy(target)
-    args = {"logits": logits, "target": target, "class_weight": class_weight, "sample_weight": sample_weight}
+    args = dict(logits=logits, target=target, class_weight=class_weight, sample_weight=sample_weight, divisor=divisor)
     for name, check in ARGUMENT_CHECKS:
         check(h, args[name])
     inp = Inputs.of(spec=h.spec, xp=h.xp, x=h.x, t=h.t, cw=h.cw, sw=h.sw, axis=h.axis, n_classes=h.n_classes,
                     out_dtype=h.out_dtype, in_dtype=logits.dtype, device=h.device, lazy=h.lazy,
-                    keep_shape=h.keep_shape, classes=classes, t_dtype=h.t_dtype)  # fmt: skip
+                    keep_shape=h.keep_shape, classes=classes, t_dtype=h.t_dtype, den=h.den)  # fmt: skip
     return inp, (NO_MASK if spec.target == "index" and h.none_ignored else REFERENCE)
 
 
