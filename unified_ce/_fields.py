@@ -174,7 +174,7 @@ def _choices(name: str, default: str, choices: tuple[str, ...], stages: str, ker
     return Field(name, default, _choice(name, choices), tuple(stages.split()), kernels, choices, (), choices)
 
 
-_DENOMINATORS = ("valid", "items", "label_weight", "item_weight", "batch", "logits_per_class", "given")
+_DENOMINATORS = ("valid", "items", "label_weight", "item_weight", "batch", "logits_per_class", "sample_weight", "given")
 
 #: The table, in the order the fields are validated (a spec with several bad fields reports the first).
 FIELDS: tuple[Field, ...] = (
@@ -192,7 +192,7 @@ FIELDS: tuple[Field, ...] = (
     # "given": the divisor argument of the call (not in the examples: a spec alone cannot be evaluated)
     Field("denominator", "valid", _choice("denominator", _DENOMINATORS), ("validate", "labels", "reduce"),
           KernelCoverage(KERNELS, ("items", "label_weight", "item_weight", "batch"),
-                         "a denominator of logits per class or given at call time"),
+                         "a denominator of logits per class, of per-sample weights or given at call time"),
           _DENOMINATORS[:-1], (), _DENOMINATORS),
     _choices("zero_denominator", "nan", ("nan", "zero"), "reduce", ALL_KERNELS),
     _row("axis", -1, _int("axis"), "validate labels", ALL_KERNELS, (-1, 0, 1), (int,)),

@@ -23,7 +23,9 @@ InputKind = Literal["logits", "log_probs"]
 SoftLoss = Literal["cross_entropy", "kl"]
 Weighting = Literal["per_class", "per_item", "per_label"]
 Reduction = Literal["none", "sum", "mean", "sample_mean"]
-Denominator = Literal["items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given"]
+Denominator = Literal[
+    "items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given", "sample_weight"
+]
 ZeroDenominator = Literal["nan", "zero"]
 ComputeDtype = Literal["auto", "float32"]
 
@@ -88,7 +90,7 @@ class CrossEntropySpec:
         as size 1 if ``keepdims``); ``"sum"``; ``"mean"``: the sum divided by ``denominator``;
         ``"sample_mean"``: one value per index of ``batch_axis``, the mean over all other axes
         (MXNet Gluon).
-    denominator : {"items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given"}
+    denominator : {"items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given", "sample_weight"}
         What ``"mean"`` divides by: the number of items; the number of non-ignored items; the sum
         of ``w[label]`` over non-ignored items (PyTorch; equals ``"valid"`` without class
         weights); the sum of the per-item weights :math:`\sum_c w_c \tilde q_c` over non-ignored
@@ -96,7 +98,9 @@ class CrossEntropySpec:
         number of logits divided by ``C`` (PyTorch's probability targets): the number of items,
         except that zero classes make it ``0/0 = nan`` whatever ``zero_denominator`` says; or the
         ``divisor`` given with the arrays at call time, a number or a 0-d array (Hugging Face's
-        ``num_items_in_batch``: the token count of a whole gradient-accumulation step).
+        ``num_items_in_batch``: the token count of a whole gradient-accumulation step); or the sum
+        of the per-sample weights (broadcast to the items) over the non-ignored items (Keras's
+        ``"mean_with_sample_weight"``; the non-ignored count without per-sample weights).
     zero_denominator : {"nan", "zero"}
         The mean when the denominator is 0 (every item ignored, or no items): ``0/0 = nan``
         (PyTorch), or 0 (Chainer's ``max(count, 1)``).
@@ -247,6 +251,7 @@ class CrossEntropySpec:
                 "batch": f"the size of axis {self.batch_axis} (the batch)",
                 "logits_per_class": "the number of logits divided by the number of classes (nan with no classes)",
                 "given": "the divisor given at call time",
+                "sample_weight": "the sum of the per-sample weights of the non-ignored items",
             }[self.denominator if class_weight or self.denominator not in ("label_weight", "item_weight") else "valid"]
             zero = "nan" if self.zero_denominator == "nan" else "0"
             parts.append(f"reduction: the sum divided by {den} ({zero} when that is 0)")

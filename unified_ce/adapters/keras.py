@@ -18,6 +18,9 @@ sparse ``y_true``                   ``target="index"`` (integer or whole-valued 
 ``reduction="sum_over_batch_size"`` ``"mean"``, ``denominator="items"`` (``"valid"`` with
 / ``"mean"``                        ``ignore_class``), ``zero_denominator="zero"`` (``divide_no_nan``)
 ``reduction="sum"``                 ``"sum"``; ``"none"`` / ``None``: ``"none"``
+``"mean_with_sample_weight"``       with a ``sample_weight``: ``denominator="sample_weight"`` (the sum of the
+                                    weights, times the ignore mask); without ignore_class, Keras sums the
+                                    weight as aligned, not broadcast: ``scale`` = the broadcast factor
 ``sample_weight`` (at call)         ``sample_weight``, aligned as Keras's ``squeeze_or_expand_to_same_rank``
 classes' ``dtype=None``             both arguments converted to float32 (``floatx``) first, as Keras
 binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mean"`` (rank 1); the classes:
@@ -25,7 +28,7 @@ binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mea
 ==================================  =====================================================================
 
 Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
-``from_logits=False``, ``reduction="mean_with_sample_weight"`` with a ``sample_weight``, an empty batch of rank 1 (Keras returns it
+``from_logits=False``, an empty batch of rank 1 (Keras returns it
 unreduced), binary losses on inputs of rank > 2, categorical label smoothing
 with a class axis other than the last.
 """
@@ -33,6 +36,7 @@ with a class axis other than the last.
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 from .._backend import as_array_like, is_floating, namespace_of
@@ -86,18 +90,6 @@ def _pending() -> dict[str, str]:
     for api in ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"):
         out[f"{api}/doc_example"] = prob
         out[f"{api}/probs-*"] = prob
-    out["SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"] = (
-        "mean_with_sample_weight with a sample_weight " + _NOT_YET
-    )
-    out["SparseCategoricalCrossentropy/logits-ignore-1-redmean_with_sample_weight-sw"] = out[
-        "SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"
-    ]
-    out["CategoricalCrossentropy/logits-redmean_with_sample_weight-sw"] = out[
-        "SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"
-    ]
-    out["BinaryCrossentropy/logits-redmean_with_sample_weight-sw"] = out[
-        "SparseCategoricalCrossentropy/logits-redmean_with_sample_weight-sw"
-    ]
     for api in ("binary_crossentropy", "BinaryCrossentropy"):
         for r in ("rank3", "rank4", "rank3-axis1"):
             out[f"{api}/logits-{r}"] = "the binary losses on inputs of rank > 2 " + _NOT_YET
@@ -166,8 +158,18 @@ def _reduction(reduction: Any, sample_weight: Any, ignore: int | None) -> tuple[
     if reduction == "sum":
         return "sum", "items"
     if reduction == "mean_with_sample_weight" and sample_weight is not None:
-        raise InvalidArgumentError(f"reduction='mean_with_sample_weight' with a sample_weight {_NOT_YET}")
+        return "mean", "sample_weight"  # sum(sample_weight * mask) (see _unbroadcast for no mask)
     return "mean", "valid" if ignore is not None else "items"
+
+
+def _unbroadcast(spec: CrossEntropySpec, loss_shape: tuple[int, ...], weights: Any) -> CrossEntropySpec:
+    """``mean_with_sample_weight`` without ``ignore_class``: Keras divides by ``sum(sample_weight)`` of the
+    weight as aligned (a ``(N,)`` weight of ``(N, T)`` losses sums N values), the core by the sum of the
+    weights broadcast to the losses: ``scale`` is the broadcast factor (a ratio of static sizes)."""
+    if spec.denominator != "sample_weight" or spec.ignore_index is not None or weights is None:
+        return spec
+    n_items, n_weights = math.prod(loss_shape), math.prod(tuple(weights.shape))
+    return spec if n_items == n_weights or not n_weights else spec.replace(scale=n_items / n_weights)
 
 
 def _sample_weight(sample_weight: Any, loss_shape: tuple[int, ...], axis: int, like: Any) -> Any:
@@ -221,8 +223,9 @@ def _categorical(
     spec = _spec("softmax", "probs", ax, None, float(ls), red, den)
     _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
-    weights = _sample_weight(sw, tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :]), a, y_pred)
-    return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
+    loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
+    weights = _sample_weight(sw, loss_shape, a, y_pred)
+    return Call(_unbroadcast(spec, loss_shape, weights), y_pred, y_true, sample_weight=weights, names=_NAMES)
 
 
 def _sparse(y_true: Any, y_pred: Any, from_logits: bool, ignore: Any, axis: Any, red: str, den: str, sw: Any) -> Call:
@@ -238,12 +241,21 @@ def _sparse(y_true: Any, y_pred: Any, from_logits: bool, ignore: Any, axis: Any,
     spec = _spec("softmax", "index", ax, ignore, 0.0, red, den)
     _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
-    weights = _sample_weight(sw, tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :]), a, y_pred)
-    return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
+    loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
+    weights = _sample_weight(sw, loss_shape, a, y_pred)
+    return Call(_unbroadcast(spec, loss_shape, weights), y_pred, y_true, sample_weight=weights, names=_NAMES)
 
 
 def _binary(
-    y_true: Any, y_pred: Any, from_logits: bool, ls: float, axis: Any, red: str, sw: Any, per_item: bool
+    y_true: Any,
+    y_pred: Any,
+    from_logits: bool,
+    ls: float,
+    axis: Any,
+    red: str,
+    sw: Any,
+    per_item: bool,
+    den: str = "items",
 ) -> Call:
     """``per_item``: the function's per-sample mean over ``axis``; else the loss class's reduction ``red``."""
     _from_logits(from_logits)
@@ -271,8 +283,9 @@ def _binary(
         spec = spec.replace(batch_axis=batch)
     elif red == "sum":
         spec = _spec("sigmoid", target, -1, None, float(ls), "sum", "items", 1.0 / max(n_mean, 1))
-    else:
-        spec = _spec("sigmoid", target, -1, None, float(ls), "mean", "items")
+    else:  # mean_with_sample_weight: sum(l * w) / (C sum(w)) over the broadcast weights is Keras's
+        # sum_n(w_n mean_c(l)) / sum_n(w_n) (its per-sample means are the items)
+        spec = _spec("sigmoid", target, -1, None, float(ls), "mean", den)
     a = ax % 2
     weights = _sample_weight(sw, (y_pred.shape[1 - a],), a, y_pred)
     return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
@@ -507,7 +520,9 @@ class BinaryCrossentropy(_KerasLoss):
 
     def _translate(self, y_true: Any, y_pred: Array, sample_weight: Any = None) -> Call[Array]:
         y_true, y_pred = self._compute_dtype(y_true, y_pred)
-        red, _ = _reduction(self.reduction, sample_weight, None)
-        return _binary(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, sample_weight, False)
+        red, den = _reduction(self.reduction, sample_weight, None)
+        return _binary(
+            y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, sample_weight, False, den
+        )
 
     __call__ = loss_call(_translate)

@@ -2,8 +2,9 @@
 # and ``scale`` (ignored items 0), then ``reduction``: none / sum / mean = sum / D / sample_mean (the
 # mean over every axis but batch_axis).  The denominator D is per ``denominator``: the item count,
 # the non-ignored count, sum of w_y (label_weight), sum of alpha (item_weight), the batch size,
-# the logit count / C (logits_per_class: the item count, nan with zero classes) or a divisor given
-# at call time (given: a runtime 0-d array, not a sum over the items);
+# the logit count / C (logits_per_class: the item count, nan with zero classes), a divisor given
+# at call time (given: a runtime 0-d array, not a sum over the items) or the sum of the broadcast
+# per-sample weights (sample_weight);
 # ``zero_denominator`` turns D = 0 into 1.  Denominators of parts of a batch add up (blocks,
 # micro-batches, processes).  Gradient: ``coefficient`` is d(output . g)/d(item loss): g (none/sum),
 # g / D (mean), g / count along the batch axis (sample_mean), times the sample weight and scale.
@@ -48,6 +49,9 @@ def denominator_part(inp: Inputs, valid: Any, parts: Any) -> Any:
     kind = spec.denominator
     if kind in ("batch", "items", "logits_per_class"):
         return None
+    if kind == "sample_weight" and inp.sw is not None:  # Keras's mean_with_sample_weight
+        w = xp.broadcast_to(inp.sw, tuple(inp.keep_shape))
+        return xp.sum(xp.where(valid, w, zero(inp)) if valid is not None else w)
     if kind in ("label_weight", "item_weight") and inp.cw is not None and spec.activation == "softmax":
         if spec.target == "index":
             w = parts.w_t if kind == "label_weight" else parts.alpha
