@@ -252,8 +252,11 @@ def _named(params: list[inspect.Parameter]) -> tuple[inspect.Parameter, ...]:
 
 @functools.cache
 def apis(dialect: str) -> tuple[Api, ...]:
-    """Every loss API of a dialect module, in ``__all__`` order, aliases left out."""
+    """Every loss API of a dialect module, in ``__all__`` order, aliases left out (none where the module
+    says ``PORTABLE = False``: its calls are more than logits and a target, e.g. a label shift)."""
     module = _module(dialect)
+    if not getattr(module, "PORTABLE", True):
+        return ()
     out: list[Api] = []
     seen: set[int] = set()
     names = list(getattr(module, "__all__", ()))
@@ -304,7 +307,10 @@ def find_api(name: str) -> Api:
         raise InvalidArgumentError(f"unknown dialect {dialect!r}{suggest(dialect, dialects())}")
     found = apis(dialect)
     if not found:  # e.g. cce: its loss takes embeddings and a classifier, not logits and a target
-        raise InvalidArgumentError(f"dialect {dialect!r} has no loss API of logits and a target to explain or port")
+        why = getattr(_module(dialect), "PORTABLE_REASON", "")
+        raise InvalidArgumentError(
+            f"dialect {dialect!r} has no loss API of logits and a target to explain or port{why and ': ' + why}"
+        )
     if not api:
         return found[0]
     for a in found:
