@@ -18,7 +18,8 @@ optax                                             :class:`~unified_ce.CrossEntro
 
 Not translated yet (``docs/dialects/optax.md``): ``axis`` as a tuple or ``None``, ``where``,
 labels that broadcast against the logits, ``safe_softmax_cross_entropy``'s ``0 log 0 = 0`` at
-``-inf`` logits, boolean labels, and ``smooth_labels``; they raise a clear error.
+``-inf`` logits, and boolean labels; they raise a clear error.  ``smooth_labels`` is optax's label
+transform (not a loss), written with the labels' own array operations.
 
 Deliberate differences from optax: where optax turns invalid input into a number this dialect
 raises -- a class index outside ``[0, C)`` (JAX's ``take_along_axis`` wraps -1 and fills NaN for
@@ -28,6 +29,7 @@ raises -- a class index outside ``[0, C)`` (JAX's ``take_along_axis`` wraps -1 a
 from __future__ import annotations
 
 import functools
+import math
 from typing import Any
 
 from .._backend import is_floating, is_integer, namespace_of
@@ -41,6 +43,7 @@ __all__ = [  # noqa: RUF022
     "softmax_cross_entropy",
     "safe_softmax_cross_entropy",
     "sigmoid_binary_cross_entropy",
+    "smooth_labels",
 ]
 
 _NAMES = (("logits", "logits"), ("target", "labels"))
@@ -81,7 +84,6 @@ GOLDEN_PENDING = {
     "safe_softmax_cross_entropy/neg_inf_logits": "0 log 0 = 0 at -inf logits " + _NOT_YET,
     "sigmoid_binary_cross_entropy/bool_labels": "boolean labels " + _NOT_YET,
     "sigmoid_binary_cross_entropy/labels_broadcast": "labels broadcast against the logits " + _NOT_YET,
-    "smooth_labels/*": "smooth_labels " + _NOT_YET,
 }
 
 
@@ -259,3 +261,48 @@ def sigmoid_binary_cross_entropy(logits: Array, labels: Any) -> Call[Array]:
         raise InvalidTypeError(f"labels must be integers or floating; got {labels.dtype} ({_NOT_YET} for booleans)")
     target = "probs" if is_floating(xp, labels.dtype) else "index"
     return Call(_spec("sigmoid", target, -1), logits, labels, names=_NAMES)
+
+
+def smooth_labels(labels: Any, alpha: Any, *, axis: Any = -1, where: Any = None) -> Any:
+    """``optax.losses.smooth_labels``: ``(1 - alpha) * labels + alpha / num_categories``.
+
+    A transform of the labels, not a loss (no spec): computed with the labels' own array library
+    (differentiable wherever it is).  ``num_categories`` is the size of ``axis`` (the product of the
+    sizes of a tuple of axes, every element for ``None``), or with ``where`` the number of ``True``
+    entries along ``axis`` (kept, so that it broadcasts).
+
+    Parameters
+    ----------
+    labels : array
+        One-hot (or probability) labels of a floating dtype.
+    alpha : float or array
+        The smoothing factor.
+    axis : int, tuple of int or None
+        The class axis or axes.
+    where : array of bool or None
+        The classes to include.
+
+    Returns
+    -------
+    array
+        The smoothed labels, of the labels' shape.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.optax import smooth_labels
+    >>> print(smooth_labels(np.array([[0.0, 1.0, 0.0, 0.0]]), 0.2))
+    [[0.05 0.85 0.05 0.05]]
+    """
+    xp = namespace_of({"labels": labels})
+    if not is_floating(xp, labels.dtype):
+        raise InvalidTypeError(
+            f"labels must be floating (optax: a dtype that is a subdtype of numpy.floating); got {labels.dtype}"
+        )
+    if where is not None:
+        xw = namespace_of({"labels": labels, "where": where})
+        num: Any = xw.sum(xw.astype(where, labels.dtype), axis=axis, keepdims=True)
+    else:
+        axes = range(labels.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+        num = math.prod(labels.shape[a] for a in axes)
+    return (1.0 - alpha) * labels + alpha / num
