@@ -119,7 +119,7 @@ def run(call: Call[R], *, process_group: Any = None, class_shard: Any = None) ->
 
     ``process_group`` / ``class_shard``: over several processes (:mod:`unified_ce.distributed`).
     """
-    if process_group is None and class_shard is None and not call.with_softmax:
+    if process_group is None and class_shard is None and not call.with_softmax and call.divisor is None:
         out = _dispatch.direct(call)  # tiny calls: the framework's own op, when it computes the spec
         if out is not None:
             return out
