@@ -7,6 +7,7 @@ Run from the repository root, in the framework's venv (``array-api-compat`` inst
     PYTHONPATH=. /work/venvs/keras/bin/python tools/golden/check_real.py tensorflow
     PYTHONPATH=. /work/venvs/optax/bin/python tools/golden/check_real.py optax
     PYTHONPATH=. /work/venvs/mlx/bin/python tools/golden/check_real.py mlx
+    PYTHONPATH=. /work/venvs/hf/bin/python tools/golden/check_real.py transformers   # torch tensors
 
 For every API of the framework it runs ``unified_ce.conformance.check(dialect, impl=<the real API>)``
 (the same as ``python -m unified_ce conformance --dialect D --impl module:API``), then the same API
@@ -75,7 +76,11 @@ def _apis(framework: str):
             return call
 
         return "mlx", [(n, shim(getattr(nn.losses, n))) for n in ("cross_entropy", "binary_cross_entropy")], "numpy"
-    raise SystemExit(f"unknown framework {framework!r}; expected keras, tensorflow, optax or mlx")
+    if framework == "transformers":
+        from transformers.loss.loss_utils import ForCausalLMLoss
+
+        return "transformers", [("ForCausalLMLoss", ForCausalLMLoss)], "torch"
+    raise SystemExit(f"unknown framework {framework!r}; expected keras, tensorflow, optax, mlx or transformers")
 
 
 def _off(obj, factor=1.001):
