@@ -70,7 +70,8 @@ SEMANTICS = {
     "label smoothing": "yes: y (1-ls) + ls/C with C the size of the LAST axis (binary: + ls/2)",
     "class weight enters": "no class weights (class_weight is a Model.fit argument)",
     "mean divides by": "sum_over_batch_size: the number of loss elements (ignore_class: the non-ignored ones), "
-    "sample weights multiply; 0/0 = 0",
+    "sample weights multiply; mean_with_sample_weight: the sum of the sample weights as aligned (unbroadcast); "
+    "0/0 = 0",
     "all ignored (mean)": "0 (divide_no_nan)",
     "output shape": "scalar; the functions and reduction=None: one loss per item (binary: the mean over axis)",
     "per-sample weights": "sample_weight at call, broadcast against the per-item losses",
