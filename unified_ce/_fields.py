@@ -212,6 +212,7 @@ FIELDS: tuple[Field, ...] = (
     _row("z_loss", 0.0, _finite("z_loss", minimum=0), "terms aux", TRITON_ONLY, (0.0, 1e-4, 0.1)),
     _row("logit_softcap", None, _positive_or_none("logit_softcap"), "transforms", TRITON_ONLY, (None, 30.0, 1.5)),
     _row("logit_scale", 1.0, _positive("logit_scale"), "transforms", TRITON_ONLY, (1.0, 0.7, 2.0)),
+    _row("skip_zero_targets", False, _bool("skip_zero_targets"), "terms", NO_KERNEL, (False, True), (bool,)),
     _choices("compute_dtype", "auto", ("auto", "float32"), "validate",
              KernelCoverage(reason="float32 computation of other dtypes (compute_dtype='float32')")),
 )  # fmt: skip

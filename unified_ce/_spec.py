@@ -138,6 +138,11 @@ class CrossEntropySpec:
         it; ``"float32"``: compute in float32 and return float32 whatever the logits' dtype (Hugging
         Face's ``logits.float()``; float64 logits are rounded to float32 first).  The gradient has
         the logits' dtype either way.
+    skip_zero_targets : bool
+        Softmax with ``target="probs"``: a class whose target mass is 0 contributes nothing to the
+        loss, even where its logit is ``-inf`` (``0 log 0 = 0``: optax's
+        ``safe_softmax_cross_entropy``); ``False``: ``0 * inf = nan`` there.  The gradient is the
+        same either way.
 
     Examples
     --------
@@ -171,6 +176,7 @@ class CrossEntropySpec:
     logit_softcap: float | None = None
     logit_scale: float = 1.0
     compute_dtype: ComputeDtype = "auto"
+    skip_zero_targets: bool = False
 
     def __post_init__(self) -> None:
         # one validator per field, from the spec-field table (unified_ce._fields)
@@ -287,3 +293,4 @@ class SpecFields(TypedDict, total=False):
     probs_sum_to_one: bool
     probs_nonnegative: bool
     compute_dtype: ComputeDtype
+    skip_zero_targets: bool

@@ -17,8 +17,7 @@ optax                                             :class:`~unified_ce.CrossEntro
 ================================================  ===============================================
 
 Not translated yet (``docs/dialects/optax.md``): ``axis`` as a tuple or ``None``, ``where``,
-labels that broadcast against the logits, ``safe_softmax_cross_entropy``'s ``0 log 0 = 0`` at
-``-inf`` logits, and boolean labels; they raise a clear error.  ``smooth_labels`` is optax's label
+labels that broadcast against the logits, and boolean labels; they raise a clear error.  ``smooth_labels`` is optax's label
 transform (not a loss), written with the labels' own array operations.
 
 Deliberate differences from optax: where optax turns invalid input into a number this dialect
@@ -77,11 +76,8 @@ GOLDEN_PENDING = {
     "softmax_cross_entropy/axis_None": "axis=None " + _NOT_YET,
     "softmax_cross_entropy/where_*": "where= " + _NOT_YET,
     "softmax_cross_entropy/labels_broadcast": "labels broadcast against the logits " + _NOT_YET,
-    "softmax_cross_entropy/neg_inf_logits": "-inf logits with zero labels (0 * -inf) give nan in optax; the "
-    "core's soft-target term gives another nan pattern",
     "softmax_cross_entropy_with_integer_labels/axis_tuple*": "axis as a tuple of axes " + _NOT_YET,
     "softmax_cross_entropy_with_integer_labels/where*": "where= " + _NOT_YET,
-    "safe_softmax_cross_entropy/neg_inf_logits": "0 log 0 = 0 at -inf logits " + _NOT_YET,
     "sigmoid_binary_cross_entropy/bool_labels": "boolean labels " + _NOT_YET,
     "sigmoid_binary_cross_entropy/labels_broadcast": "labels broadcast against the logits " + _NOT_YET,
 }
@@ -95,6 +91,10 @@ def _spec(activation: str, target: str, axis: int) -> CrossEntropySpec:
         axis=axis,
         reduction="none",
     )
+
+
+#: safe_softmax_cross_entropy: ``where(labels != 0, labels * log_softmax(logits), 0)``
+_SAFE = CrossEntropySpec(target="probs", reduction="none", skip_zero_targets=True)
 
 
 def _axis(axis: Any) -> int:
@@ -217,8 +217,8 @@ def safe_softmax_cross_entropy(logits: Array, labels: Any) -> Call[Array]:
     Returns
     -------
     array
-        One loss per example.  (optax's ``0 log 0 = 0`` where a logit is ``-inf`` and its label 0
-        is not translated yet.)
+        One loss per example; a class whose label is 0 contributes nothing, even where its logit
+        is ``-inf`` (``0 log 0 = 0``; ``softmax_cross_entropy`` gives ``nan`` there).
 
     Examples
     --------
@@ -228,7 +228,7 @@ def safe_softmax_cross_entropy(logits: Array, labels: Any) -> Call[Array]:
     [0.693147]
     """
     _floating_logits(logits)
-    return Call(_spec("softmax", "probs", -1), logits, labels, names=_NAMES)
+    return Call(_SAFE, logits, labels, names=_NAMES)
 
 
 @dialect_function

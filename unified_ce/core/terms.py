@@ -101,7 +101,10 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
     if scaled:
         loss = alpha * (ls + csum(inp, q * gap(inp, m - inp.x)))
     else:
-        loss = alpha * ls + csum(inp, beta * gap(inp, m - inp.x))
+        terms = beta * gap(inp, m - inp.x)
+        if spec.skip_zero_targets:  # 0 log 0 = 0 even at -inf logits (optax's safe_softmax_cross_entropy)
+            terms = xp.where(q == 0, zero(inp), terms)
+        loss = alpha * ls + csum(inp, terms)
     bad = bad_probs(inp)
     if bad is not None:
         loss = xp.where(bad, xp.asarray(math.nan, dtype=loss.dtype, device=inp.device), loss)
