@@ -174,3 +174,23 @@ def test_loss_objects_signatures_show_the_array_type(loss: object, array_arg: st
     assert not any(p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD) for p in sig.parameters.values())
     # the class's own signature stays the constructor's
     assert "Array" not in str(inspect.signature(type(loss))) or isinstance(loss, type)
+
+
+def test_every_loss_class_declares_its_typed_call() -> None:
+    """Type checkers see a loss object's ``__call__`` only where its class declares one
+    (``__call__ = loss_call(_translate)``); ``DialectLoss``'s own is hidden from them."""
+    import importlib
+
+    from unified_ce.adapters import DIALECTS
+    from unified_ce.adapters._base import DialectLoss
+
+    missing = []
+    for dialect in DIALECTS:
+        module = importlib.import_module(f"unified_ce.adapters.{dialect}")
+        for obj in vars(module).values():
+            public = isinstance(obj, type) and not obj.__name__.startswith("_")  # not a shared private base
+            if public and issubclass(obj, DialectLoss) and obj.__module__ == module.__name__:
+                below = obj.__mro__[: obj.__mro__.index(DialectLoss)]
+                if not any("__call__" in vars(c) for c in below):
+                    missing.append(f"{dialect}.{obj.__qualname__}")
+    assert not missing, f"add `__call__ = loss_call(_translate)` to {missing}"
