@@ -214,17 +214,40 @@ def compute_dtype(xp: Any, dtype: Any) -> Any:
 
 
 def is_floating(xp: Any, dtype: Any) -> bool:
+    """Whether ``dtype`` is a real floating dtype (half precision included)."""
+    try:  # cached: a dtype's kind never changes, and array_api_compat's isdtype is Python code
+        return _KINDS[(xp, dtype, "real floating")]
+    except (KeyError, TypeError):
+        pass
     name = getattr(dtype, "name", str(dtype)).replace("torch.", "")
     if name in ("bfloat16", "float16", "half"):
-        return True
+        return _kind(xp, dtype, "real floating", True)
     try:
-        return bool(xp.isdtype(dtype, "real floating"))
+        return _kind(xp, dtype, "real floating", bool(xp.isdtype(dtype, "real floating")))
     except Exception:
         return False
 
 
 def is_integer(xp: Any, dtype: Any) -> bool:
+    """Whether ``dtype`` is an integer dtype."""
     try:
-        return bool(xp.isdtype(dtype, "integral"))
+        return _KINDS[(xp, dtype, "integral")]
+    except (KeyError, TypeError):
+        pass
+    try:
+        return _kind(xp, dtype, "integral", bool(xp.isdtype(dtype, "integral")))
     except Exception:
         return False
+
+
+_KINDS: dict[tuple[Any, Any, str], bool] = {}
+
+
+def _kind(xp: Any, dtype: Any, kind: str, answer: bool) -> bool:
+    try:
+        if len(_KINDS) > 1024:
+            _KINDS.clear()
+        _KINDS[(xp, dtype, kind)] = answer
+    except TypeError:  # an unhashable dtype object: not cached
+        pass
+    return answer

@@ -349,6 +349,13 @@ class _Direct:
         self.cross_entropy = torch.nn.functional.cross_entropy
         self.functorch_active = torch._C._are_functorch_transforms_active
         self.forward_ad = torch.autograd.forward_ad
+        # ``F.cross_entropy`` is this op after its ``__torch_function__`` check (for Tensor
+        # subclasses and modes) and the reduction name's enum: called directly for plain tensors
+        # when no torch-function mode is active, the same op with the same arguments
+        self.tensor = torch.Tensor
+        self.op = torch._C._nn.cross_entropy_loss
+        self.mode_active = torch._C._is_torch_function_mode_enabled
+        self.reduction_enum = {r: torch.nn._reduction.get_enum(r) for r in ("none", "mean", "sum")}
 
 
 _TORCH: _Direct | None = None
@@ -406,6 +413,8 @@ def direct(call: Any) -> Any:
         return None
     reduction, ignore, eps = args
     try:
+        if type(x) is tc.tensor and not tc.mode_active():
+            return tc.op(x, t, cw, tc.reduction_enum[reduction], ignore, eps)
         return tc.cross_entropy(x, t, cw, None, ignore, None, reduction, eps)
     except Exception:  # invalid input: the full path raises the error (ours and the framework's class)
         return None
