@@ -8,7 +8,8 @@
   :func:`unified_ce._dispatch.direct`);
 * the full path with its validation and the reference core's forward (``UNIFIED_CE_KERNEL=reference``);
 
-and, when JAX is installed, the first call of the torch dialect on eager JAX arrays of new shapes
+the same for ``uce.cross_entropy`` on NumPy arrays against a plain NumPy mean (the tiny direct
+path, :mod:`unified_ce.kernels._numpy_tiny`, and the full path); and, when JAX is installed, the first call of the torch dialect on eager JAX arrays of new shapes
 (compiled as one program per spec) against the op-by-op evaluation of the same core.  These are the
 numbers quoted in ``docs/performance.md`` and ``docs/backends.md``; ratios are to the native call
 measured in the same run.
@@ -79,6 +80,42 @@ def torch_rows(n: int) -> None:
         print(f"  {name:<56} {us:8.1f} us  {us / native:6.2f}x native")
 
 
+def numpy_rows(n: int) -> None:
+    import numpy as np
+
+    import unified_ce as uce
+    from unified_ce.adapters._base import Call
+    from unified_ce.kernels import _numpy_tiny
+
+    rng = np.random.default_rng(0)
+    x, t = rng.standard_normal((8, 10), dtype=np.float32) * 3, rng.integers(0, 10, 8)
+
+    def plain() -> Any:  # the same careful plain-NumPy mean as benchmarks/bench.py's baseline
+        m = x.max(axis=1, keepdims=True)
+        e = x - m
+        np.exp(e, out=e)
+        return np.mean(np.log(e.sum(axis=1)) + m[:, 0] - x[np.arange(8), t])
+
+    def full() -> Any:
+        os.environ["UNIFIED_CE_KERNEL"] = "reference"
+        try:
+            return uce.cross_entropy(x, t)
+        finally:
+            del os.environ["UNIFIED_CE_KERNEL"]
+
+    call = Call(uce.CrossEntropySpec(), x, t)
+    native = per_call_us(plain, n)
+    rows = {
+        "plain NumPy (native)": native,
+        "uce.cross_entropy, whole call": per_call_us(lambda: uce.cross_entropy(x, t), n),
+        "  the tiny direct path (kernels._numpy_tiny.direct)": per_call_us(lambda: _numpy_tiny.direct(call), n),
+        "the full path (UNIFIED_CE_KERNEL=reference), whole call": per_call_us(full, n),
+    }
+    print(f"numpy {np.__version__}, 8 x 10 float32")
+    for name, us in rows.items():
+        print(f"  {name:<56} {us:8.1f} us  {us / native:6.2f}x native")
+
+
 def jax_rows() -> None:
     try:
         import jax
@@ -123,6 +160,7 @@ def main() -> None:
         torch_rows(500 if args.quick else 5000)
     except ImportError:
         print("torch: not installed")
+    numpy_rows(500 if args.quick else 5000)
     jax_rows()
 
 
