@@ -23,6 +23,30 @@ def _lse(v: list[float]) -> float:
     return m + math.log(sum(math.exp(a - m) for a in v))
 
 
+def _log(spec: CrossEntropySpec, v: float) -> float:
+    """``max(log(v + log_eps), min_log)`` of one probability."""
+    z = v + spec.log_eps
+    y = math.log(z) if z > 0 else -math.inf
+    return y if spec.min_log is None else max(y, spec.min_log)
+
+
+def _clip(spec: CrossEntropySpec, v: float) -> float:
+    d = spec.probs_clip
+    return min(max(v, d), 1 - d) if d else v
+
+
+def probs_logs(spec: CrossEntropySpec, ps: list[float]) -> list[float]:
+    """The log-probabilities of one item's probabilities (``inputs="probs"``, softmax), step by step."""
+    a = ps
+    if spec.probs_normalize == "before_clip":
+        a = [v / sum(ps) for v in ps]
+    a = [_clip(spec, v) for v in a]
+    if spec.probs_normalize == "after_clip":
+        total = sum(a)
+        a = [v / total for v in a]
+    return [_log(spec, v) for v in a]
+
+
 def reference(
     spec: CrossEntropySpec,
     logits: np.ndarray,
@@ -62,8 +86,11 @@ def reference(
                 q = float(t[pos])
             q = (1 - eps) * q + eps / 2
             # -pos_weight q log sigmoid(x) - (1-q) log(1 - sigmoid(x)), written stably
-            log_sig = -(max(-xv, 0.0) + math.log1p(math.exp(-abs(xv))))
-            log_1msig = -(max(xv, 0.0) + math.log1p(math.exp(-abs(xv))))
+            if spec.inputs == "probs":  # xv is the probability itself
+                log_sig, log_1msig = _log(spec, _clip(spec, xv)), _log(spec, 1 - _clip(spec, xv))
+            else:
+                log_sig = -(max(-xv, 0.0) + math.log1p(math.exp(-abs(xv))))
+                log_1msig = -(max(xv, 0.0) + math.log1p(math.exp(-abs(xv))))
             loss[pos] = -(float(pw[pos]) * q * log_sig + (1 - q) * log_1msig)
             den_w[pos] = 1.0
             continue
@@ -87,6 +114,8 @@ def reference(
                 q.append(float(t[tuple(sl)]))
             label_w = sum(wc * qc for wc, qc in zip(w, q))
         qs = [(1 - eps) * qc + eps / C for qc in q]
+        if spec.inputs == "probs":
+            xs = probs_logs(spec, xs)
         lse = _lse(xs) if spec.inputs == "logits" else 0.0
         nll = [lse - xc for xc in xs]  # -log softmax (or -x for log-prob inputs)
         s = sum(wc * qc for wc, qc in zip(w, qs)) if spec.weighting != "per_label" else label_w

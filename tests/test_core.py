@@ -38,6 +38,10 @@ class Case:
         if s.inputs == "log_probs":
             ax = s.axis % len(self.shape)
             x = x - np.log(np.exp(x).sum(axis=ax, keepdims=True))
+        if s.inputs == "probs":  # probabilities, a few inside the clip regions (exactly 0 and 1 only in goldens)
+            x = rng.uniform(0.02, 0.98, size=self.shape)
+            if s.activation == "softmax" and s.probs_normalize == "none":
+                x = x / x.sum(axis=s.axis % len(self.shape), keepdims=True)
         if s.activation == "softmax":
             ax = s.axis % len(self.shape)
             C = self.shape[ax]
@@ -100,6 +104,39 @@ CASES = [
     Case("kl", S(target="probs", soft_loss="kl", kl_eps=0.0), (3, 4), zeros_in_target=True),
     Case("kl-eps-weights", S(target="probs", soft_loss="kl", kl_eps=1e-7, reduction="none"), (3, 4), class_weight=True),
     Case("log_probs", S(inputs="log_probs", reduction="sum"), (4, 3)),
+    Case("probs-index-min_log", S(inputs="probs", min_log=-100.0, reduction="sum"), (4, 3)),
+    Case(
+        "probs-soft-normalise-clip-weights",
+        S(inputs="probs", target="probs", probs_normalize="before_clip", probs_clip=0.05, label_smoothing=0.1),
+        (4, 3),
+        class_weight=True,
+    ),
+    Case(
+        "probs-after_clip-axis0-ignore",
+        S(inputs="probs", axis=0, probs_normalize="after_clip", probs_clip=0.05, ignore_index=-1, reduction="none"),
+        (3, 4),
+        ignore_fraction=0.3,
+    ),
+    Case(
+        "sigmoid-probs-input-torch",
+        S(
+            activation="sigmoid",
+            target="probs",
+            inputs="probs",
+            min_log=-100.0,
+            probs_grad_floor=1e-12,
+            probs_in_range=True,
+            denominator="items",
+        ),
+        (4, 3),
+        sample_weight=(4, 3),
+    ),
+    Case(
+        "sigmoid-probs-input-clip-eps-pos_weight",
+        S(activation="sigmoid", target="probs", inputs="probs", probs_clip=0.05, log_eps=1e-3, reduction="none"),
+        (2, 3, 4),
+        class_weight=True,
+    ),
     Case(
         "sample_mean", S(axis=-1, reduction="sample_mean", batch_axis=1, scale=0.5), (2, 3, 4), sample_weight=(1, 3, 1)
     ),

@@ -254,6 +254,10 @@ def _table_arrays(spec: CrossEntropySpec, rng: np.random.Generator) -> tuple[Any
         t = rng.integers(0, C, size=x.shape if spec.activation == "sigmoid" else x.shape[1 - ax])
         if spec.ignore_index is not None:
             t = np.where(rng.random(t.shape) < 0.3, spec.ignore_index, t)
+    if spec.inputs == "probs":  # probabilities inside the clip, away from 0 and 1 (finite differences)
+        x = rng.uniform(0.05, 0.95, size=x.shape)
+        if spec.activation == "softmax" and spec.probs_normalize == "none":
+            x = x / np.sum(x, axis=ax, keepdims=True)
     cw = None
     if rng.random() < 0.5:  # sigmoid: pos_weight, one per class of the last axis
         cw = rng.random(C if spec.activation == "softmax" else x.shape[-1]) * 3 + 0.1

@@ -155,6 +155,26 @@ def _positive_or_none(name: str) -> Callable[[Any], Any]:
     return check
 
 
+def _probs_clip(value: Any) -> Any:
+    v = as_real(value)
+    if v is None or not math.isfinite(v):
+        raise InvalidTypeError(f"probs_clip must be a float in [0, 0.5); got {value!r}")
+    if not 0.0 <= v < 0.5:
+        raise InvalidArgumentError(f"probs_clip must be a float in [0, 0.5); got {value!r}")
+    return v
+
+
+def _min_log(value: Any) -> Any:
+    if value is None:
+        return None
+    v = as_real(value)
+    if v is None or not math.isfinite(v):
+        raise InvalidTypeError(f"min_log must be a finite float or None; got {value!r}")
+    if v > 0:
+        raise InvalidArgumentError(f"min_log must be <= 0 (a log-probability); got {value!r}")
+    return v
+
+
 def _positive(name: str) -> Callable[[Any], Any]:
     def check(value: Any) -> Any:
         value = _finite(name)(value)
@@ -178,12 +198,12 @@ _DENOMINATORS = ("valid", "items", "label_weight", "item_weight", "batch", "logi
 
 #: The table, in the order the fields are validated (a spec with several bad fields reports the first).
 FIELDS: tuple[Field, ...] = (
-    _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets terms reduce evaluate fastpath",
+    _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets transforms terms reduce evaluate fastpath",
              KernelCoverage(reason="sigmoid cross-entropy")),
     _choices("target", "index", ("index", "probs"), "validate targets terms reduce evaluate fastpath aux",
              KernelCoverage(reason="probability targets")),
-    _choices("inputs", "logits", ("logits", "log_probs"), "transforms stats terms evaluate",
-             KernelCoverage(reason="log-probability inputs")),
+    _choices("inputs", "logits", ("logits", "log_probs", "probs"), "validate transforms stats terms evaluate",
+             KernelCoverage(reason="log-probability or probability inputs")),
     _choices("soft_loss", "cross_entropy", ("cross_entropy", "kl"), "terms", ALL_KERNELS),  # probs targets only
     _choices("weighting", "per_class", ("per_class", "per_item", "per_label"), "targets terms",
              KernelCoverage(KERNELS, ("per_item",))),
@@ -215,6 +235,13 @@ FIELDS: tuple[Field, ...] = (
     _row("skip_zero_targets", False, _bool("skip_zero_targets"), "terms", NO_KERNEL, (False, True), (bool,)),
     _choices("compute_dtype", "auto", ("auto", "float32"), "validate",
              KernelCoverage(reason="float32 computation of other dtypes (compute_dtype='float32')")),
+    # probability inputs only (inputs="probs"; read by no stage otherwise)
+    _choices("probs_normalize", "none", ("none", "before_clip", "after_clip"), "transforms", NO_KERNEL),
+    _row("probs_clip", 0.0, _probs_clip, "transforms", NO_KERNEL, (0.0, 1e-7)),
+    _row("log_eps", 0.0, _finite("log_eps", minimum=0), "transforms", NO_KERNEL, (0.0, 1e-12)),
+    _row("min_log", None, _min_log, "transforms", NO_KERNEL, (None, -100.0), (type(None),)),
+    _row("probs_grad_floor", None, _positive_or_none("probs_grad_floor"), "transforms", NO_KERNEL, (None, 1e-12)),
+    _row("probs_in_range", False, _bool("probs_in_range"), "validate transforms", NO_KERNEL, (False, True), (bool,)),
 )  # fmt: skip
 
 _BY_NAME = {f.name: f for f in FIELDS}

@@ -19,7 +19,8 @@ __all__ = ["CrossEntropySpec", "SpecFields"]
 
 Activation = Literal["softmax", "sigmoid"]
 TargetKind = Literal["index", "probs"]
-InputKind = Literal["logits", "log_probs"]
+InputKind = Literal["logits", "log_probs", "probs"]
+ProbsNormalize = Literal["none", "before_clip", "after_clip"]
 SoftLoss = Literal["cross_entropy", "kl"]
 Weighting = Literal["per_class", "per_item", "per_label"]
 Reduction = Literal["none", "sum", "mean", "sample_mean"]
@@ -69,8 +70,15 @@ class CrossEntropySpec:
         Integer class indices (the logits' shape without ``axis``; for sigmoid, binary labels of
         the logits' shape) or a probability-like target of the logits' shape (need not be
         normalised).
-    inputs : {"logits", "log_probs"}
-        Unnormalised scores, or scores already passed through ``log_softmax`` (used as they are).
+    inputs : {"logits", "log_probs", "probs"}
+        Unnormalised scores, scores already passed through ``log_softmax`` (used as they are), or
+        probabilities :math:`p` (softmax: a distribution along ``axis``; sigmoid: the probability of
+        the positive class per element).  Probabilities become log-probabilities
+        :math:`y = \max(\log(\mathrm{clip}(p) + \mathrm{log\_eps}), \mathrm{min\_log})` (the
+        ``probs_*`` fields below, normalised per ``probs_normalize``), used like ``"log_probs"``; for
+        sigmoid :math:`L = -w \tilde q\, y(p) - (1 - \tilde q)\, y(1 - p)` with the clipped :math:`p`.
+        The gradient is the derivative of these formulas (zero where a clip or ``min_log`` bites, as
+        a framework's autodiff gives), unless ``probs_grad_floor`` is set.
     ignore_index : int or None
         Label value whose items are ignored (index targets only).
     label_smoothing : float
@@ -143,6 +151,28 @@ class CrossEntropySpec:
         loss, even where its logit is ``-inf`` (``0 log 0 = 0``: optax's
         ``safe_softmax_cross_entropy``); ``False``: ``0 * inf = nan`` there.  The gradient is the
         same either way.
+    probs_normalize : {"none", "before_clip", "after_clip"}
+        ``inputs="probs"``, softmax: divide the probabilities by their sum along ``axis`` before
+        clipping them (Keras's ``categorical_crossentropy``) or after (Keras's
+        ``sparse_categorical_crossentropy`` on TensorFlow: ``log_softmax`` of the clipped
+        log-probabilities).
+    probs_clip : float
+        ``inputs="probs"``: :math:`\delta \in [0, 0.5)`; probabilities are clipped to
+        :math:`[\delta, 1 - \delta]` (Keras's ``epsilon()``, 1e-7) -- gradient 0 outside.
+    log_eps : float
+        ``inputs="probs"``: the :math:`e` in :math:`\log(p + e)` (MXNet's 1e-12).
+    min_log : float or None
+        ``inputs="probs"``: each log-probability is clamped from below at this value (PyTorch's and
+        MLX's -100) -- gradient 0 where it bites.
+    probs_grad_floor : float or None
+        ``inputs="probs"``, sigmoid: the gradient is PyTorch's
+        :math:`((1 + (w - 1)\tilde q) p - w \tilde q) / \max(p (1 - p), \mathrm{floor})` (its
+        ``binary_cross_entropy`` backward, ``EPSILON = 1e-12``) instead of the derivative of the
+        clamped logs: finite where :math:`p` is 0 or 1.
+    probs_in_range : bool
+        ``inputs="probs"``: every probability (and, for sigmoid, every probability target) must lie
+        in :math:`[0, 1]`; others raise eagerly and give a NaN loss lazily (PyTorch's
+        ``binary_cross_entropy``).
 
     Examples
     --------
@@ -177,6 +207,12 @@ class CrossEntropySpec:
     logit_scale: float = 1.0
     compute_dtype: ComputeDtype = "auto"
     skip_zero_targets: bool = False
+    probs_normalize: ProbsNormalize = "none"
+    probs_clip: float = 0.0
+    log_eps: float = 0.0
+    min_log: float | None = None
+    probs_grad_floor: float | None = None
+    probs_in_range: bool = False
 
     def __post_init__(self) -> None:
         # one validator per field, from the spec-field table (unified_ce._fields)
@@ -196,6 +232,22 @@ class CrossEntropySpec:
                 f"(activation='softmax', inputs='logits'); got activation={self.activation!r}, inputs={self.inputs!r}"
             )
 
+    def _describe_probs(self) -> list[str]:
+        out = []
+        if self.probs_normalize != "none" and self.activation == "softmax":
+            out.append(f"probabilities divided by their sum ({self.probs_normalize.replace('_', ' ')})")
+        if self.probs_clip:
+            out.append(f"probabilities clipped to [{self.probs_clip:g}, 1 - {self.probs_clip:g}]")
+        if self.log_eps:
+            out.append(f"log(p + {self.log_eps:g})")
+        if self.min_log is not None:
+            out.append(f"each log clamped at {self.min_log:g}")
+        if self.probs_grad_floor is not None:
+            out.append(f"gradient (p - q) / max(p (1 - p), {self.probs_grad_floor:g})")
+        if self.probs_in_range:
+            out.append("probabilities outside [0, 1] are refused")
+        return out
+
     def replace(self, **changes: Any) -> CrossEntropySpec:
         """Return a copy with some fields changed (validated again)."""
         return dataclasses.replace(self, **changes)
@@ -209,10 +261,14 @@ class CrossEntropySpec:
         """Say in plain words what this spec computes (``class_weight=False``: no class weights are given)."""
         parts: list[str] = []
         if self.activation == "softmax":
-            scores = "log-probabilities" if self.inputs == "log_probs" else "logits"
+            scores = {"log_probs": "log-probabilities", "probs": "probabilities"}.get(self.inputs, "logits")
             parts.append(f"softmax cross-entropy over axis {self.axis} of the {scores}")
+        elif self.inputs == "probs":
+            parts.append("elementwise binary cross-entropy of the probabilities")
         else:
             parts.append("elementwise sigmoid (binary) cross-entropy of the logits")
+        if self.inputs == "probs":
+            parts.extend(self._describe_probs())
         if self.target == "index":
             t = "integer class labels" if self.activation == "softmax" else "binary labels (0 or 1)"
             if self.ignore_index is not None:
@@ -294,3 +350,9 @@ class SpecFields(TypedDict, total=False):
     probs_nonnegative: bool
     compute_dtype: ComputeDtype
     skip_zero_targets: bool
+    probs_normalize: ProbsNormalize
+    probs_clip: float
+    log_eps: float
+    min_log: float | None
+    probs_grad_floor: float | None
+    probs_in_range: bool

@@ -2,7 +2,8 @@
 # ls = log sum_c exp(x_c - m), so that lse(x) = m + ls and softmax(x)_c = exp(x_c - m) / exp(ls).
 # Gradient: d lse / dx = softmax(x); the backward (terms.item_grad) rebuilds softmax from the
 # saved m and ls (O(items) residuals), never from a saved items x classes array.  Log-probability
-# inputs (spec.inputs == "log_probs") are already normalised: m = ls = 0.
+# inputs (spec.inputs == "log_probs", and probabilities transformed to log-probabilities) are already
+# normalised: m = ls = 0.
 """Row statistics (max and log-sum-exp along the class axis) and softmax."""
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["softmax", "stats"]
 def stats(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Any]:
     """``(m, ls)`` with the keep shape; ``plan.exp_out`` receives ``exp(x - m)`` on the fast path."""
     xp, x = inp.xp, inp.x
-    if inp.spec.inputs == "log_probs":
+    if inp.spec.inputs != "logits":  # log-probabilities (probabilities: transformed to them)
         z = zero(inp)
         return z, z
     if math.prod(x.shape) == 0:  # no items (dask cannot take the max of empty chunks)

@@ -5,6 +5,8 @@
 #   sigmoid: L = max(x, 0) - q~ x + log(1 + exp(-|x|)) per element; with a class weight w (the weight
 #            of the positive term, pos_weight, broadcast against x): L = (1 - q~) x + l (log(1 + exp(-|x|))
 #            + max(-x, 0)) with l = 1 + (w - 1) q~, i.e. w q~ softplus(-x) + (1 - q~) softplus(x).
+#            Probabilities (inputs="probs"): softmax ones arrive as log-probabilities (transforms);
+#            sigmoid ones give L = -w q~ log p - (1 - q~) log(1 - p), clipped (transforms.binary_loss).
 #   Gradient: dL/dx = (alpha + 2 z lse) * softmax(x) - beta (softmax), sigmoid(x) - q~ (sigmoid; with w:
 #   l sigmoid(x) - w q~), times c, the derivative of the reduced output with respect to the item loss
 #   (reduce.coefficient).
@@ -21,7 +23,7 @@ from . import fastpath
 from .inputs import REFERENCE, Inputs, Plan, Residuals, along_axis, class_iota, csum, nan, sum_tol, times, zero
 from .stats import stats
 from .targets import index_parts, probs_parts, sigmoid_target
-from .transforms import gap
+from .transforms import binary_grad, binary_loss, gap
 
 __all__ = ["bad_probs", "gather", "item_grad", "item_losses"]
 
@@ -56,7 +58,9 @@ def _sigmoid_losses(inp: Inputs, plan: Plan) -> tuple[Any, Any, Residuals, Any]:
     xp, x = inp.xp, inp.x
     q, parts = sigmoid_target(inp, plan)
     z = zero(inp)
-    if inp.cw is None:
+    if inp.spec.inputs == "probs":  # probabilities (transforms.binary_loss)
+        loss = binary_loss(inp, q)
+    elif inp.cw is None:
         loss = xp.maximum(x, z) - q * x + xp.log1p(xp.exp(-xp.abs(x)))
     else:  # pos_weight: PyTorch's, TensorFlow's and MXNet's formula
         loss = (1.0 - q) * x + (1.0 + (inp.cw - 1.0) * q) * (xp.log1p(xp.exp(-xp.abs(x))) + xp.maximum(-x, z))
@@ -162,6 +166,8 @@ def item_grad(
         bad = parts.bad if parts is not None else bad_probs(inp)
         if bad is not None:
             c = xp.where(bad, nan(inp), c)
+        if inp.spec.inputs == "probs":
+            return binary_grad(inp, q, c)
         sig = 1.0 / (1.0 + xp.exp(-inp.x))
         if inp.cw is not None:  # pos_weight w: l sigmoid(x) - w q~, l = 1 + (w - 1) q~
             return c * ((1.0 + (inp.cw - 1.0) * q) * sig - inp.cw * q)
@@ -192,7 +198,7 @@ def _softmax_grad(inp: Inputs, res: Residuals, c: Any, out: Any, exp_ready: bool
         beta = parts.beta_t * xp.astype(class_iota(inp) == parts.idx, x.dtype)
         if spec.label_smoothing:
             beta = beta + parts.beta_u
-    if spec.inputs == "log_probs":
+    if spec.inputs != "logits":  # log-probabilities (probabilities: transforms.chain takes it on)
         return -(c * beta)
     m, ls = (res.m, res.ls) if res.m is not None else stats(inp)
     if spec.z_loss:  # d z lse^2 / dx = 2 z lse softmax(x): softmax's coefficient grows

@@ -95,8 +95,10 @@ def begin(spec: CrossEntropySpec, logits: Any, target: Any, class_weight: Any, s
 
 
 def check_logits(h: Head, logits: Any) -> None:
-    """The class axis and the shapes derived from it."""
+    """The class axis and the shapes derived from it (and probabilities in [0, 1] under ``probs_in_range``)."""
     spec, shape = h.spec, h.shape
+    if spec.inputs == "probs" and spec.probs_in_range:
+        _check_unit_interval(h, logits, "logits")
     if spec.activation != "softmax":
         h.axis, h.n_classes, h.keep_shape, h.index_shape = 0, 2, shape, shape
         return
@@ -119,6 +121,16 @@ def _zero_classes_defined(spec: CrossEntropySpec, classes: Any) -> bool:
     of the other denominators disagree (MXNet raises, Paddle's ``cross_entropy`` gives nan for the
     mean but 0 for the sum): there, no class is an error.  No label fits zero classes."""
     return spec.target == "probs" and spec.denominator == "logits_per_class" and classes is None
+
+
+def _check_unit_interval(h: Head, a: Any, name: str) -> None:
+    """Probabilities (``inputs="probs"`` with ``probs_in_range``) must lie in [0, 1] (NaN does not)."""
+    xp = h.xp
+    if h.check_values and not h.lazy and a.size and not bool(xp.all((a >= 0) & (a <= 1))):
+        raise InvalidArgumentError(
+            f"{name} must be probabilities in [0, 1] (all elements between 0 and 1); got values in "
+            f"[{float(xp.min(a))}, {float(xp.max(a))}]"
+        )
 
 
 def check_target(h: Head, target: Any) -> None:
@@ -155,6 +167,8 @@ def _probs_target(h: Head, target: Any) -> None:
     if not is_floating(xp, target.dtype):
         raise InvalidTypeError(f"target of probabilities must have a floating dtype; got {target.dtype}")
     read = h.check_values and not h.lazy and target.size
+    if spec.inputs == "probs" and spec.probs_in_range and spec.activation == "sigmoid":
+        _check_unit_interval(h, target, "target")
     if read and spec.probs_nonnegative and bool(xp.any(target < 0)):
         raise InvalidArgumentError(
             f"target of probabilities must be non-negative; got a minimum of {float(xp.min(target))}"
