@@ -44,6 +44,15 @@ class Sample:
     module: bool = False
     #: PyTorch's backward raises for this input (its forward gives a number): compare values only
     forward_only: bool = False
+    #: ``"cross_entropy"`` or ``"binary_cross_entropy"`` (``BCELoss`` when ``module``)
+    api: str = "cross_entropy"
+
+
+#: api -> (torch function, torch module, dialect function, dialect module)
+_APIS: dict[str, tuple[Any, Any, Any, Any]] = {
+    "cross_entropy": (F.cross_entropy, torch.nn.CrossEntropyLoss, dialect.cross_entropy, dialect.CrossEntropyLoss),
+    "binary_cross_entropy": (F.binary_cross_entropy, torch.nn.BCELoss, dialect.binary_cross_entropy, dialect.BCELoss),
+}
 
 
 def _leaf(t: Any) -> Any:
@@ -56,13 +65,10 @@ def _leaf(t: Any) -> Any:
 
 def _call(impl: str, s: Sample, inp: Any, tgt: Any) -> Any:
     kwargs = {k: (_leaf(v) if isinstance(v, torch.Tensor) else v) for k, v in s.kwargs.items()}
+    fn, module, our_fn, our_module = _APIS[s.api]
     if impl == "torch":
-        if s.module:
-            return torch.nn.CrossEntropyLoss(**kwargs)(inp, tgt)
-        return F.cross_entropy(inp, tgt, **kwargs)
-    if s.module:
-        return dialect.CrossEntropyLoss(**kwargs)(inp, tgt)
-    return dialect.cross_entropy(inp, tgt, **kwargs)
+        return module(**kwargs)(inp, tgt) if s.module else fn(inp, tgt, **kwargs)
+    return our_module(**kwargs)(inp, tgt) if s.module else our_fn(inp, tgt, **kwargs)
 
 
 def _run(impl: str, s: Sample) -> dict[str, Any]:
@@ -108,7 +114,8 @@ def _on_backend(s: Sample, expected: dict[str, Any], backend: str, what: str) ->
         return be.asarray(v.detach().numpy()) if isinstance(v, torch.Tensor) else v
 
     kwargs = {k: conv(v) for k, v in s.kwargs.items()}
-    fn = dialect.CrossEntropyLoss(**kwargs) if s.module else functools.partial(dialect.cross_entropy, **kwargs)
+    _, _, our_fn, our_module = _APIS[s.api]
+    fn = our_module(**kwargs) if s.module else functools.partial(our_fn, **kwargs)
     x, t = conv(s.input), conv(s.target)
     out = be.call(fn, x, t)
     assert_close(be.to_numpy(out), expected["value"].numpy(), dtype=np.float64, what=f"{what} value on {backend}")
@@ -117,7 +124,7 @@ def _on_backend(s: Sample, expected: dict[str, Any], backend: str, what: str) ->
         if s.module:
             _, g = fn.value_and_grad(x, t, grad_output=g_out)
         else:
-            _, g = dialect.cross_entropy.value_and_grad(x, t, grad_output=g_out, **kwargs)
+            _, g = our_fn.value_and_grad(x, t, grad_output=g_out, **kwargs)
         assert_close(be.to_numpy(g), expected["grad"][0].numpy(), dtype=np.float64, what=f"{what} grad on {backend}")
 
 
@@ -340,3 +347,75 @@ def test_zero_classes_index_target_raises() -> None:
         F.nll_loss(torch.rand(5, 0), torch.zeros(5, dtype=torch.long))
     with pytest.raises(IndexError, match="at least one class"):
         dialect.nll_loss(np.zeros((5, 0)), np.zeros(5, dtype=np.int64))
+
+
+# --------------------------------------------------------------------------- BCELoss: test_nn.py / common_nn.py
+
+
+def _probs(*shape: int, seed: int, lo: float = 0.0, hi: float = 1.0, grad: bool = True) -> Any:
+    p = torch.rand(shape, generator=_gen(seed), dtype=torch.float64).clamp_(lo, hi)
+    return p.requires_grad_(grad)
+
+
+def _bce_cases() -> list[tuple[str, Callable[[], Sample]]]:
+    """The numerical ``BCELoss`` inputs of PyTorch's tests (its expected numbers come from PyTorch, run here)."""
+    B = "binary_cross_entropy"
+
+    def sigmoid_of(*shape: int, seed: int) -> Any:  # test_bce_loss_score_consistency: sigmoid(rand - 0.5)
+        return torch.sigmoid(torch.rand(*shape, generator=_gen(seed), dtype=torch.float64) - 0.5).requires_grad_(True)
+
+    def binary(*shape: int, seed: int) -> Any:  # common_nn: torch.randn(15, 10).gt(0).double()
+        return torch.randn(shape, generator=_gen(seed), dtype=torch.float64).gt(0).double()
+
+    cases: list[tuple[str, Callable[[], Sample]]] = [
+        # test_bce_loss_always_nonnegative: p == y == 1 and p == y == 0 give 0
+        ("bce_always_nonnegative-ones", lambda: Sample(torch.ones(5, dtype=torch.float64), torch.ones(5,
+         dtype=torch.float64), {}, module=True, api=B, forward_only=True)),
+        ("bce_always_nonnegative-zeros", lambda: Sample(torch.zeros(5, dtype=torch.float64), torch.zeros(5,
+         dtype=torch.float64), {}, module=True, api=B, forward_only=True)),
+        # test_bce_loss_score_consistency (the BCELoss side)
+        ("bce_score_consistency", lambda: Sample(sigmoid_of(64, 4, seed=100), torch.zeros(64, 4,
+         dtype=torch.float64), {}, module=True, api=B)),
+        # test_bce_loss_broadcasts_weights: weight (4,) and (16, 1) against (16, 4)
+        ("bce_broadcasts_weights-4", lambda: Sample(sigmoid_of(16, 4, seed=101), _probs(16, 4, seed=102,
+         grad=False), {"weight": _probs(4, seed=103, grad=False)}, module=True, api=B)),
+        ("bce_broadcasts_weights-16x1", lambda: Sample(sigmoid_of(16, 4, seed=104), _probs(16, 4, seed=105,
+         grad=False), {"weight": _probs(16, 1, seed=106, grad=False)}, module=True, api=B)),
+        # common_nn BCELoss module tests: input rand(15, 10).clamp(1e-2, 1 - 1e-2), binary target
+        ("common_nn-BCELoss", lambda: Sample(_probs(15, 10, seed=110, lo=1e-2, hi=1 - 1e-2), binary(15, 10,
+         seed=111), {}, module=True, api=B)),
+        ("common_nn-BCELoss_weights", lambda: Sample(_probs(15, 10, seed=112, lo=1e-2, hi=1 - 1e-2), binary(15,
+         10, seed=113), {"weight": _probs(10, seed=114, grad=False)}, module=True, api=B)),
+        # bceloss_no_reduce_test / bceloss_weights_no_reduce_test / bceloss_no_reduce_scalar_test
+        ("common_nn-bceloss_no_reduce", lambda: Sample(_probs(15, 10, seed=115, lo=2.8e-2, hi=1 - 2.8e-2),
+         binary(15, 10, seed=116), {"reduction": "none"}, api=B)),
+        ("common_nn-bceloss_weights_no_reduce", lambda: Sample(_probs(15, 10, seed=117, lo=2.8e-2, hi=1 - 2.8e-2),
+         binary(15, 10, seed=118), {"weight": _probs(10, seed=119, grad=False), "reduction": "none"}, api=B)),
+        ("common_nn-bceloss_no_reduce_scalar", lambda: Sample(_probs(seed=120, lo=2.8e-2, hi=1 - 2.8e-2),
+         binary(seed=121), {"reduction": "none"}, api=B)),
+        ("common_nn-bceloss_weights_no_reduce_scalar", lambda: Sample(_probs(seed=122, lo=2.8e-2, hi=1 - 2.8e-2),
+         binary(seed=123), {"weight": _probs(seed=124, grad=False), "reduction": "none"}, api=B)),
+    ]  # fmt: skip
+    return cases
+
+
+@pytest.mark.parametrize("make", [pytest.param(m, id=i) for i, m in _bce_cases()])
+def test_bce_test_nn_case(make: Callable[[], Sample], request: pytest.FixtureRequest) -> None:
+    s = make()
+    what = request.node.callspec.id
+    expected = _compare(s, what)
+    for backend in ("numpy", "jax"):
+        if backend == "jax":
+            pytest.importorskip("jax")
+        _on_backend(s, expected, backend, what)
+
+
+def test_bce_always_nonnegative_and_size_mismatch() -> None:
+    """test_bce_loss_always_nonnegative (0 at p == y in {0, 1}) and test_bce_loss_size_mismatch (ValueError)."""
+    for v in (0.0, 1.0):
+        assert float(dialect.BCELoss()(np.full(5, v), np.full(5, v))) == 0.0
+    a, b = np.random.default_rng(0).random(25), np.random.default_rng(1).random((25, 1))
+    with pytest.raises(ValueError, match="target"):
+        dialect.BCELoss()(a, b)
+    with pytest.raises(ValueError):
+        torch.nn.BCELoss()(torch.tensor(a), torch.tensor(b))

@@ -32,7 +32,8 @@ from _common import Recorder, err  # noqa: E402
 
 #: the APIs that unified_ce.adapters.torch implements: their cases go into golden/torch.json, the others
 #: wait in tools/golden/pending/torch_losses.json (tests/test_golden.py runs every case of the golden file)
-READY: set[str] = {"nll_loss", "NLLLoss", "binary_cross_entropy_with_logits", "BCEWithLogitsLoss"}
+READY: set[str] = {"nll_loss", "NLLLoss", "binary_cross_entropy_with_logits", "BCEWithLogitsLoss", "BCELoss",
+                   "binary_cross_entropy"}
 
 F16, F32, F64 = np.float16, np.float32, np.float64
 
@@ -352,6 +353,9 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
          [xe.astype(F32), ye.astype(F32)], tags=["clamp"])
     case("clamp-weight-none", "BCELoss", {"weight": np.array([0.5, 2.0, 1.0, 3.0, 1.5]), "reduction": "none"},
          [xe, ye], tags=["clamp", "weight"])
+    for red in RED:  # every argument together: class-shaped weight, exact 0 and 1, float32
+        both("bce", f"clamp-weight-f32-{red}", {"weight": np.array([0.5, 2.0, 1.0, 3.0, 1.5], F32), "reduction": red},
+             [xe.astype(F32), ye.astype(F32)], tags=["clamp", "weight", "float32"])
     for shape, name in (((), "rank0"), ((7,), "rank1"), ((2, 3, 4), "rank3"), ((2, 3, 2, 2), "rank4")):
         case(f"{name}-mean", "binary_cross_entropy", {}, [probs01(shape, F64), probs01(shape, F64)], tags=["rank"])
     for red in RED:

@@ -71,6 +71,7 @@ SEMANTICS = {
     "output shape": "scalar, or the input's shape without the last axis for reduction='none'",
     "per-sample weights": "no",
     "log-prob input": "no",
+    "probability input": "no",
 }
 
 #: Golden cases where BrainPy raises but this dialect deliberately accepts the input: none.

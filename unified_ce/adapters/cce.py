@@ -53,6 +53,7 @@ SEMANTICS = {
     "output shape": "scalar, or targets' shape for reduction='none' (time axis one shorter with shift=True)",
     "per-sample weights": "no",
     "log-prob input": "no (logits e @ c.T, optionally soft-capped: softcap * tanh(logits / softcap))",
+    "probability input": "no",
 }
 
 

@@ -84,6 +84,7 @@ SEMANTICS = {
     "output shape": "scalar, or t's shape for reduce='no' (soft targets: x's shape without axis 1)",
     "per-sample weights": "no",
     "log-prob input": "no",
+    "probability input": "no",
 }
 
 #: Golden cases (``unified_ce/conformance/golden/chainer.json``) where Chainer raises but this dialect

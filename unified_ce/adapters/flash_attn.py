@@ -50,6 +50,7 @@ SEMANTICS = {
     "output shape": "scalar, or (batch,) for reduction='none'; (loss, z_loss) with return_z_loss",
     "per-sample weights": "no",
     "log-prob input": "no; logit_scale and lse_square_scale (z-loss) on the logits",
+    "probability input": "no",
 }
 
 _NotImplemented = with_framework_type(InvalidArgumentError, NotImplementedError)

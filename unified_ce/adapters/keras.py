@@ -76,6 +76,7 @@ SEMANTICS = {
     "output shape": "scalar; the functions and reduction=None: one loss per item (binary: the mean over axis)",
     "per-sample weights": "sample_weight at call, broadcast against the per-item losses",
     "log-prob input": "no (from_logits=False takes probabilities)",
+    "probability input": "no (from_logits=False is not supported yet)",
 }
 
 

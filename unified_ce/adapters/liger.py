@@ -59,6 +59,7 @@ SEMANTICS = {
     "output shape": "scalar, or (BT,) for reduction='none'; CrossEntropyOutput with return_z_loss",
     "per-sample weights": "no",
     "log-prob input": "no; softcap (tanh capping) and lse_square_scale (z-loss) on the logits",
+    "probability input": "no",
 }
 
 #: The built-in exception class Liger raises for each error: its asserts (``AssertionError``).

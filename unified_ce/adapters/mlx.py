@@ -57,6 +57,7 @@ SEMANTICS = {
     "output shape": "the logits' shape without axis (reduction='none', the default), or a scalar",
     "per-sample weights": "weights, of exactly the loss's shape",
     "log-prob input": "no",
+    "probability input": "no (binary_cross_entropy(with_logits=False) is not supported yet)",
 }
 
 #: Golden cases where MLX raises but this dialect deliberately accepts the input.

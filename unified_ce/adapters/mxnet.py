@@ -77,6 +77,7 @@ SEMANTICS = {
     "per-sample weights": "sample_weight, broadcast against the loss with the class axis kept (N, 1); "
     "larger axes are averaged, so (N,) gives loss_i * mean(w)",
     "log-prob input": "from_logits=True (SoftmaxCrossEntropyLoss)",
+    "probability input": "no (from_sigmoid=True is not supported yet)",
 }
 
 #: Golden cases this dialect does not reproduce yet, with the reason.

@@ -66,6 +66,7 @@ SEMANTICS = {
     "output shape": "the logits' shape without the class axis (sigmoid: the logits' shape)",
     "per-sample weights": "no",
     "log-prob input": "no",
+    "probability input": "no",
 }
 
 _NOT_YET = "is not translated by unified_ce yet"

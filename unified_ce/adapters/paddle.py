@@ -91,6 +91,7 @@ SEMANTICS = {
     "output shape": "logits' shape with the class axis kept as size 1 (+ the softmax with return_softmax)",
     "per-sample weights": "no",
     "log-prob input": "no",
+    "probability input": "no (use_softmax=False is not supported yet)",
 }
 
 #: Golden cases this dialect does not reproduce yet, with the reason.

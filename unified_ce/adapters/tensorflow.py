@@ -71,6 +71,7 @@ SEMANTICS = {
     "output shape": "the logits' shape without the class axis (sigmoid: the logits' shape)",
     "per-sample weights": "no",
     "log-prob input": "no",
+    "probability input": "no",
 }
 
 #: Golden cases where TensorFlow raises but this dialect deliberately accepts the input.

@@ -1,6 +1,7 @@
 """The PyTorch dialect: ``torch.nn.CrossEntropyLoss`` / ``torch.nn.functional.cross_entropy``,
 ``torch.nn.NLLLoss`` / ``torch.nn.functional.nll_loss`` and ``torch.nn.BCEWithLogitsLoss`` /
-``torch.nn.functional.binary_cross_entropy_with_logits``.
+``torch.nn.functional.binary_cross_entropy_with_logits`` and ``torch.nn.BCELoss`` /
+``torch.nn.functional.binary_cross_entropy``.
 
 Works on arrays of every supported library, not only torch tensors.  Translation to the spec:
 
@@ -23,6 +24,10 @@ target kind               probabilities iff ``target.shape == input.shape``, els
                           ``weight`` (broadcast to the input) is the ``sample_weight``,
                           ``pos_weight`` the (sigmoid) ``class_weight``; ``'mean'`` divides
                           by the number of elements (``denominator="items"``)
+``binary_cross_entropy``  as ``..._with_logits`` with ``inputs="probs"``: each log clamped at
+                          -100 (``min_log``), PyTorch's backward
+                          ``(p - y) / max(p (1 - p), 1e-12)`` (``probs_grad_floor``), input and
+                          target outside [0, 1] refused (``probs_in_range``)
 ========================  =================================================================
 
 Deliberate differences from PyTorch (documented in ``docs/dialects/torch.md``):
@@ -51,9 +56,11 @@ from .._spec import CrossEntropySpec
 from ._base import Array, Call, DialectLoss, check_choice, dialect_function, loss_call, spec_cache
 
 __all__ = [
+    "BCELoss",
     "BCEWithLogitsLoss",
     "CrossEntropyLoss",
     "NLLLoss",
+    "binary_cross_entropy",
     "binary_cross_entropy_with_logits",
     "cross_entropy",
     "nll_loss",
@@ -97,6 +104,8 @@ SEMANTICS = {
     "output shape": "scalar, or target's shape for reduction='none'",
     "per-sample weights": "no",
     "log-prob input": "NLLLoss / nll_loss (index targets, weight, ignore_index; no smoothing)",
+    "probability input": "BCELoss / binary_cross_entropy: each log clamped at -100; gradient "
+    "(p - y) / max(p (1 - p), 1e-12); input and target outside [0, 1] raise",
 }
 
 
@@ -571,3 +580,130 @@ class BCEWithLogitsLoss(DialectLoss):
 
     def __repr__(self) -> str:
         return f"BCEWithLogitsLoss(reduction={self.reduction!r})"
+
+
+# --------------------------------------------------------------------------- binary_cross_entropy / BCELoss
+
+#: binary_cross_entropy: ``weight`` is a per-element weight (of the whole term, not pos_weight)
+_BCE_PROBS_NAMES = (("logits", "input"), ("sample_weight", "weight"))
+
+
+@spec_cache(64)
+def _bce_probs_spec(reduction: str) -> CrossEntropySpec:
+    return CrossEntropySpec(
+        activation="sigmoid",
+        target="probs",
+        inputs="probs",
+        min_log=-100.0,  # PyTorch clamps each log at -100
+        # its backward: grad (p - y) / max((1 - p) p, EPSILON), EPSILON = 1e-12 as a float32 constant
+        # (9.999999960041972e-13 even for float64: the golden float64 gradients at 0 and 1 show it)
+        probs_grad_floor=9.999999960041972e-13,
+        probs_in_range=True,  # "all elements of input (target) should be between 0 and 1"
+        reduction=reduction,  # type: ignore[arg-type]
+        denominator="items",
+        zero_denominator="nan",
+    )
+
+
+def _bce_probs_translate(input: Any, target: Any, weight: Any, reduction: str) -> Call:
+    check_choice("reduction", reduction, _REDUCTIONS)
+    xp = namespace_of({"input": input, "target": target})
+    if tuple(target.shape) != tuple(input.shape):
+        raise _TargetSizeError(
+            f"target must have the input's shape {tuple(input.shape)} (PyTorch: 'Using a target size that is "
+            f"different to the input size is deprecated'); got shape {tuple(target.shape)}"
+        )
+    if not is_floating(xp, input.dtype):
+        raise with_framework_type(InvalidTypeError, RuntimeError)(
+            f"input must be a floating-point array of probabilities; got dtype {input.dtype}"
+        )
+    if target.dtype != input.dtype:
+        raise with_framework_type(InvalidTypeError, RuntimeError)(
+            f"target must have the input's dtype {input.dtype} (PyTorch: 'Found dtype ... but expected ...'); "
+            f"got dtype {target.dtype}"
+        )
+    return Call(_bce_probs_spec(reduction), input, target, sample_weight=weight, names=_BCE_PROBS_NAMES)
+
+
+@dialect_function
+def binary_cross_entropy(
+    input: Any,
+    target: Any,
+    weight: Any = None,
+    size_average: bool | None = None,
+    reduce: bool | None = None,
+    reduction: str = "mean",
+) -> Call:
+    r"""``torch.nn.functional.binary_cross_entropy`` on any array library.
+
+    Each element is a binary problem on a probability:
+    :math:`L = -w\,[y \max(\log p, -100) + (1 - y) \max(\log(1 - p), -100)]` (PyTorch clamps each
+    log at -100, so that :math:`p` of exactly 0 or 1 gives a finite loss).  The gradient is
+    PyTorch's, :math:`w (p - y) / \max(p (1 - p), 10^{-12})`, finite at 0 and 1 too.
+
+    Parameters
+    ----------
+    input : array
+        Probabilities in [0, 1], any shape (others raise, as in PyTorch).
+    target : array
+        Probabilities in [0, 1] of the input's shape and dtype.
+    weight : array, optional
+        A weight per element (of the whole term), broadcast to the input's shape.
+    size_average, reduce : bool, optional
+        Deprecated; when either is given they override ``reduction`` as in PyTorch.
+    reduction : {'mean', 'sum', 'none'}
+        ``'mean'`` divides by the number of elements.
+
+    Returns
+    -------
+    array
+        Scalar, or the input's shape for ``reduction='none'``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from unified_ce.adapters.torch import binary_cross_entropy
+    >>> p = np.array([0.9, 0.2, 0.0]); y = np.array([1.0, 0.0, 1.0])
+    >>> print(binary_cross_entropy(p, y, reduction="none").round(6))   # log(0) clamped at -100
+    [  0.105361   0.223144 100.      ]
+    """
+    reduction = _warn_legacy(size_average, reduce, reduction, 4)
+    return _bce_probs_translate(input, target, weight, reduction)
+
+
+class BCELoss(DialectLoss):
+    """``torch.nn.BCELoss(weight=None, size_average=None, reduce=None, reduction='mean')`` on any
+    array library; call it as ``loss(input, target)`` with probabilities (see :func:`binary_cross_entropy`).
+
+    Examples
+    --------
+    The PyTorch documentation's example, ``loss(sigmoid(input), target)``, on fixed numbers:
+
+    >>> import numpy as np
+    >>> from unified_ce.adapters.torch import BCELoss
+    >>> m = 1 / (1 + np.exp(-np.array([0.3, -1.2, 2.0])))          # sigmoid(input)
+    >>> target = np.array([1.0, 0.0, 1.0])
+    >>> print(round(float(BCELoss()(m, target)), 6))
+    0.314855
+    """
+
+    def __init__(
+        self,
+        weight: Any = None,
+        size_average: bool | None = None,
+        reduce: bool | None = None,
+        reduction: str = "mean",
+    ) -> None:
+        reduction = _warn_legacy(size_average, reduce, reduction, 2)
+        self.weight = weight
+        self.reduction = reduction
+
+    def _translate(self, input: Any, target: Any) -> Call:
+        return _bce_probs_translate(input, target, self.weight, self.reduction)
+
+    def forward(self, input: Any, target: Any) -> Any:
+        """Same as calling the object."""
+        return self(input, target)
+
+    def __repr__(self) -> str:
+        return f"BCELoss(reduction={self.reduction!r})"

@@ -103,7 +103,13 @@ def _log(inp: Inputs, b: Any) -> tuple[Any, Any, Any]:
     """``(y = max(log(b + e), min_log), b + e, mask of the unclamped logs or None)``."""
     xp, spec = inp.xp, inp.spec
     z = b + spec.log_eps if spec.log_eps else b
-    y = xp.log(z)
+    if spec.min_log is None:
+        y = xp.log(z)
+    else:  # log(0) = -inf, clamped below -- without NumPy's divide-by-zero warning
+        zero = z == 0.0
+        y = xp.where(
+            zero, xp.asarray(-math.inf, dtype=z.dtype, device=inp.device), xp.log(z + xp.astype(zero, z.dtype))
+        )
     if spec.min_log is None:
         return y, z, None
     keep = y >= spec.min_log

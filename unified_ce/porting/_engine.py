@@ -912,4 +912,6 @@ def _no_plan_reason(src: Source, dialect: str) -> str:
         return f"the {dialect} dialect has no {S.activation} cross-entropy API"
     if S.inputs == "log_probs":
         return f"no API of the {dialect} dialect takes log-probabilities"
+    if S.inputs == "probs":
+        return f"no API of the {dialect} dialect takes probabilities clipped and logged the same way"
     return f"no API of the {dialect} dialect can express this call (its targets, weights or reduction)"
