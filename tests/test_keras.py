@@ -61,18 +61,6 @@ def test_classes_compute_in_float32_by_default() -> None:
     assert SparseCategoricalCrossentropy(from_logits=True, dtype="float64")(t, x).dtype == np.float64
 
 
-@pytest.mark.parametrize(
-    "call",
-    [
-        lambda: SparseCategoricalCrossentropy()(np.array([0]), np.array([[0.5, 0.5]])),
-    ],
-    ids=["from_logits_False"],
-)
-def test_not_translated_yet_raises_clearly(call) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InvalidArgumentError, match="not translated by unified_ce yet"):
-        call()
-
-
 def test_incompatible_sample_weight_raises() -> None:
     with pytest.raises(InvalidArgumentError, match="Incompatible shapes"):
         SparseCategoricalCrossentropy(from_logits=True)(np.zeros((2, 3), np.int64), np.zeros((2, 3, 4)), np.ones(2))

@@ -1,11 +1,12 @@
-"""Keras's own cross-entropy unit tests (``from_logits=True`` parts), ported: the keras dialect must pass them.
+"""Keras's own cross-entropy unit tests, ported: the keras dialect must pass them.
 
 Source: keras-team/keras ``keras/src/losses/losses_test.py`` (3.15): ``BinaryCrossentropyTest``,
 ``CategoricalCrossentropyTest``, ``SparseCategoricalCrossentropyTest``.  Expected values are the numbers
 written there, with Keras's ``assertAlmostEqual`` tolerance (3 decimals) or ``assertAllClose``
 (``rtol=atol=1e-6``).  Keras's loss classes compute in float32; these tests feed float64 NumPy
 logits, which the dialect computes in float64 (within the tests' tolerances).  The
-``from_logits=False`` halves of the tests are not translated yet.
+``from_logits=False`` halves (probabilities, clipped to [1e-7, 1 - 1e-7]) are at the end; the
+``dtype="bfloat16"`` tests are not ported (bfloat16 is not translated).
 """
 
 from __future__ import annotations
@@ -102,3 +103,100 @@ def test_scce_ignore_class(backend: BackendInfo, y_true: np.ndarray) -> None:
     np.testing.assert_allclose(
         _f(backend, loss(backend.asarray(y_true), backend.asarray(logits))), [[0.0, 1.480129]], rtol=1e-6, atol=1e-6
     )
+
+
+# --------------------------------------------------------------------------- from_logits=False (probabilities)
+
+PROBS_TRUE = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]])
+PROBS_PRED = np.array([[0.9, 0.05, 0.05], [0.5, 0.89, 0.6], [0.05, 0.01, 0.94]], np.float32)
+BCE_INT_TRUE = np.array([1, 0, 1, 0]).reshape([2, 2])
+BCE_INT_PRED = np.array([1, 1, 1, 0], np.float32).reshape([2, 2])
+
+
+def test_probs_bce_all_correct(backend: BackendInfo) -> None:
+    """BinaryCrossentropyTest.test_all_correct_unweighted: y_pred == y_true (0 and 1 clipped) gives ~0."""
+    y = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    np.testing.assert_allclose(_f(backend, BinaryCrossentropy()(backend.asarray(y), backend.asarray(y))), 0.0, **ALMOST)
+
+
+def test_probs_bce_unweighted(backend: BackendInfo) -> None:
+    """BinaryCrossentropyTest.test_unweighted (the probability halves)."""
+    y_true = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1]], np.float32)
+    y_pred = np.array([[0.9, 0.1, 0.2], [0.3, 0.8, 0.1], [0.1, 0.2, 0.7]], np.float32)
+    out = BinaryCrossentropy()(backend.asarray(y_true), backend.asarray(y_pred))
+    np.testing.assert_allclose(_f(backend, out), 0.20046903, rtol=1e-6, atol=1e-6)
+    out = BinaryCrossentropy()(backend.asarray(BCE_INT_TRUE), backend.asarray(BCE_INT_PRED))
+    np.testing.assert_allclose(_f(backend, out), 3.98559, **ALMOST)
+
+
+@pytest.mark.parametrize(
+    "sample_weight,expected", [(2.3, 9.1668), (np.array([1.2, 3.4]).reshape((2, 1)), 4.7827)], ids=["scalar", "sample"]
+)
+def test_probs_bce_weighted(backend: BackendInfo, sample_weight: object, expected: float) -> None:
+    """BinaryCrossentropyTest.test_scalar_weighted / test_sample_weighted (the probability halves)."""
+    sw = backend.asarray(sample_weight) if isinstance(sample_weight, np.ndarray) else sample_weight
+    out = BinaryCrossentropy()(backend.asarray(BCE_INT_TRUE), backend.asarray(BCE_INT_PRED), sample_weight=sw)
+    np.testing.assert_allclose(_f(backend, out), expected, **ALMOST)
+
+
+def test_probs_bce_shape_mismatch() -> None:
+    with pytest.raises(ValueError, match="must have the same shape"):
+        BinaryCrossentropy()(np.array([[0], [1], [2]]), PROBS_PRED)
+
+
+@pytest.mark.parametrize("cls,y_true", [(CategoricalCrossentropy, PROBS_TRUE), (SparseCategoricalCrossentropy, LABELS)])
+def test_probs_categorical_all_correct(backend: BackendInfo, cls: type, y_true: np.ndarray) -> None:
+    """test_all_correct_unweighted: one-hot predictions (zeros clipped to 1e-7) give ~0."""
+    out = cls()(backend.asarray(y_true), backend.asarray(PROBS_TRUE.astype(np.float32)))
+    np.testing.assert_allclose(_f(backend, out), 0.0, **ALMOST)
+
+
+@pytest.mark.parametrize(
+    "cls,y_true", [(CategoricalCrossentropy, PROBS_TRUE), (SparseCategoricalCrossentropy, np.array([0, 1, 2]))]
+)
+@pytest.mark.parametrize(
+    "sample_weight,expected",
+    [(None, 0.3239), (2.3, 0.7449), (np.array([[1.2], [3.4], [5.6]]), 1.0696)],
+    ids=["unweighted", "scalar", "sample"],
+)
+def test_probs_categorical(
+    backend: BackendInfo, cls: type, y_true: np.ndarray, sample_weight: object, expected: float
+) -> None:
+    """test_unweighted / test_scalar_weighted / test_sample_weighted: the second row sums to 1.99 (renormalised)."""
+    sw = backend.asarray(sample_weight) if isinstance(sample_weight, np.ndarray) else sample_weight
+    out = cls()(backend.asarray(y_true), backend.asarray(PROBS_PRED), sample_weight=sw)
+    np.testing.assert_allclose(_f(backend, out), expected, **ALMOST)
+
+
+def test_probs_categorical_shape_mismatch() -> None:
+    with pytest.raises(ValueError, match="must have the same shape"):
+        CategoricalCrossentropy()(np.array([[0], [1], [2]]), PROBS_PRED.astype(np.float64))
+
+
+SEG_TRUE = np.array([[0, 1, 1, 0], [1, 0, 1, 0], [0, 0, 1, 1], [1, 1, 0, 1]])
+SEG_ONEHOT = np.eye(2)[SEG_TRUE]
+MSEG_TRUE = np.array([[0, 1, 2, 0], [1, 0, 1, 0], [0, 0, 1, 1], [1, 1, 0, 1]])
+
+
+def test_probs_scce_binary_segmentation(backend: BackendInfo) -> None:
+    """SparseCategoricalCrossentropyTest.test_binary_segmentation: one-hot pixels, then two soft ones."""
+    out = SparseCategoricalCrossentropy()(backend.asarray(SEG_TRUE), backend.asarray(SEG_ONEHOT))
+    np.testing.assert_allclose(_f(backend, out), 0.0, rtol=1e-6, atol=1e-6)
+    y_pred = SEG_ONEHOT.copy()
+    y_pred[0, 3] = [0.2, 0.8]
+    y_pred[3, 3] = [0.6, 0.4]
+    out = SparseCategoricalCrossentropy()(backend.asarray(SEG_TRUE), backend.asarray(y_pred))
+    np.testing.assert_allclose(_f(backend, out), (-np.log(0.2) - np.log(0.4)) / 16.0, rtol=1e-6, atol=1e-6)
+
+
+def test_probs_scce_multi_class_segmentation(backend: BackendInfo) -> None:
+    """SparseCategoricalCrossentropyTest.test_multi_class_segmentation."""
+    y_pred = np.eye(3)[MSEG_TRUE]
+    out = SparseCategoricalCrossentropy()(backend.asarray(MSEG_TRUE), backend.asarray(y_pred))
+    np.testing.assert_allclose(_f(backend, out), 0.0, rtol=1e-6, atol=1e-6)
+    y_pred[0, 3] = [0.2, 0.0, 0.8]
+    y_pred[1, 0] = [0.7, 0.3, 0.0]
+    y_pred[3, 2] = [0.5, 0.5, 0.0]
+    out = SparseCategoricalCrossentropy()(backend.asarray(MSEG_TRUE), backend.asarray(y_pred))
+    expected = (-np.log(0.2) - np.log(0.3) - np.log(0.5)) / 16.0
+    np.testing.assert_allclose(_f(backend, out), expected, rtol=1e-6, atol=1e-6)

@@ -1,6 +1,6 @@
 """The Keras 3 dialect: ``keras.losses.CategoricalCrossentropy``, ``SparseCategoricalCrossentropy``,
 ``BinaryCrossentropy`` and the functions ``categorical_crossentropy``, ``sparse_categorical_crossentropy``,
-``binary_crossentropy`` (``from_logits=True``).
+``binary_crossentropy``.
 
 Works on arrays of every supported library (Keras is never imported).  Emulates Keras 3.15 on its
 TensorFlow backend (``keras/src/losses/losses.py``, ``loss.py``).  Keras takes the target first:
@@ -9,8 +9,10 @@ TensorFlow backend (``keras/src/losses/losses.py``, ``loss.py``).  Keras takes t
 ==================================  =====================================================================
 Keras                               :class:`~unified_ce.CrossEntropySpec`
 ==================================  =====================================================================
-``from_logits=True``                ``inputs="logits"`` (``False``, probabilities clipped to
-                                    ``[1e-7, 1 - 1e-7]``, is not translated yet)
+``from_logits=True``                ``inputs="logits"``
+``from_logits=False``               ``inputs="probs"``, ``probs_clip=1e-7`` (``epsilon()``); categorical:
+                                    ``probs_normalize="before_clip"`` (``y_pred / sum``, then the clip);
+                                    sparse: ``"after_clip"`` (``log_softmax(log(clip(y_pred)))``)
 categorical ``y_true``              ``target="probs"`` (cast to ``y_pred``'s dtype); ``axis``
 sparse ``y_true``                   ``target="index"`` (integer or whole-valued float labels), last axis
 ``label_smoothing``                 ``label_smoothing``: ``y (1 - ls) + ls / C`` (binary: ``+ ls / 2``)
@@ -28,7 +30,7 @@ binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mea
 ==================================  =====================================================================
 
 Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
-``from_logits=False``, an empty batch of rank 1 (Keras returns it
+an empty batch of rank 1 (Keras returns it
 unreduced), binary losses on inputs of rank > 2, categorical label smoothing
 with a class axis other than the last.
 """
@@ -76,22 +78,15 @@ SEMANTICS = {
     "output shape": "scalar; the functions and reduction=None: one loss per item (binary: the mean over axis)",
     "per-sample weights": "sample_weight at call, broadcast against the per-item losses",
     "log-prob input": "no (from_logits=False takes probabilities)",
-    "probability input": "no (from_logits=False is not supported yet)",
+    "probability input": "from_logits=False (the default): clipped to [1e-7, 1 - 1e-7]; categorical divides by "
+    "the sum first, sparse (TensorFlow) after the clip; gradient 0 where the clip bites",
 }
 
 
 def _pending() -> dict[str, str]:
     out = {}
-    prob = "from_logits=False (probability inputs, clipped to [1e-7, 1 - 1e-7]) " + _NOT_YET
-    for api in ("CategoricalCrossentropy", "SparseCategoricalCrossentropy"):
-        out[f"{api}/doc_example*"] = prob
-    out["BinaryCrossentropy/doc_example"] = prob
     for api in ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy"):
-        out[f"{api}/probs-*"] = prob
         out[f"{api}/logits-N0"] = "an empty rank-1 loss returned unreduced by the loss classes " + _NOT_YET
-    for api in ("categorical_crossentropy", "sparse_categorical_crossentropy", "binary_crossentropy"):
-        out[f"{api}/doc_example"] = prob
-        out[f"{api}/probs-*"] = prob
     for api in ("binary_crossentropy", "BinaryCrossentropy"):
         for r in ("rank3", "rank4", "rank3-axis1"):
             out[f"{api}/logits-{r}"] = "the binary losses on inputs of rank > 2 " + _NOT_YET
@@ -100,6 +95,8 @@ def _pending() -> dict[str, str]:
     )
     out["CategoricalCrossentropy/logits-rank3-axis1-ls0.2"] = out["CategoricalCrossentropy/logits-rank2-axis0-ls0.2"]
     out["CategoricalCrossentropy/logits-rank4-axis1-ls0.2"] = out["CategoricalCrossentropy/logits-rank2-axis0-ls0.2"]
+    # the same inputs with from_logits=False (probabilities) wait for the same reasons
+    out.update({k.replace("/logits-", "/probs-"): v for k, v in out.items() if "/logits-" in k})
     return out
 
 
@@ -108,8 +105,22 @@ GOLDEN_PENDING = _pending()
 
 #: Golden cases where Keras raises but this dialect deliberately accepts the input.
 GOLDEN_DEVIATIONS = {
-    "sparse_categorical_crossentropy/logits-axis1-error": "a class axis other than the last works (Keras's "
-    "TensorFlow backend refuses it: 'Only axis=-1 is currently supported'; its JAX backend accepts it)",
+    f"sparse_categorical_crossentropy/{fl}-axis1-error": "a class axis other than the last works (Keras's "
+    "TensorFlow backend refuses it: 'Only axis=-1 is currently supported'; its JAX backend accepts it)"
+    for fl in ("logits", "probs")
+}
+
+
+#: Keras's ``backend.epsilon()``: ``from_logits=False`` clips the probabilities to [EPSILON, 1 - EPSILON]
+EPSILON = 1e-7
+#: the spec fields of ``from_logits=False``, per loss family (Keras 3's TensorFlow backend, keras/src/backend/
+#: tensorflow/nn.py): categorical divides by the sum along ``axis``, then clips; sparse clips, takes the log and
+#: runs ``sparse_softmax_cross_entropy_with_logits`` on it (the clipped probabilities divided by their sum)
+_PROBS: dict[str, dict[str, Any]] = {
+    "logits": {},
+    "categorical": {"inputs": "probs", "probs_normalize": "before_clip", "probs_clip": EPSILON},
+    "sparse": {"inputs": "probs", "probs_normalize": "after_clip", "probs_clip": EPSILON},
+    "binary": {"inputs": "probs", "probs_clip": EPSILON},
 }
 
 
@@ -123,8 +134,10 @@ def _spec(
     reduction: str,
     denominator: str,
     scale: float = 1.0,
+    inputs: str = "logits",
 ) -> CrossEntropySpec:
     return CrossEntropySpec(
+        **_PROBS[inputs],
         activation=activation,  # type: ignore[arg-type]
         target=target,  # type: ignore[arg-type]
         axis=axis,
@@ -138,12 +151,9 @@ def _spec(
     )
 
 
-def _from_logits(from_logits: bool) -> None:
-    if not from_logits:
-        raise InvalidArgumentError(
-            f"from_logits=False (probability inputs, clipped to [1e-7, 1 - 1e-7]) {_NOT_YET}; pass logits "
-            "with from_logits=True"
-        )
+def _inputs(from_logits: Any, family: str) -> str:
+    """The ``_PROBS`` key of ``from_logits`` for a loss family."""
+    return "logits" if from_logits else family
 
 
 def _int_axis(axis: Any) -> int:
@@ -210,11 +220,16 @@ def _check_none_shape(red: str, sample_weight: Any, loss_ndim: int) -> None:
 def _categorical(
     y_true: Any, y_pred: Any, from_logits: bool, ls: float, axis: Any, red: str, den: str, sw: Any
 ) -> Call:
-    _from_logits(from_logits)
+    inputs = _inputs(from_logits, "categorical")
     ax = _int_axis(axis)
     if y_pred.ndim < 1 or y_true.ndim != y_pred.ndim:
         raise InvalidArgumentError(
             "Arguments `target` and `output` must have the same rank (ndim). Received: "
+            f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
+        )
+    if tuple(y_true.shape) != tuple(y_pred.shape):
+        raise InvalidArgumentError(
+            "Arguments `target` and `output` must have the same shape. Received: "
             f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
         )
     if ls and ax % y_pred.ndim != y_pred.ndim - 1:
@@ -222,7 +237,7 @@ def _categorical(
     xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
     if not is_floating(xp, y_true.dtype):  # Keras: ops.cast(y_true, y_pred.dtype)
         y_true = xp.astype(as_array_like("y_true", y_true, xp, y_pred), y_pred.dtype)
-    spec = _spec("softmax", "probs", ax, None, float(ls), red, den)
+    spec = _spec("softmax", "probs", ax, None, float(ls), red, den, inputs=inputs)
     _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
     loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
@@ -231,7 +246,7 @@ def _categorical(
 
 
 def _sparse(y_true: Any, y_pred: Any, from_logits: bool, ignore: Any, axis: Any, red: str, den: str, sw: Any) -> Call:
-    _from_logits(from_logits)
+    inputs = _inputs(from_logits, "sparse")
     ax = _int_axis(axis)
     if ignore is not None and (isinstance(ignore, bool) or not isinstance(ignore, int)):
         raise InvalidTypeError(f"ignore_class must be an int or None; got {ignore!r}")
@@ -240,7 +255,7 @@ def _sparse(y_true: Any, y_pred: Any, from_logits: bool, ignore: Any, axis: Any,
     if y_true.ndim == y_pred.ndim and y_true.shape[ax] == 1:  # Keras squeezes (N, 1) labels: a view
         xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
         y_true = xp.squeeze(y_true, axis=ax)
-    spec = _spec("softmax", "index", ax, ignore, 0.0, red, den)
+    spec = _spec("softmax", "index", ax, ignore, 0.0, red, den, inputs=inputs)
     _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
     loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
@@ -260,7 +275,7 @@ def _binary(
     den: str = "items",
 ) -> Call:
     """``per_item``: the function's per-sample mean over ``axis``; else the loss class's reduction ``red``."""
-    _from_logits(from_logits)
+    inputs = _inputs(from_logits, "binary")
     ax = _int_axis(axis)
     if tuple(y_true.shape) != tuple(y_pred.shape):
         raise InvalidArgumentError(
@@ -276,18 +291,18 @@ def _binary(
         reduction, scale = ("mean", 1.0) if per_item or red in ("mean", "none") else ("sum", 1.0 / max(n_mean, 1))
         if not per_item and red == "sum":
             reduction, scale = "sum", 1.0 / max(n_mean, 1)
-        spec = _spec("sigmoid", target, -1, None, float(ls), reduction, "items", scale)
+        spec = _spec("sigmoid", target, -1, None, float(ls), reduction, "items", scale, inputs)
         weights = None if sw is None or y_pred.ndim == 0 else _sample_weight(sw, (), 0, y_pred)
         return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
     batch = 1 - ax % 2  # the axis the per-sample means keep
     if per_item or red == "none":
-        spec = _spec("sigmoid", target, -1, None, float(ls), "sample_mean", "items")
+        spec = _spec("sigmoid", target, -1, None, float(ls), "sample_mean", "items", inputs=inputs)
         spec = spec.replace(batch_axis=batch)
     elif red == "sum":
-        spec = _spec("sigmoid", target, -1, None, float(ls), "sum", "items", 1.0 / max(n_mean, 1))
+        spec = _spec("sigmoid", target, -1, None, float(ls), "sum", "items", 1.0 / max(n_mean, 1), inputs)
     else:  # mean_with_sample_weight: sum(l * w) / (C sum(w)) over the broadcast weights is Keras's
         # sum_n(w_n mean_c(l)) / sum_n(w_n) (its per-sample means are the items)
-        spec = _spec("sigmoid", target, -1, None, float(ls), "mean", den)
+        spec = _spec("sigmoid", target, -1, None, float(ls), "mean", den, inputs=inputs)
     a = ax % 2
     weights = _sample_weight(sw, (y_pred.shape[1 - a],), a, y_pred)
     return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
@@ -300,14 +315,15 @@ def _binary(
 def categorical_crossentropy(
     y_true: Any, y_pred: Array, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
 ) -> Call[Array]:
-    """``keras.losses.categorical_crossentropy`` on any array library (``from_logits=True``).
+    """``keras.losses.categorical_crossentropy`` on any array library.
 
     Parameters
     ----------
     y_true : array
         One-hot targets / probabilities of ``y_pred``'s shape.
     y_pred : array
-        Logits (``from_logits=True``; probabilities are not translated yet).
+        Probabilities (``from_logits=False``: divided by their sum along ``axis``, then clipped to
+        ``[1e-7, 1 - 1e-7]``) or logits (``from_logits=True``).
     from_logits : bool
     label_smoothing : float
         ``y_true (1 - ls) + ls / C``.
@@ -320,8 +336,13 @@ def categorical_crossentropy(
 
     Examples
     --------
+    Keras's documentation example (a zero probability is clipped to 1e-7):
+
     >>> import numpy as np
     >>> from unified_ce.adapters.keras import categorical_crossentropy
+    >>> y_true = np.array([[0, 1, 0], [0, 0, 1]]); y_pred = np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    >>> print(np.round(categorical_crossentropy(y_true, y_pred), 4))
+    [0.0513 2.3026]
     >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]])
     >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1]]))
     >>> print(np.round(categorical_crossentropy(y_true, logits, from_logits=True), 4))
@@ -334,14 +355,15 @@ def categorical_crossentropy(
 def sparse_categorical_crossentropy(
     y_true: Any, y_pred: Array, from_logits: bool = False, ignore_class: int | None = None, axis: int = -1
 ) -> Call[Array]:
-    """``keras.losses.sparse_categorical_crossentropy`` on any array library (``from_logits=True``).
+    """``keras.losses.sparse_categorical_crossentropy`` on any array library.
 
     Parameters
     ----------
     y_true : array
         Integer labels (or whole-valued floats), ``y_pred``'s shape without the class axis.
     y_pred : array
-        Logits.
+        Probabilities (``from_logits=False``: clipped to ``[1e-7, 1 - 1e-7]``, then divided by their
+        sum, as Keras's TensorFlow backend) or logits (``from_logits=True``).
     from_logits : bool
     ignore_class : int, optional
         Items with this label have loss 0.
@@ -354,8 +376,13 @@ def sparse_categorical_crossentropy(
 
     Examples
     --------
+    Keras's documentation example:
+
     >>> import numpy as np
     >>> from unified_ce.adapters.keras import sparse_categorical_crossentropy
+    >>> y_pred = np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    >>> print(np.round(sparse_categorical_crossentropy(np.array([1, 2]), y_pred), 4))
+    [0.0513 2.3026]
     >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1]]))
     >>> print(np.round(sparse_categorical_crossentropy(np.array([1, 2]), logits, from_logits=True), 4))
     [0.1054 2.3026]
@@ -367,14 +394,14 @@ def sparse_categorical_crossentropy(
 def binary_crossentropy(
     y_true: Any, y_pred: Array, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
 ) -> Call[Array]:
-    """``keras.losses.binary_crossentropy`` on any array library (``from_logits=True``, rank <= 2).
+    """``keras.losses.binary_crossentropy`` on any array library (rank <= 2).
 
     Parameters
     ----------
     y_true : array
         Binary labels or probabilities of ``y_pred``'s shape.
     y_pred : array
-        Logits.
+        Probabilities (``from_logits=False``: clipped to ``[1e-7, 1 - 1e-7]``) or logits.
     from_logits : bool
     label_smoothing : float
         ``y_true (1 - ls) + ls / 2``.
@@ -388,8 +415,13 @@ def binary_crossentropy(
 
     Examples
     --------
+    Keras's documentation example:
+
     >>> import numpy as np
     >>> from unified_ce.adapters.keras import binary_crossentropy
+    >>> y_true = np.array([[0, 1], [0, 0]]); y_pred = np.array([[0.6, 0.4], [0.4, 0.6]], np.float32)
+    >>> print(np.round(binary_crossentropy(y_true, y_pred), 3))
+    [0.916 0.714]
     >>> print(np.round(binary_crossentropy(np.array([[0.0, 1.0]]), np.array([[0.0, 0.0]]), from_logits=True), 6))
     [0.693147]
     """
@@ -423,12 +455,26 @@ class _KerasLoss(DialectLoss):
 
 
 class CategoricalCrossentropy(_KerasLoss):
-    """``keras.losses.CategoricalCrossentropy`` on any array library (``from_logits=True``).
+    """``keras.losses.CategoricalCrossentropy`` on any array library.
 
     Examples
     --------
+    Keras's documentation example (probabilities, ``from_logits=False``):
+
     >>> import numpy as np
     >>> from unified_ce.adapters.keras import CategoricalCrossentropy
+    >>> y_true = np.array([[0, 1, 0], [0, 0, 1]]); y_pred = np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    >>> print(round(float(CategoricalCrossentropy()(y_true, y_pred)), 3))
+    1.177
+    >>> print(round(float(CategoricalCrossentropy()(y_true, y_pred, sample_weight=np.array([0.3, 0.7]))), 3))
+    0.814
+    >>> print(round(float(CategoricalCrossentropy(reduction="sum")(y_true, y_pred)), 3))
+    2.354
+    >>> print(np.round(CategoricalCrossentropy(reduction=None)(y_true, y_pred), 4))
+    [0.0513 2.3026]
+
+    With logits:
+
     >>> cce = CategoricalCrossentropy(from_logits=True)
     >>> y_true = np.array([[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]], np.float32)
     >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1]], np.float32))
@@ -458,12 +504,22 @@ class CategoricalCrossentropy(_KerasLoss):
 
 
 class SparseCategoricalCrossentropy(_KerasLoss):
-    """``keras.losses.SparseCategoricalCrossentropy`` on any array library (``from_logits=True``).
+    """``keras.losses.SparseCategoricalCrossentropy`` on any array library.
 
     Examples
     --------
+    Keras's documentation example (probabilities, ``from_logits=False``):
+
     >>> import numpy as np
     >>> from unified_ce.adapters.keras import SparseCategoricalCrossentropy
+    >>> y_pred = np.array([[0.05, 0.95, 0], [0.1, 0.8, 0.1]])
+    >>> print(round(float(SparseCategoricalCrossentropy()(np.array([1, 2]), y_pred)), 3))
+    1.177
+    >>> print(round(float(SparseCategoricalCrossentropy(reduction="sum")(np.array([1, 2]), y_pred)), 3))
+    2.354
+
+    With logits and an ignored class:
+
     >>> scce = SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
     >>> logits = np.log(np.array([[0.05, 0.9, 0.05], [0.1, 0.8, 0.1], [0.3, 0.3, 0.4]], np.float32))
     >>> print(round(float(scce(np.array([1, 2, -1]), logits)), 4))  # the mean over the 2 non-ignored items
@@ -492,7 +548,7 @@ class SparseCategoricalCrossentropy(_KerasLoss):
 
 
 class BinaryCrossentropy(_KerasLoss):
-    """``keras.losses.BinaryCrossentropy`` on any array library (``from_logits=True``, rank <= 2).
+    """``keras.losses.BinaryCrossentropy`` on any array library (rank <= 2).
 
     Examples
     --------
@@ -505,6 +561,11 @@ class BinaryCrossentropy(_KerasLoss):
     >>> y_pred = np.array([-18.6, 0.51, 2.94, -12.8], np.float32)
     >>> print(round(float(bce(y_true, y_pred)), 3))
     0.865
+
+    Its "recommended usage" with probabilities (``from_logits=False``, the default):
+
+    >>> print(round(float(BinaryCrossentropy()(y_true, np.array([0.6, 0.3, 0.2, 0.8], np.float32))), 4))
+    0.9882
     """
 
     def __init__(
