@@ -2,8 +2,8 @@
 
 Source: ml-explore/mlx ``python/tests/test_losses.py`` (``test_cross_entropy``,
 ``test_binary_cross_entropy``).  Expected values are the numbers written in those tests, compared
-with ``mx.allclose``'s defaults (``rtol=1e-5``, ``atol=1e-8``).  The probability-input part of the
-binary test (``with_logits=False``) is skipped with the reason: not translated yet.
+with ``mx.allclose``'s defaults (``rtol=1e-5``, ``atol=1e-8``), including the probability-input parts
+of the binary test (``with_logits=False``: ``_test_probs_as_inputs``, ``_test_tiny_probs_as_inputs``).
 """
 
 from __future__ import annotations
@@ -75,8 +75,27 @@ def test_binary_logits_as_inputs(backend: BackendInfo) -> None:
     )
 
 
-@pytest.mark.skip(reason="not translated yet: with_logits=False (probability inputs) is not in CrossEntropySpec")
-def test_binary_probs_as_inputs() -> None:  # pragma: no cover
-    probs = np.array([0.5, 0.6, 0.7, 0.8], np.float32)
-    out = binary_cross_entropy(probs, BCE_TARGETS, with_logits=False, reduction="none")
-    np.testing.assert_allclose(out, [0.693147, 0.916291, 0.356675, 0.223144], **TOL)
+PROBS = np.array([0.5, 0.6, 0.7, 0.8], np.float32)
+PROBS_NONE = np.array([0.693147, 0.916291, 0.356675, 0.223144])
+
+
+def test_binary_probs_as_inputs(backend: BackendInfo) -> None:
+    be = backend
+    x, t = be.asarray(PROBS), be.asarray(BCE_TARGETS)
+    out = binary_cross_entropy(x, t, with_logits=False, reduction="none")
+    np.testing.assert_allclose(_np(be, out), PROBS_NONE, **TOL)
+    out = binary_cross_entropy(x, t, with_logits=False, reduction="mean")
+    np.testing.assert_allclose(_np(be, out), PROBS_NONE.mean(), **TOL)
+    out = binary_cross_entropy(x, t, with_logits=False, reduction="sum")
+    np.testing.assert_allclose(_np(be, out), PROBS_NONE.sum(), **TOL)
+
+
+def test_binary_tiny_probs_as_inputs(backend: BackendInfo) -> None:
+    """``_test_tiny_probs_as_inputs``: 1e-59 is 0 in float32; p of exactly 0 and 1 give 0 (not nan)."""
+    be = backend
+    tiny = 1e-59
+    x = be.asarray(np.array([0, tiny, 1 - tiny, 1], np.float32))
+    expected = np.array([0.0, tiny, tiny, 0.0])
+    for red, want in (("none", expected), ("mean", expected.mean()), ("sum", expected.sum())):
+        out = binary_cross_entropy(x, be.asarray(BCE_TARGETS), with_logits=False, reduction=red)
+        np.testing.assert_allclose(_np(be, out), want, **TOL)

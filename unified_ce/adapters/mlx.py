@@ -17,7 +17,9 @@ MLX                         :class:`~unified_ce.CrossEntropySpec`
                             weighted losses: it divides by the number of items, not by the
                             sum of the weights); ``'sum'``
 binary: ``with_logits``     ``True``: ``activation="sigmoid"`` (integer targets as binary labels,
-                            floating targets as probabilities); ``False`` is not translated yet
+                            floating targets as probabilities); ``False``: ``inputs="probs"``
+                            with each log clipped at -100 (``min_log``), probabilities outside
+                            ``[0, 1]`` refused (``probs_in_range``; MLX gives nan)
 binary: ``reduction``       default ``'mean'`` over every element (``denominator="items"``,
                             an empty input gives nan)
 ==========================  ====================================================================
@@ -57,7 +59,8 @@ SEMANTICS = {
     "output shape": "the logits' shape without axis (reduction='none', the default), or a scalar",
     "per-sample weights": "weights, of exactly the loss's shape",
     "log-prob input": "no",
-    "probability input": "no (binary_cross_entropy(with_logits=False) is not supported yet)",
+    "probability input": "binary_cross_entropy(with_logits=False): each log clipped at -100; the gradient is "
+    "autodiff's (nan at p exactly 0 or 1)",
 }
 
 #: Golden cases where MLX raises but this dialect deliberately accepts the input.
@@ -68,8 +71,6 @@ GOLDEN_DEVIATIONS = {
 
 #: Golden cases this dialect cannot run yet, with the reason.
 GOLDEN_PENDING = {
-    "binary_cross_entropy/doc_example-probs": "with_logits=False (probability inputs) is not in CrossEntropySpec yet",
-    "binary_cross_entropy/probs-*": "with_logits=False (probability inputs) is not in CrossEntropySpec yet",
     "binary_cross_entropy/logits-bool_targets": "the core does not take boolean targets yet",
 }
 
@@ -79,9 +80,16 @@ def _reduction(reduction: str) -> tuple[str, str]:
     return reduction, "items"
 
 
+#: ``with_logits=False``: ``mx.clip(mx.log(p), a_min=-100)`` for p and 1 - p; MLX does not check the range
+_PROBS: dict[str, Any] = {"inputs": "probs", "min_log": -100.0, "probs_in_range": True}
+
+
 @spec_cache(128)
-def _spec(activation: str, target: str, axis: int, label_smoothing: float, reduction: str) -> CrossEntropySpec:
+def _spec(
+    activation: str, target: str, axis: int, label_smoothing: float, reduction: str, probs: bool = False
+) -> CrossEntropySpec:
     return CrossEntropySpec(
+        **(_PROBS if probs else {}),
         activation=activation,  # type: ignore[arg-type]
         target=target,  # type: ignore[arg-type]
         axis=axis,
@@ -185,18 +193,18 @@ def binary_cross_entropy(
     with_logits: bool = True,
     reduction: str = "mean",
 ) -> Call[Array]:
-    """``mlx.nn.losses.binary_cross_entropy`` on any array library (``with_logits=True``).
+    """``mlx.nn.losses.binary_cross_entropy`` on any array library.
 
     Parameters
     ----------
     inputs : array
-        Logits (pre-sigmoid scores).
+        Logits (pre-sigmoid scores), or probabilities in ``[0, 1]`` with ``with_logits=False`` (each
+        log clipped at -100, as MLX; values outside ``[0, 1]`` raise where MLX gives nan).
     targets : array
         Binary labels (integer 0 / 1) or probabilities (floating, in ``[0, 1]``) of the inputs' shape.
     weights : array, optional
         One weight per element, of the inputs' shape.
     with_logits : bool
-        Only ``True`` is translated yet (``False``: probability inputs, log clipped at -100).
     reduction : {'mean', 'none', 'sum'}
         ``'mean'`` averages over every element.
 
@@ -214,12 +222,11 @@ def binary_cross_entropy(
     >>> logits = np.array([0.105361, 0.223144, 1.20397, 0.916291], dtype=np.float32)
     >>> print(np.round(binary_cross_entropy(logits, np.array([0, 0, 1, 1]), reduction="mean"), 5))  # MLX: 0.539245
     0.53925
+    >>> probs = np.array([0.1, 0.1, 0.4, 0.4], dtype=np.float32)
+    >>> print(np.round(binary_cross_entropy(probs, np.array([0, 0, 1, 1]), with_logits=False), 6))  # MLX: 0.510826
+    0.510826
     """
     red, _ = _reduction(reduction)
-    if not with_logits:
-        raise InvalidArgumentError(
-            "with_logits=False (probability inputs) is not supported by unified_ce yet; pass logits"
-        )
     xp = namespace_of({"inputs": inputs, "targets": targets})
     if tuple(inputs.shape) != tuple(targets.shape):
         raise InvalidArgumentError(
@@ -227,4 +234,5 @@ def binary_cross_entropy(
         )
     _check_weights(weights, tuple(inputs.shape))
     target = "probs" if is_floating(xp, targets.dtype) else "index"
-    return Call(_spec("sigmoid", target, -1, 0.0, red), inputs, targets, sample_weight=weights, names=_BINARY_NAMES)
+    spec = _spec("sigmoid", target, -1, 0.0, red, not with_logits)
+    return Call(spec, inputs, targets, sample_weight=weights, names=_BINARY_NAMES)
