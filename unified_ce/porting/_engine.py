@@ -874,6 +874,8 @@ def search(src: Source, dialect: str, *, budget: int = 36) -> tuple[Verdict | No
     ``dialect``.  The candidates are those valid at every rank of ``src`` and, when it has several,
     those of each rank alone (each verified at every rank: its :attr:`Verdict.exact_ranks` say where
     it holds)."""
+    if src.infos[0].spec.inputs == "probs":  # no plan takes probability inputs (see _plan): say why at once
+        return None, [], _no_plan_reason(src, dialect)
     cases = battery(src)
     if not cases:
         return None, [], "the source call takes none of the battery's inputs"
