@@ -24,6 +24,7 @@ __all__ = [
     "is_lazy",
     "is_torch",
     "is_torch_traced",
+    "keep_order",
     "namespace_of",
     "value_checks",
 ]
@@ -146,6 +147,19 @@ def as_array_like(name: str, value: Any, xp: Any, like: Any) -> Any:
         except Exception as exc:  # pragma: no cover - depends on the library's message
             raise InvalidTypeError(f"{name} could not be converted to an array: {exc}") from exc
     return value
+
+
+def keep_order(x: Any) -> Any:
+    """``x``, as an operand XLA cannot look through (``jax.lax.optimization_barrier``), elsewhere unchanged.
+
+    XLA's simplifier folds ``(1 - p) + 1e-12`` into ``(1 + 1e-12) - p``, which is ``1 - p`` in float32:
+    a barrier around ``1 - p`` keeps the order of operations the formula (and MXNet) prescribes.
+    """
+    if is_jax(x):
+        import jax
+
+        return jax.lax.optimization_barrier(x)
+    return x
 
 
 def is_lazy(x: Any) -> bool:

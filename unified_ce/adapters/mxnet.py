@@ -77,22 +77,12 @@ SEMANTICS = {
     "per-sample weights": "sample_weight, broadcast against the loss with the class axis kept (N, 1); "
     "larger axes are averaged, so (N,) gives loss_i * mean(w)",
     "log-prob input": "from_logits=True (SoftmaxCrossEntropyLoss)",
-    "probability input": "no (from_sigmoid=True is not supported yet)",
+    "probability input": "SigmoidBinaryCrossEntropyLoss(from_sigmoid=True): log(p + 1e-12) and log(1 - p + 1e-12), "
+    "no clip",
 }
 
 #: Golden cases this dialect does not reproduce yet, with the reason.
 GOLDEN_PENDING = {
-    **{
-        f"{api}/{cid}": "from_sigmoid=True (probability inputs, log(p + 1e-12)) is not in the spec yet"
-        for api in ("SigmoidBinaryCrossEntropyLoss", "SigmoidBCELoss")
-        for cid in (
-            "from_sigmoid*",  # a prefix (GOLDEN_PENDING keys ending in * are prefixes)
-            "rank1-from_sigmoid",
-            "rank3-from_sigmoid",
-            "rank4-from_sigmoid",
-            "float16-from_sigmoid",
-        )
-    },
     **{
         f"SigmoidBinaryCrossEntropyLoss/large-{k}": "the values match; MXNet's autograd gradient at pred = 0 (a kink "
         "of its relu/abs pieces) is not the derivative sigmoid(0) - label that unified_ce gives"
@@ -279,10 +269,20 @@ class SoftmaxCrossEntropyLoss(DialectLoss):
 SoftmaxCELoss = SoftmaxCrossEntropyLoss
 
 
+#: ``from_sigmoid=True``: ``-(log(pred + eps) label + log(1 - pred + eps) (1 - label))`` with ``eps = 1e-12``
+#: (loss.py); pred outside [0, 1] is refused where MXNet returns nan
+_FROM_SIGMOID: dict[str, Any] = {"inputs": "probs", "log_eps": 1e-12, "probs_in_range": True}
+
+
 @spec_cache(64)
-def _sigmoid_spec(weight: float, batch_axis: int) -> CrossEntropySpec:
+def _sigmoid_spec(weight: float, batch_axis: int, from_sigmoid: bool = False) -> CrossEntropySpec:
     return CrossEntropySpec(
-        activation="sigmoid", target="probs", reduction="sample_mean", batch_axis=batch_axis, scale=weight
+        **(_FROM_SIGMOID if from_sigmoid else {}),
+        activation="sigmoid",
+        target="probs",
+        reduction="sample_mean",
+        batch_axis=batch_axis,
+        scale=weight,
     )
 
 
@@ -298,7 +298,8 @@ class SigmoidBinaryCrossEntropyLoss(DialectLoss):
     Parameters
     ----------
     from_sigmoid : bool
-        ``False``: ``pred`` holds logits.  ``True`` (probabilities) is not supported yet and raises.
+        ``False``: ``pred`` holds logits.  ``True``: probabilities in ``[0, 1]``, the loss
+        :math:`-[p\, y \log(pred + 10^{-12}) + (1 - y) \log(1 - pred + 10^{-12})]` (MXNet's ``eps``).
     weight : float or None
         A global scalar factor of the loss.
     batch_axis : int
@@ -315,6 +316,8 @@ class SigmoidBinaryCrossEntropyLoss(DialectLoss):
     array([1.4100376 , 0.89366934])
     >>> loss(np.array([[0.0, 2.0]]), np.array([[1.0, 0.0]]), None, np.array([[2.0, 1.0]]))
     array([1.75661119])
+    >>> SigmoidBinaryCrossEntropyLoss(from_sigmoid=True)(np.array([[0.5, 0.0]]), np.array([[1.0, 1.0]]))
+    array([14.16208415])
     """
 
     def __init__(
@@ -323,14 +326,10 @@ class SigmoidBinaryCrossEntropyLoss(DialectLoss):
         for name in kwargs:
             if name not in _BLOCK_KWARGS:
                 raise TypeError(f"{type(self).__name__}.__init__() got an unexpected keyword argument {name!r}")
-        if from_sigmoid:
-            raise InvalidArgumentError(
-                "from_sigmoid=True (pred holds probabilities) is not supported yet; pass logits with from_sigmoid=False"
-            )
         self._from_sigmoid = bool(from_sigmoid)
         self._weight = weight
         self._batch_axis = batch_axis
-        self._spec_ = _sigmoid_spec(_check_weight(weight), batch_axis)
+        self._spec_ = _sigmoid_spec(_check_weight(weight), batch_axis, self._from_sigmoid)
 
     def _translate(self, pred: Array, label: Any, sample_weight: Any = None, pos_weight: Any = None) -> Call[Array]:
         xp = namespace_of({"pred": pred, "label": label})

@@ -26,6 +26,7 @@ import dataclasses
 import math
 from typing import Any
 
+from .._backend import keep_order
 from .inputs import Inputs, csum
 
 __all__ = ["binary_grad", "binary_loss", "chain", "gap", "has_transform", "transformed"]
@@ -102,7 +103,7 @@ def _clip(inp: Inputs, a: Any) -> tuple[Any, Any]:
 def _log(inp: Inputs, b: Any) -> tuple[Any, Any, Any]:
     """``(y = max(log(b + e), min_log), b + e, mask of the unclamped logs or None)``."""
     xp, spec = inp.xp, inp.spec
-    z = b + spec.log_eps if spec.log_eps else b
+    z = keep_order(b) + spec.log_eps if spec.log_eps else b  # (1 - p) + e in this order, also under XLA
     if spec.min_log is None:
         y = xp.log(z)
     else:  # log(0) = -inf, clamped below -- without NumPy's divide-by-zero warning
