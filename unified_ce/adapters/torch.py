@@ -605,7 +605,7 @@ def _bce_probs_spec(reduction: str) -> CrossEntropySpec:
     )
 
 
-def _bce_probs_translate(input: Any, target: Any, weight: Any, reduction: str) -> Call:
+def _bce_probs_translate(input: Array, target: Any, weight: Any, reduction: str) -> Call[Array]:
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
     if tuple(target.shape) != tuple(input.shape):
@@ -627,13 +627,13 @@ def _bce_probs_translate(input: Any, target: Any, weight: Any, reduction: str) -
 
 @dialect_function
 def binary_cross_entropy(
-    input: Any,
+    input: Array,
     target: Any,
     weight: Any = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
     reduction: str = "mean",
-) -> Call:
+) -> Call[Array]:
     r"""``torch.nn.functional.binary_cross_entropy`` on any array library.
 
     Each element is a binary problem on a probability:
@@ -698,10 +698,12 @@ class BCELoss(DialectLoss):
         self.weight = weight
         self.reduction = reduction
 
-    def _translate(self, input: Any, target: Any) -> Call:
+    def _translate(self, input: Array, target: Any) -> Call[Array]:
         return _bce_probs_translate(input, target, self.weight, self.reduction)
 
-    def forward(self, input: Any, target: Any) -> Any:
+    __call__ = loss_call(_translate)
+
+    def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
         return self(input, target)
 
