@@ -194,3 +194,19 @@ def test_every_loss_class_declares_its_typed_call() -> None:
                 if not any("__call__" in vars(c) for c in below):
                     missing.append(f"{dialect}.{obj.__qualname__}")
     assert not missing, f"add `__call__ = loss_call(_translate)` to {missing}"
+
+
+def test_framework_module_losses_keep_their_signatures() -> None:
+    """With torch imported the torch-dialect losses are ``nn.Module`` subclasses, whose ``__call__`` is
+    ``(*args, **kwargs)``: ``inspect.signature`` still shows the loss's typed call and, on the class,
+    the dialect's constructor."""
+    pytest.importorskip("torch")
+    from unified_ce.adapters._modules import framework_class
+
+    for cls in (torch_dialect.CrossEntropyLoss, torch_dialect.NLLLoss, torch_dialect.BCEWithLogitsLoss):
+        loss = cls()
+        assert getattr(type(loss), "_is_framework_class", False), "torch is imported: a module class"
+        sig = inspect.signature(loss)
+        assert sig.return_annotation == "Array"
+        assert sig.parameters["input"].annotation == "Array"
+        assert list(inspect.signature(framework_class(cls)).parameters) == list(inspect.signature(cls).parameters)

@@ -16,6 +16,7 @@ not, is documented in ``docs/reliability.md``.
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 from typing import Any
 
@@ -53,6 +54,7 @@ def framework_class(base: type) -> type:
                 self.__dict__.pop(name, None)
                 self.register_buffer(name, value)
 
+    __init__.__signature__ = inspect.signature(base.__init__)  # type: ignore[attr-defined,misc]  # the dialect's constructor
     name = _name(base)
     cls = type(
         name,
@@ -66,12 +68,27 @@ def framework_class(base: type) -> type:
             "__qualname__": name,
             "__doc__": base.__doc__,
             "_is_framework_class": True,
+            "__signature__": _CallSignature(base.__call__),
             **{b: _Buffer(b, module_base) for b in buffers},
         },
     )
     cls.__name__ = base.__name__  # type(loss).__name__ as in the framework; __qualname__ finds it for pickle
     _CLASSES[base] = cls
     return cls
+
+
+class _CallSignature:
+    """``inspect.signature(loss)`` of a framework-module loss: the loss's own typed call (the module
+    class's ``__call__`` is ``(*args, **kwargs)``); on the class itself ``None``, so
+    ``inspect.signature(type(loss))`` stays the constructor's."""
+
+    def __init__(self, call: Any) -> None:
+        self.call = call
+
+    def __get__(self, obj: Any, objtype: Any = None) -> Any:
+        if obj is None:
+            return None
+        return inspect.signature(self.call.__get__(obj))
 
 
 class _Buffer:
