@@ -233,7 +233,7 @@ class CrossEntropySpec:
             )
 
     def _describe_probs(self) -> list[str]:
-        out = []
+        out: list[str] = []
         if self.probs_normalize != "none" and self.activation == "softmax":
             out.append(f"probabilities divided by their sum ({self.probs_normalize.replace('_', ' ')})")
         if self.probs_clip:
