@@ -508,7 +508,7 @@ def test_forcing_triton_without_triton_installed_raises(use, monkeypatch) -> Non
     [
         ({"target": "probs"}, "probs", "probability targets"),
         ({"activation": "sigmoid"}, "sigmoid", "sigmoid cross-entropy"),
-        ({"inputs": "log_probs"}, "", "log-probability inputs"),
+        ({"inputs": "log_probs"}, "", "log-probability or probability inputs"),
         ({"reduction": "sample_mean"}, "", "reduction='sample_mean'"),
         ({}, "float64", "logits of dtype float64"),
         ({}, "empty", "empty logits"),

@@ -230,7 +230,7 @@ def compute_dtype(xp: Any, dtype: Any) -> Any:
 def is_floating(xp: Any, dtype: Any) -> bool:
     """Whether ``dtype`` is a real floating dtype (half precision included)."""
     try:  # cached: a dtype's kind never changes, and array_api_compat's isdtype is Python code
-        return _KINDS[(xp, dtype, "real floating")]
+        return _KINDS[(xp.__name__, dtype, "real floating")]
     except (KeyError, TypeError):
         pass
     name = getattr(dtype, "name", str(dtype)).replace("torch.", "")
@@ -245,7 +245,7 @@ def is_floating(xp: Any, dtype: Any) -> bool:
 def is_integer(xp: Any, dtype: Any) -> bool:
     """Whether ``dtype`` is an integer dtype."""
     try:
-        return _KINDS[(xp, dtype, "integral")]
+        return _KINDS[(xp.__name__, dtype, "integral")]
     except (KeyError, TypeError):
         pass
     try:
@@ -254,14 +254,14 @@ def is_integer(xp: Any, dtype: Any) -> bool:
         return False
 
 
-_KINDS: dict[tuple[Any, Any, str], bool] = {}
+_KINDS: dict[tuple[str, Any, str], bool] = {}
 
 
 def _kind(xp: Any, dtype: Any, kind: str, answer: bool) -> bool:
     try:
         if len(_KINDS) > 1024:
             _KINDS.clear()
-        _KINDS[(xp, dtype, kind)] = answer
+        _KINDS[(xp.__name__, dtype, kind)] = answer  # by name: torch.compile cannot hash a module
     except TypeError:  # an unhashable dtype object: not cached
         pass
     return answer

@@ -55,6 +55,7 @@ SEMANTICS = {
     "output shape": "scalar, always float32 (logits.float())",
     "per-sample weights": "no",
     "log-prob input": "no",
+    "probability input": "no",
 }
 
 #: The exception classes torch raises inside ``ForCausalLMLoss``: ``IndexError`` for a label out of

@@ -27,29 +27,9 @@ class Head:
     Mutable only while one call is validated; what leaves validation is a frozen :class:`Inputs`.
     """
 
-    __slots__ = (
-        "axis",
-        "cdtype",
-        "check_values",
-        "classes",
-        "cw",
-        "den",
-        "device",
-        "index_shape",
-        "keep_shape",
-        "lazy",
-        "logits",
-        "n_classes",
-        "none_ignored",
-        "out_dtype",
-        "shape",
-        "spec",
-        "sw",
-        "t",
-        "t_dtype",
-        "x",
-        "xp",
-    )  # fmt: skip
+    __slots__ = ("axis", "cdtype", "check_values", "classes", "cw", "den", "device", "index_shape", "keep_shape",
+                 "lazy", "logits", "n_classes", "none_ignored", "out_dtype", "shape", "spec", "sw", "t", "t_dtype",
+                 "x", "xp")  # fmt: skip
 
     def __init__(self, spec: CrossEntropySpec, xp: Any, logits: Any, shape: tuple[int, ...]) -> None:
         self.spec, self.xp, self.logits, self.shape = spec, xp, logits, shape
