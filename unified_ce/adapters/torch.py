@@ -475,14 +475,19 @@ def _bce_spec(reduction: str) -> CrossEntropySpec:
     )
 
 
+def _check_same_shape(input: Any, target: Any, pytorch_says: str) -> None:
+    """Binary cross-entropy's target has the input's shape (PyTorch's own words quoted in the error)."""
+    if tuple(target.shape) != tuple(input.shape):
+        raise _TargetSizeError(
+            f"target must have the input's shape {tuple(input.shape)} (PyTorch: '{pytorch_says}'); "
+            f"got shape {tuple(target.shape)}"
+        )
+
+
 def _bce_translate(input: Any, target: Any, weight: Any, reduction: str, pos_weight: Any) -> Call:
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
-    if tuple(target.shape) != tuple(input.shape):
-        raise _TargetSizeError(
-            f"target must have the input's shape {tuple(input.shape)} (PyTorch: 'Target size must be the same "
-            f"as input size'); got shape {tuple(target.shape)}"
-        )
+    _check_same_shape(input, target, "Target size must be the same as input size")
     if not is_floating(xp, target.dtype):
         raise with_framework_type(InvalidTypeError, RuntimeError)(
             f"target must be a floating-point array of probabilities (PyTorch cannot cast the result to "
@@ -608,11 +613,7 @@ def _bce_probs_spec(reduction: str) -> CrossEntropySpec:
 def _bce_probs_translate(input: Array, target: Any, weight: Any, reduction: str) -> Call[Array]:
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
-    if tuple(target.shape) != tuple(input.shape):
-        raise _TargetSizeError(
-            f"target must have the input's shape {tuple(input.shape)} (PyTorch: 'Using a target size that is "
-            f"different to the input size is deprecated'); got shape {tuple(target.shape)}"
-        )
+    _check_same_shape(input, target, "Using a target size that is different to the input size is deprecated")
     if not is_floating(xp, input.dtype):
         raise with_framework_type(InvalidTypeError, RuntimeError)(
             f"input must be a floating-point array of probabilities; got dtype {input.dtype}"
