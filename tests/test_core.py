@@ -106,6 +106,23 @@ CASES = [
     Case("log_probs", S(inputs="log_probs", reduction="sum"), (4, 3)),
     Case("probs-index-min_log", S(inputs="probs", min_log=-100.0, reduction="sum"), (4, 3)),
     Case(
+        "probs-index-min_log-unclamped-ignore",
+        S(inputs="probs", min_log=-1e20, min_log_grad="unclamped", ignore_index=-1, reduction="none"),
+        (4, 3),
+        ignore_fraction=0.3,
+    ),
+    Case(
+        "probs-index-min_log-unclamped-smoothing",
+        S(inputs="probs", min_log=-1e20, min_log_grad="unclamped", label_smoothing=0.2, denominator="items"),
+        (4, 3),
+    ),
+    Case(
+        "probs-soft-min_log-unclamped-weights",
+        S(inputs="probs", target="probs", min_log=-1e20, min_log_grad="unclamped", weighting="per_item"),
+        (2, 3, 4),
+        class_weight=True,
+    ),
+    Case(
         "probs-soft-normalise-clip-weights",
         S(inputs="probs", target="probs", probs_normalize="before_clip", probs_clip=0.05, label_smoothing=0.1),
         (4, 3),

@@ -301,8 +301,12 @@ def _stable_softmax(x: np.ndarray, axis: int) -> np.ndarray:
 
 
 def _swce_reference(logits: np.ndarray, labels: np.ndarray, soft: bool, axis: int, ignore: int) -> np.ndarray:
-    """The op test's ``cross_entropy(softmax, label, soft_label, axis, ignore_index)``."""
-    softmax = _stable_softmax(logits, axis) if logits.size else logits
+    """The op test's ``cross_entropy(stable_softmax(logits), label, soft_label, axis, ignore_index)``."""
+    return _op_cross_entropy(_stable_softmax(logits, axis) if logits.size else logits, labels, soft, axis, ignore)
+
+
+def _op_cross_entropy(softmax: np.ndarray, labels: np.ndarray, soft: bool, axis: int, ignore: int) -> np.ndarray:
+    """The op test's ``cross_entropy(softmax, label, soft_label, axis, ignore_index)`` of probabilities."""
     if soft:
         return (-labels * np.log(softmax)).sum(axis=axis, keepdims=True)
     lab = labels.astype(np.int64)
@@ -357,3 +361,60 @@ def test_softmax_with_cross_entropy_op_errors(shapes: tuple[tuple[int, ...], tup
     x_shape, l_shape = shapes
     with pytest.raises(ValueError):
         softmax_with_cross_entropy(np.zeros(x_shape, np.float32), np.zeros(l_shape, np.int32))
+
+
+#: The ``use_softmax=False`` classes of the op test (``TestSoftmaxWithCrossEntropyOp_NotWithSoftmax_*``):
+#: (test class suffix, shape, axis, ignore_index, soft_label).  They feed the kernel
+#: ``stable_softmax(uniform(0.1, 1.0))`` as the input and expect ``cross_entropy(softmax, label, ...)``.
+NOT_WITH_SOFTMAX: list[tuple[str, list[int], int, int, bool]] = [
+    ("SoftLabel_1D", [13, 8], -1, -1, True),
+    ("HardLabel_1D", [13, 8], -1, -1, False),
+    ("SoftLabel_2D", [3, 5, 7, 11], -1, -1, True),
+    *[(f"SoftLabel_2D_Axis{a + 1}", [3, 5, 7, 11], a, -1, True) for a in (1, 2, 3)],
+    ("HardLabel_2D", [3, 5, 7, 11], -1, -1, False),
+    *[(f"HardLabel_2D_Axis{a + 1}", [3, 5, 7, 11], a, -1, False) for a in (1, 2, 3)],
+    ("HardLabel_Ignore", [13, 8], -1, 2, False),
+    ("HardLabel_Ignore_Axis", [13, 8], 1, 2, False),
+    ("HardLabel_2D_Ignore", [3, 5, 7, 11], -1, 2, False),
+    ("HardLabel_2D_Ignore_Axis3", [3, 5, 7, 11], 2, 2, False),
+]
+
+
+@pytest.mark.parametrize("case", NOT_WITH_SOFTMAX, ids=[c[0] for c in NOT_WITH_SOFTMAX])
+def test_softmax_with_cross_entropy_op_not_with_softmax(case: tuple[Any, ...]) -> None:
+    """``TestSoftmaxWithCrossEntropyOp_NotWithSoftmax_*``: the kernel on probabilities (``use_softmax=False``,
+    called there through ``_C_ops.cross_entropy_with_softmax``; here through ``cross_entropy(...,
+    use_softmax=False, reduction='none')``, which runs the same kernel): ``check_output`` on the loss, and
+    ``check_grad`` (the gradient of the loss's mean with respect to the probabilities, ``-q / p``) against
+    central differences of the test's reference."""
+    name, shape, axis, ignore, soft = case
+    rng = _rng(len(name))
+    probs = _stable_softmax(rng.uniform(0.1, 1.0, shape).astype(DTYPE), axis)
+    if soft:
+        labels = rng.uniform(0.1, 1.0, shape).astype(DTYPE)
+        labels /= labels.sum(axis=axis, keepdims=True)
+    else:
+        lshape = list(shape)
+        lshape[axis] = 1
+        labels = rng.integers(0, shape[axis], lshape).astype(np.int64)
+    kw: dict[str, Any] = {"soft_label": soft, "ignore_index": ignore, "axis": axis, "use_softmax": False}
+    want = _op_cross_entropy(probs, labels, soft, axis, ignore)
+    loss = cross_entropy(probs, labels, reduction="none", **kw)
+    assert loss.shape == want.shape
+    np.testing.assert_allclose(loss, want, rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(CrossEntropyLoss(reduction="none", **kw)(probs, labels), want, rtol=1e-5, atol=1e-12)
+    # check_grad: d mean(loss) / d input, on a slice of the items (central differences cost two forwards each)
+    g_out = np.full(want.shape, 1.0 / want.size)
+    _, g = cross_entropy.value_and_grad(probs, labels, reduction="none", grad_output=g_out, **kw)
+    idx = tuple(slice(0, 2) if i != axis % len(shape) else slice(None) for i in range(len(shape)))
+
+    def ref(a: np.ndarray) -> np.ndarray:
+        full = probs.copy()
+        full[idx] = a
+        return _op_cross_entropy(full, labels, soft, axis, ignore) / want.size
+
+    np.testing.assert_allclose(g[idx], _numeric_grad(ref, probs[idx]), rtol=1e-5, atol=1e-9)
+    # and the mean itself: Paddle's cross_entropy divides by every item (ignore_index < 0) or by the
+    # non-ignored ones (a non-negative ignore_index)
+    n = want.size if ignore < 0 or soft else int(np.sum(labels != ignore))
+    np.testing.assert_allclose(cross_entropy(probs, labels, **kw), want.sum() / n, rtol=1e-5)

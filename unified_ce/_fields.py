@@ -200,7 +200,7 @@ _DENOMINATORS = ("valid", "items", "label_weight", "item_weight", "batch", "logi
 FIELDS: tuple[Field, ...] = (
     _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets transforms terms reduce evaluate fastpath",
              KernelCoverage(reason="sigmoid cross-entropy")),
-    _choices("target", "index", ("index", "probs"), "validate targets terms reduce evaluate fastpath aux",
+    _choices("target", "index", ("index", "probs"), "validate targets transforms terms reduce evaluate fastpath aux",
              KernelCoverage(reason="probability targets")),
     _choices("inputs", "logits", ("logits", "log_probs", "probs"), "validate transforms stats terms evaluate",
              KernelCoverage(reason="log-probability or probability inputs")),
@@ -219,7 +219,7 @@ FIELDS: tuple[Field, ...] = (
     _row("batch_axis", 0, _int("batch_axis"), "validate reduce", ALL_KERNELS, (0, -1), (int,)),
     _row("ignore_index", None, _ignore_index, "targets labels inputs", ALL_KERNELS, (None, -100, 0, 1),
          (int, type(None))),
-    _row("label_smoothing", 0.0, _label_smoothing, "targets terms", ALL_KERNELS, (0.0, 0.1, 0.7)),
+    _row("label_smoothing", 0.0, _label_smoothing, "targets transforms terms", ALL_KERNELS, (0.0, 0.1, 0.7)),
     _row("kl_eps", 0.0, _finite("kl_eps", minimum=0), "terms", ALL_KERNELS, (0.0, 1e-7)),  # probs targets only
     _row("scale", 1.0, _finite("scale"), "reduce", ALL_KERNELS, (1.0, 0.5, -2.0)),
     _row("keepdims", False, _bool("keepdims"), "validate reduce", ALL_KERNELS, (False, True), (bool,)),
@@ -240,6 +240,7 @@ FIELDS: tuple[Field, ...] = (
     _row("probs_clip", 0.0, _probs_clip, "transforms", NO_KERNEL, (0.0, 1e-7)),
     _row("log_eps", 0.0, _finite("log_eps", minimum=0), "transforms", NO_KERNEL, (0.0, 1e-12)),
     _row("min_log", None, _min_log, "transforms", NO_KERNEL, (None, -100.0), (type(None),)),
+    _choices("min_log_grad", "zero", ("zero", "unclamped"), "transforms", NO_KERNEL),
     _row("probs_grad_floor", None, _positive_or_none("probs_grad_floor"), "transforms", NO_KERNEL, (None, 1e-12)),
     _row("probs_in_range", False, _bool("probs_in_range"), "validate transforms", NO_KERNEL, (False, True), (bool,)),
 )  # fmt: skip

@@ -21,6 +21,7 @@ Activation = Literal["softmax", "sigmoid"]
 TargetKind = Literal["index", "probs"]
 InputKind = Literal["logits", "log_probs", "probs"]
 ProbsNormalize = Literal["none", "before_clip", "after_clip"]
+MinLogGrad = Literal["zero", "unclamped"]
 SoftLoss = Literal["cross_entropy", "kl"]
 Weighting = Literal["per_class", "per_item", "per_label"]
 Reduction = Literal["none", "sum", "mean", "sample_mean"]
@@ -163,7 +164,15 @@ class CrossEntropySpec:
         ``inputs="probs"``: the :math:`e` in :math:`\log(p + e)` (MXNet's 1e-12).
     min_log : float or None
         ``inputs="probs"``: each log-probability is clamped from below at this value (PyTorch's and
-        MLX's -100) -- gradient 0 where it bites.
+        MLX's -100) -- gradient 0 where it bites (see ``min_log_grad``).
+    min_log_grad : {"zero", "unclamped"}
+        ``inputs="probs"`` with ``min_log``: the gradient where the clamp bites.  ``"zero"``: the
+        derivative of the clamped log, 0 there (autodiff of the ``max``); ``"unclamped"``: the
+        derivative of the unclamped log, :math:`g / (b + e)` everywhere -- Paddle's backward
+        :math:`-q / p` with ``use_softmax=False``, whose clamp (at -1e20) only bites at
+        :math:`p = 0`, where the gradient is :math:`\pm\infty` (and NaN for a probability target
+        :math:`q = 0` there, :math:`0 \cdot \infty`); classes outside the loss (an index target's
+        other classes, ignored items) keep gradient 0.
     probs_grad_floor : float or None
         ``inputs="probs"``, sigmoid: the gradient is PyTorch's
         :math:`((1 + (w - 1)\tilde q) p - w \tilde q) / \max(p (1 - p), \mathrm{floor})` (its
@@ -211,6 +220,7 @@ class CrossEntropySpec:
     probs_clip: float = 0.0
     log_eps: float = 0.0
     min_log: float | None = None
+    min_log_grad: MinLogGrad = "zero"
     probs_grad_floor: float | None = None
     probs_in_range: bool = False
 
@@ -242,6 +252,8 @@ class CrossEntropySpec:
             out.append(f"log(p + {self.log_eps:g})")
         if self.min_log is not None:
             out.append(f"each log clamped at {self.min_log:g}")
+            if self.min_log_grad == "unclamped":
+                out.append("the gradient of the unclamped log (infinite where p = 0)")
         if self.probs_grad_floor is not None:
             out.append(f"gradient (p - q) / max(p (1 - p), {self.probs_grad_floor:g})")
         if self.probs_in_range:
@@ -354,5 +366,6 @@ class SpecFields(TypedDict, total=False):
     probs_clip: float
     log_eps: float
     min_log: float | None
+    min_log_grad: MinLogGrad
     probs_grad_floor: float | None
     probs_in_range: bool

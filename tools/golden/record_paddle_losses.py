@@ -252,7 +252,8 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
          [pz.astype(F32), np.array([0, 2, 0])], tags=["use_softmax", "clip"])
     case("no_softmax-raw-none", "cross_entropy", {"use_softmax": False, "reduction": "none"},
          [rng.uniform(0.1, 3, (N, C)), labels((N,), C)], tags=["use_softmax"],
-         note="use_softmax=False on inputs that are not probabilities (> 1): -log(x) as given")
+         note="use_softmax=False on inputs that are not probabilities (> 1): -log(x) as given",
+         invalid="probabilities above 1 (the paddle dialect requires them in [0, 1])")
     # axis and ranks
     for red in ("mean", "none"):
         both("ce", f"axis1-rank3-{red}", {"axis": 1, "reduction": red}, [logits((2, C, 3), F64), labels((2, 3), C)],
@@ -365,6 +366,128 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
          [logits((N, C), F16), probs01((N, C), F16)], tags=["float16"])
     both("bce", "reduction_invalid-error", {"reduction": "avg"}, [logits((N, C), F64), probs01((N, C), F64)],
          tags=["error"])
+
+    # ============================================================== use_softmax=False, every argument
+    # (a generator of their own: the cases above keep their data)
+    rng = np.random.default_rng(20261201)  # noqa: F841 - read by the helpers above through their closure
+    _no_softmax_cases(case, both, logits, labels, soft)
+
+
+def _no_softmax_cases(case, both, logits, labels, soft) -> None:  # noqa: PLR0915 - a flat list of cases
+    """``use_softmax=False``: probabilities in, ``-TolerableValue(log p)`` (log 0 -> -1e20), backward ``-q / p``."""
+    N, C, RED = 4, 5, ("mean", "sum", "none")
+    ns = {"use_softmax": False}
+    tags = ["use_softmax"]
+    t = np.array([0, 1, 2, 1, 4, 3], np.int64)
+    tm = np.array([0, -100, 2, -100, 4, 3], np.int64)
+    for red in RED:
+        both("ce", f"no_softmax-f32-{red}", {**ns, "reduction": red}, [soft((N, C), F32), labels((N,), C)], tags=tags)
+        w = np.random.default_rng(len(red)).uniform(0.2, 2, C)
+        both("ce", f"no_softmax-weight-{red}", {**ns, "weight": w, "reduction": red},
+             [soft((N, C), F64), labels((N,), C)], tags=[*tags, "class_weight"])
+        case(f"no_softmax-weight-f32-{red}", "cross_entropy", {**ns, "weight": w.astype(F32), "reduction": red},
+             [soft((N, C), F32), labels((N,), C)], tags=[*tags, "class_weight"])
+        both("ce", f"no_softmax-ignore1-{red}", {**ns, "ignore_index": 1, "reduction": red}, [soft((6, C), F64), t],
+             tags=[*tags, "ignore_index"])
+        both("ce", f"no_softmax-ignore_default-{red}", {**ns, "reduction": red}, [soft((6, C), F64), tm],
+             tags=[*tags, "ignore_index"], note="labels -100 ignored; mean divides by all 6 items (mean_all)")
+        case(f"no_softmax-ignore_default-weight-{red}", "cross_entropy", {**ns, "weight": w, "reduction": red},
+             [soft((6, C), F64), tm], tags=[*tags, "ignore_index", "class_weight"])
+        both("ce", f"no_softmax-soft-weight-{red}", {**ns, "soft_label": True, "weight": w, "reduction": red},
+             [soft((N, C), F64), soft((N, C), F64)], tags=[*tags, "soft_label", "class_weight"])
+        case(f"no_softmax-soft-f32-{red}", "cross_entropy", {**ns, "soft_label": True, "reduction": red},
+             [soft((N, C), F32), soft((N, C), F32)], tags=[*tags, "soft_label"])
+        # label smoothing in float32 (float64 input has Paddle's float32-rounded smoothing, pending)
+        case(f"no_softmax-ls0.1-f32-{red}", "cross_entropy", {**ns, "label_smoothing": 0.1, "reduction": red},
+             [soft((N, C), F32), labels((N,), C)], tags=[*tags, "label_smoothing"])
+        case(f"no_softmax-ls0.2-weight-f32-{red}", "cross_entropy",
+             {**ns, "label_smoothing": 0.2, "weight": w.astype(F32), "reduction": red},
+             [soft((N, C), F32), labels((N,), C)], tags=[*tags, "label_smoothing", "class_weight"])
+        case(f"no_softmax-ls0.3-soft-f32-{red}", "cross_entropy",
+             {**ns, "label_smoothing": 0.3, "soft_label": True, "reduction": red},
+             [soft((N, C), F32), soft((N, C), F32)], tags=[*tags, "label_smoothing", "soft_label"])
+        case(f"no_softmax-ls0.3-onehot-f32-{red}", "cross_entropy", {**ns, "label_smoothing": 0.3, "reduction": red},
+             [soft((N, C), F32), np.eye(C, dtype=F32)[labels((N,), C)]], tags=[*tags, "label_smoothing"])
+    for red in ("mean", "none"):
+        both("ce", f"no_softmax-axis1-rank3-{red}", {**ns, "axis": 1, "reduction": red},
+             [soft((2, C, 3), F64, axis=1), labels((2, 3), C)], tags=[*tags, "axis", "higher_rank"])
+        case(f"no_softmax-axis0-{red}", "cross_entropy", {**ns, "axis": 0, "reduction": red},
+             [soft((C, N), F64, axis=0), labels((N,), C)], tags=[*tags, "axis"])
+        case(f"no_softmax-axis1-rank4-weight-ignore2-{red}", "cross_entropy",
+             {**ns, "axis": 1, "weight": np.linspace(0.5, 1.5, C), "ignore_index": 2, "reduction": red},
+             [soft((2, C, 3, 2), F64, axis=1), labels((2, 3, 2), C)],
+             tags=[*tags, "axis", "higher_rank", "class_weight", "ignore_index"])
+        case(f"no_softmax-axis-1-rank4-{red}", "cross_entropy", {**ns, "reduction": red},
+             [soft((2, 3, 2, C), F64), labels((2, 3, 2), C)], tags=[*tags, "higher_rank"])
+        case(f"no_softmax-axis1-soft-{red}", "cross_entropy", {**ns, "axis": 1, "soft_label": True, "reduction": red},
+             [soft((2, C, 3), F64, axis=1), soft((2, C, 3), F64, axis=1)], tags=[*tags, "axis", "soft_label"])
+        case(f"no_softmax-axis1-soft-weight-{red}", "cross_entropy",
+             {**ns, "axis": 1, "soft_label": True, "weight": np.linspace(0.5, 1.5, C), "reduction": red},
+             [soft((2, C, 3), F64, axis=1), soft((2, C, 3), F64, axis=1)],
+             tags=[*tags, "axis", "soft_label", "class_weight"])
+    both("ce", "no_softmax-label_kept_axis-none", {**ns, "reduction": "none"},
+         [soft((N, C), F64), labels((N, 1), C)], tags=[*tags, "label_shape"])
+    case("no_softmax-label_int32-mean", "cross_entropy", ns, [soft((N, C), F64), labels((N,), C, np.int32)],
+         tags=[*tags, "label_dtype"])
+    case("no_softmax-rank1-mean", "cross_entropy", ns, [soft((C,), F64), np.array(2)], tags=[*tags, "rank1"])
+    case("no_softmax-rank1-label1-none", "cross_entropy", {**ns, "reduction": "none"}, [soft((C,), F64),
+         np.array([2])], tags=[*tags, "rank1"])
+    for red in RED:
+        both("ce", f"no_softmax-N0-{red}", {**ns, "reduction": red}, [np.zeros((0, C), F64),
+             np.zeros((0,), np.int64)], tags=[*tags, "empty"])
+    case("no_softmax-N0-soft-mean", "cross_entropy", {**ns, "soft_label": True},
+         [np.zeros((0, C), F64), np.zeros((0, C))], tags=[*tags, "empty", "soft_label"])
+    case("no_softmax-C1-mean", "cross_entropy", ns, [np.ones((N, 1)), np.zeros((N,), np.int64)], tags=[*tags, "C=1"])
+    case("no_softmax-N1-mean", "cross_entropy", ns, [soft((1, C), F64), labels((1,), C)], tags=[*tags, "N=1"])
+    case("no_softmax-all_ignored1-mean", "cross_entropy", {**ns, "ignore_index": 1},
+         [soft((3, C), F64), np.ones(3, np.int64)], tags=[*tags, "all_ignored"])
+    case("no_softmax-all_ignored1-weight-mean", "cross_entropy", {**ns, "ignore_index": 1, "weight": np.ones(C)},
+         [soft((3, C), F64), np.ones(3, np.int64)], tags=[*tags, "all_ignored", "class_weight"])
+    case("no_softmax-unnormalised-none", "cross_entropy", {**ns, "reduction": "none"},
+         [np.random.default_rng(1).uniform(0.05, 1.0, (N, C)), labels((N,), C)], tags=tags,
+         note="probabilities in [0, 1] whose rows do not sum to 1: -log p as given")
+    case("no_softmax-unnormalised-soft-none", "cross_entropy", {**ns, "soft_label": True, "reduction": "none"},
+         [np.random.default_rng(2).uniform(0.05, 1.0, (N, C)), soft((N, C), F64)], tags=[*tags, "soft_label"])
+    # edges: p = 1 and p = 0 (log 0 -> -1e20, backward -1/p = inf; soft: -q/p, 0/0 = nan), tiny p
+    pe = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [1e-300, 0.5, 0.5]], F64)
+    for red in RED:
+        case(f"no_softmax-edges-{red}", "cross_entropy", {**ns, "reduction": red}, [pe, np.array([0, 1, 2, 0])],
+             tags=[*tags, "clip"])
+        case(f"no_softmax-edges-weight-ignore1-{red}", "cross_entropy",
+             {**ns, "reduction": red, "ignore_index": 1, "weight": np.array([0.5, 2.0, 0.0])},
+             [pe, np.array([0, 1, 2, 1])], tags=[*tags, "clip", "class_weight", "ignore_index"],
+             note="p = 0 at a label of weight 0 (backward -1/0 * 0 = nan) and at an ignored label (0)")
+        case(f"no_softmax-edges-soft-{red}", "cross_entropy", {**ns, "soft_label": True, "reduction": red},
+             [pe, np.array([[1.0, 0.0, 0.0], [0.0, 0.5, 0.5], [0.0, 0.0, 1.0], [0.2, 0.3, 0.5]])],
+             tags=[*tags, "clip", "soft_label"])
+    case("no_softmax-edges-f32-none", "cross_entropy", {**ns, "reduction": "none"},
+         [np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [2e-38, 0.5, 0.5]], F32), np.array([0, 0, 0])],
+         tags=[*tags, "clip"], note="float32: 1e20, and p near the smallest normal float32 (XLA flushes subnormals)")
+    # invalid: outside [0, 1], NaN, soft labels that are no distributions
+    x = soft((N, C), F64)
+    case("no_softmax-negative_prob-none", "cross_entropy", {**ns, "reduction": "none"},
+         [np.where(np.eye(N, C, dtype=bool), -0.1, x), labels((N,), C)], tags=tags,
+         invalid="negative probabilities (Paddle: log of a negative number, nan)")
+    case("no_softmax-prob_above1-mean", "cross_entropy", ns, [x * 3, labels((N,), C)], tags=tags,
+         invalid="probabilities above 1 (Paddle: -log p < 0)")
+    case("no_softmax-soft-unnormalised-none", "cross_entropy", {**ns, "soft_label": True, "reduction": "none"},
+         [x, np.random.default_rng(3).uniform(0, 1, (N, C))], tags=[*tags, "soft_label"],
+         invalid="soft labels that do not sum to 1 (the paddle dialect requires distributions)")
+    # errors
+    case("no_softmax-float16-mean", "cross_entropy", ns, [soft((N, C), F16), labels((N,), C)],
+         tags=[*tags, "float16"])
+    case("no_softmax-label_eq_C-error", "cross_entropy", ns, [x, np.array([0, C, 1, 2])],
+         tags=[*tags, "invalid_label", "error"])
+    case("no_softmax-label_neg1-error", "cross_entropy", ns, [x, np.array([0, -1, 1, 2])],
+         tags=[*tags, "invalid_label", "error"])
+    case("no_softmax-soft-ignore_index5-error", "cross_entropy", {**ns, "soft_label": True, "ignore_index": 5},
+         [x, soft((N, C), F64)], tags=[*tags, "soft_label", "error"])
+    case("no_softmax-weight_wrong_size-error", "cross_entropy", {**ns, "weight": np.ones(C + 1)},
+         [x, labels((N,), C)], tags=[*tags, "error"])
+    case("no_softmax-soft_shape-error", "cross_entropy", {**ns, "soft_label": True}, [x, soft((N, C + 1), F64)],
+         tags=[*tags, "error"])
+    both("ce", "no_softmax-reduction_invalid-error", {**ns, "reduction": "avg"}, [x, labels((N,), C)],
+         tags=[*tags, "error"])
 
 
 if __name__ == "__main__":

@@ -91,7 +91,8 @@ SEMANTICS = {
     "output shape": "logits' shape with the class axis kept as size 1 (+ the softmax with return_softmax)",
     "per-sample weights": "no",
     "log-prob input": "no",
-    "probability input": "no (use_softmax=False is not supported yet)",
+    "probability input": "cross_entropy(use_softmax=False): -log p with log 0 = -1e20 (p in [0, 1], rows need not sum "
+    "to 1); gradient -q/p (infinite at p = 0)",
 }
 
 #: Golden cases this dialect does not reproduce yet, with the reason.
@@ -115,29 +116,7 @@ GOLDEN_PENDING = {
             "cross_entropy/ls0.2-weight-none",
             "cross_entropy/ls0.2-weight-sum",
             "cross_entropy/ls1.0-mean",
-        )
-    },
-    **{
-        cid: "use_softmax=False (probability inputs, -log p with Paddle's 1e20 clip) is not in the spec yet"
-        for cid in (
-            "CrossEntropyLoss/no_softmax-mean",
-            "CrossEntropyLoss/no_softmax-none",
-            "CrossEntropyLoss/no_softmax-sum",
-            "cross_entropy/no_softmax-f32-none",
             "cross_entropy/no_softmax-ls0.1-mean",
-            "cross_entropy/no_softmax-mean",
-            "cross_entropy/no_softmax-none",
-            "cross_entropy/no_softmax-raw-none",
-            "cross_entropy/no_softmax-soft-mean",
-            "cross_entropy/no_softmax-soft-none",
-            "cross_entropy/no_softmax-soft-sum",
-            "cross_entropy/no_softmax-sum",
-            "cross_entropy/no_softmax-weight-ignore1-mean",
-            "cross_entropy/no_softmax-weight-ignore1-none",
-            "cross_entropy/no_softmax-weight-ignore1-sum",
-            "cross_entropy/no_softmax-zero_prob-f32-none",
-            "cross_entropy/no_softmax-zero_prob-none",
-            "cross_entropy/no_softmax-zero_prob-soft-none",
         )
     },
     "binary_cross_entropy_with_logits/label_minus100-none": "Paddle's kernel gives 0 where label == -100 "
@@ -154,8 +133,10 @@ GOLDEN_PENDING = {
 #: Golden cases (``unified_ce/conformance/golden/paddle.json``) where Paddle raises but this dialect
 #: deliberately accepts the input, with the reason.
 GOLDEN_DEVIATIONS = {
-    "cross_entropy/float16-mean": "float16 input is accepted (Paddle 3.3.1 has no float16 CPU kernel of "
-    "cross_entropy_with_softmax)",
+    **{
+        cid: "float16 input is accepted (Paddle 3.3.1 has no float16 CPU kernel of cross_entropy_with_softmax)"
+        for cid in ("cross_entropy/float16-mean", "cross_entropy/no_softmax-float16-mean")
+    },
     "binary_cross_entropy_with_logits/float16-none": "float16 logits are accepted (Paddle 3.3.1 has no float16 "
     "CPU kernel of sigmoid_cross_entropy_with_logits)",
     "softmax_with_cross_entropy/logits_float16": "float16 logits are accepted (Paddle 3.3.1 registers "
@@ -447,9 +428,28 @@ class BCEWithLogitsLoss(DialectLoss):
 _CE_NAMES = (("logits", "input"), ("target", "label"), ("class_weight", "weight"))
 
 
+#: ``use_softmax=False``: the input holds probabilities.  The CPU kernel (``funcs/cross_entropy.cc``) takes
+#: ``-TolerableValue(log p)``, which turns log(0) = -inf into -1e20 (``kApproInf``; nothing else: a finite
+#: log p >= -745 is never below it), and its backward (``cross_entropy_grad_kernel.cc``) is ``-q / p``, that
+#: of the unclamped log (``-1 / p`` at the label for hard labels, 0 at the other classes).
+_PROBS: dict[str, Any] = {
+    "inputs": "probs",
+    "min_log": -1e20,
+    "min_log_grad": "unclamped",
+    "probs_in_range": True,
+}
+
+
 @spec_cache(512)
 def _ce_spec(
-    axis: int, soft: bool, ignore_index: int | None, eps: float, reduction: str, weighted: bool, empty: bool
+    axis: int,
+    soft: bool,
+    ignore_index: int | None,
+    eps: float,
+    reduction: str,
+    weighted: bool,
+    empty: bool,
+    use_softmax: bool = True,
 ) -> CrossEntropySpec:
     if reduction != "mean":
         denominator = "items"
@@ -470,8 +470,9 @@ def _ce_spec(
         # x / (d + (d == 0)): 0 when nothing counts; an empty input gives nan (paddle adds nan)
         zero_denominator="nan" if empty else "zero",
         keepdims=False,
-        min_shifted_logit=_CPU_SOFTMAX_CLIP,
+        min_shifted_logit=_CPU_SOFTMAX_CLIP if use_softmax else None,  # the softmax's clip
         probs_sum_to_one=soft,
+        **({} if use_softmax else _PROBS),
     )
 
 
@@ -500,8 +501,7 @@ def _ce_translate(
         raise InvalidArgumentError(
             f"ignore_index must be -100 (or negative) when soft_label is True; got {ignore_index}"
         )
-    if not _flag("use_softmax", use_softmax):
-        raise InvalidArgumentError("use_softmax=False (probability inputs) is not supported yet")
+    use_softmax = _flag("use_softmax", use_softmax)
     xp = namespace_of({"input": input, "label": label})
     nd = input.ndim
     if nd == 0:
@@ -544,7 +544,7 @@ def _ce_translate(
             f"weight's class_dimension); got shape {tuple(weight.shape)}"
         )
     empty = 0 in tuple(input.shape)
-    spec = _ce_spec(ax, soft, ignore_index, eps, reduction, weight is not None, empty)
+    spec = _ce_spec(ax, soft, ignore_index, eps, reduction, weight is not None, empty, use_softmax)
     if reduction == "none" and (kept or soft or eps):  # soft labels: the class axis kept with size 1
         spec = spec.replace(keepdims=True)
     return Call(spec, input, label, class_weight=weight, names=_CE_NAMES)
@@ -563,13 +563,16 @@ def cross_entropy(
     label_smoothing: float = 0.0,
     name: Any = None,
 ) -> Call[Array]:
-    """``paddle.nn.functional.cross_entropy`` on any array library (``use_softmax=False`` not yet).
+    """``paddle.nn.functional.cross_entropy`` on any array library.
 
     Hard labels: ``-log softmax(input)[label]`` times ``weight[label]``; soft labels (``soft_label``,
     or any label with ``label_smoothing > 0``, smoothed as ``(1 - eps) q + eps / C``): the soft
     cross-entropy times ``sum_c q_c weight_c``.  ``'mean'`` divides by the sum of those weights, by
     the non-ignored count for a non-negative ``ignore_index``, and by *every* item otherwise (ignored
-    ones included, Paddle's ``mean_all``); 0 when that sum is 0, nan for an empty input.
+    ones included, Paddle's ``mean_all``); 0 when that sum is 0, nan for an empty input.  With
+    ``use_softmax=False``, ``input`` holds probabilities in [0, 1] and ``-log p`` replaces
+    ``-log softmax``, ``log 0`` taken as -1e20, with the gradient ``-q / p`` of Paddle's kernel
+    (infinite where ``p = 0``).
 
     Examples
     --------
@@ -580,6 +583,14 @@ def cross_entropy(
     0.44018970
     >>> print(f"{float(cross_entropy(x, np.array([3, -100]))):.8f}")   # the ignored item counts in the mean
     0.22009485
+
+    Probabilities in (``-log 0.5``; ``log 0`` counts as -1e20):
+
+    >>> p = np.array([[0.5, 0.5, 0.0], [0.25, 0.25, 0.5]])
+    >>> cross_entropy(p, np.array([0, 2]), use_softmax=False, reduction="none")
+    array([0.69314718, 0.69314718])
+    >>> print(float(cross_entropy(p, np.array([2, 2]), use_softmax=False, reduction="sum")))
+    1e+20
     """
     return _ce_translate(input, label, weight, ignore_index, reduction, soft_label, axis, use_softmax, label_smoothing)
 

@@ -9,12 +9,13 @@
 # * inputs="probs" (softmax): the probabilities p become log-probabilities y, used like log_probs:
 #   a = p / sum_c p_c (probs_normalize="before_clip"), a' = clip(a, d, 1 - d) (probs_clip d),
 #   b = a' / sum_c a'_c ("after_clip"), y = max(log(b + e), min_log) (log_eps e).  Gradient (chain,
-#   below), as autodiff gives: g / (b + e) where the clamp does not bite (0 where it does), through
+#   below), as autodiff gives: g / (b + e) where the clamp does not bite (0 where it does; everywhere with
+#   min_log_grad="unclamped", Paddle's -q / p, except classes an index target's loss does not read), through
 #   the normalisation (g - sum_c g_c b_c) / s, times the clip's mask [d <= a <= 1 - d], through the
 #   first normalisation.
 # * inputs="probs" (sigmoid): L = -w q~ y(p') - (1 - q~) y(1 - p'), p' = clip(p), y(v) = max(log(v + e),
 #   min_log), w = pos_weight (binary_loss).  Gradient (binary_grad): c (-w q~ [y1 bites]/(p' + e) +
-#   (1 - q~) [y0 bites]/(1 - p' + e)) [clip passes], or PyTorch's c ((1 + (w - 1) q~) p - w q~) /
+#   (1 - q~) [y0 bites]/(1 - p' + e)) [clip passes] (no [bites] with min_log_grad="unclamped"), or PyTorch's c ((1 + (w - 1) q~) p - w q~) /
 #   max(p (1 - p), probs_grad_floor).  With probs_in_range, p (and q) outside [0, 1] give NaN (lazy
 #   inputs; eager ones were refused by validation).
 """Logit transforms: scale and soft-cap (with their gradient), the capped distance below the row maximum,
@@ -27,7 +28,8 @@ import math
 from typing import Any
 
 from .._backend import keep_order
-from .inputs import Inputs, csum
+from .inputs import Inputs, class_iota, csum
+from .targets import index_parts
 
 __all__ = ["binary_grad", "binary_loss", "chain", "gap", "has_transform", "transformed"]
 
@@ -130,18 +132,23 @@ def _probs_forward(inp: Inputs) -> tuple[Any, ...]:
         s2 = csum(inp, b)
         b = b / s2
     y, z, keep = _log(inp, b)
-    if spec.probs_in_range and inp.lazy:
-        y = _nan_where(inp, _out_of_range(inp, p), y)
+    if spec.probs_in_range and inp.lazy:  # the whole item, also where an index target reads another class
+        y = _nan_where(inp, csum(inp, inp.xp.astype(_out_of_range(inp, p), y.dtype)) > 0, y)
     return y, z, keep, a, inside, s1, b, s2
 
 
 def _probs_chain(inp: Inputs, g: Any) -> Any:
     """``dL/dp`` from ``g = dL/dy`` for softmax probabilities."""
     _, z, keep, a, inside, s1, b, s2 = _probs_forward(inp)
-    xp = inp.xp
-    if keep is not None:
-        g = g * xp.astype(keep, g.dtype)
-    g = g / z
+    xp, spec = inp.xp, inp.spec
+    if spec.min_log_grad == "unclamped" and spec.target == "index" and (read := _read(inp)) is not None:
+        # the classes the loss does not read (other than the label, ignored items) keep 0, even where p = 0
+        one = xp.asarray(1.0, dtype=z.dtype, device=inp.device)
+        g = xp.where(read, g / xp.where(read, z, one), xp.zeros_like(g))
+    else:
+        if keep is not None and spec.min_log_grad == "zero":
+            g = g * xp.astype(keep, g.dtype)
+        g = g / z
     if s2 is not None:  # b = b' / s2: dL/db'_j = (g_j - sum_c g_c b_c) / s2
         g = (g - csum(inp, g * b)) / s2
     if inside is not None:
@@ -149,6 +156,16 @@ def _probs_chain(inp: Inputs, g: Any) -> Any:
     if s1 is not None:  # a = p / s1
         g = (g - csum(inp, g * a)) / s1
     return g
+
+
+def _read(inp: Inputs) -> Any:
+    """Index targets: where the loss reads the probabilities (the label's class of the non-ignored items; every
+    class of them with label smoothing), or None where it reads them all."""
+    parts = index_parts(inp)
+    read = None if inp.spec.label_smoothing else class_iota(inp) == parts.idx
+    if parts.valid is not None:
+        read = parts.valid if read is None else read & parts.valid
+    return read
 
 
 def _binary_logs(inp: Inputs) -> tuple[Any, Any, Any, Any, Any, Any, Any]:
@@ -179,7 +196,7 @@ def binary_grad(inp: Inputs, q: Any, c: Any) -> Any:
     _, z1, keep1, _, z0, keep0, inside = _binary_logs(inp)
     g1 = -(c * q) if w is None else -(c * (w * q))
     g0 = -(c * (1.0 - q))
-    if keep1 is not None:
+    if keep1 is not None and spec.min_log_grad == "zero":
         g1 = g1 * xp.astype(keep1, g1.dtype)
         g0 = g0 * xp.astype(keep0, g0.dtype)
     g = g1 / z1 - g0 / z0
