@@ -6,7 +6,9 @@ Paddle test (same shapes, dtypes, options, value ranges) and compares with that 
 reference (``cross_entropy_loss_1d`` / ``_2d``, ``cross_entropy_soft`` / ``_soft_2d`` with
 ``label_smooth``) at its tolerance (``rtol=1e-5``); the gradient is compared with central differences
 of the same reference (Paddle's ``OpTest.check_grad`` does the same numerically).  Where the tests
-expect an error (``TestCrossEntropyFAPIError``) the dialect raises that class.
+expect an error (``TestCrossEntropyFAPIError``) the dialect raises that class.  Also ported: the op test
+``test/legacy_test/test_softmax_with_cross_entropy_op.py`` (``softmax_with_cross_entropy``, and its
+``NotWithSoftmax`` classes, the kernel on probabilities: ``cross_entropy(..., use_softmax=False)``).
 """
 
 from __future__ import annotations
