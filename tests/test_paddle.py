@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import BackendInfo, assert_close
 from unified_ce import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
-from unified_ce.adapters.paddle import VisibleDeprecationWarning, softmax_with_cross_entropy
+from unified_ce.adapters.paddle import VisibleDeprecationWarning, cross_entropy, softmax_with_cross_entropy
 
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
@@ -141,3 +141,29 @@ def test_return_softmax(backend: BackendInfo) -> None:
     e = np.exp(x - x.max(axis=1, keepdims=True))
     assert_close(backend.to_numpy(p), e / e.sum(axis=1, keepdims=True), dtype=np.float64, what="softmax")
     assert_close(backend.to_numpy(loss), _reference(x, t, axis=1)[0], dtype=np.float64, what="loss")
+
+
+def test_use_softmax_false_refuses_probabilities_outside_the_unit_interval(backend: BackendInfo) -> None:
+    # Paddle returns -log p for p > 1 (a negative loss) and nan for p < 0 at the label, and does not look at
+    # the other classes; unified_ce raises (eager) or makes the whole item NaN (lazy: values unknown when traced)
+    p = np.array([[0.2, 0.3, 0.5], [0.1, 1.5, 0.4], [0.6, 0.4, 0.0]])
+    label = np.array([2, 0, 1])
+    if backend.lazy:
+        loss = backend.to_numpy(
+            backend.call(lambda a, t: cross_entropy(a, t, use_softmax=False, reduction="none"), backend.asarray(p),
+                         backend.asarray(label))
+        )  # fmt: skip
+        assert np.isnan(loss[1]) and np.allclose(loss[[0, 2]], -np.log([0.5, 0.4]))
+        return
+    with pytest.raises(InvalidArgumentError, match=r"^input must be probabilities in \[0, 1\]"):
+        cross_entropy(backend.asarray(p), backend.asarray(label), use_softmax=False)
+    with pytest.raises(InvalidArgumentError, match="input must be probabilities"):
+        cross_entropy(backend.asarray(-p), backend.asarray(label), use_softmax=False, soft_label=False)
+
+
+def test_use_softmax_false_float16_accepted() -> None:
+    # Paddle's CPU build has no float16 kernel: accepted here, computed in float32
+    p = np.array([[0.25, 0.25, 0.5], [0.5, 0.5, 0.0]])
+    out = cross_entropy(p.astype(np.float16), np.array([2, 2]), use_softmax=False, reduction="none")
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.astype(np.float64), [np.log(2.0), np.float16(1e20)], rtol=1e-3)
