@@ -24,6 +24,9 @@ import os
 import sys
 from pathlib import Path
 
+if os.environ.get("PYTHONHASHSEED") != "0":  # Keras's reduction error prints a set: one order on every run
+    os.environ["PYTHONHASHSEED"] = "0"
+    os.execv(sys.executable, [sys.executable, *sys.argv])
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -265,5 +268,29 @@ tb = np.array([[1.0, 0.0, 1.0, 0.0], [1.0, 0.0, 0.0, 1.0]])
 case("probs-clip-f64", bce, {}, [tb, pb], tags=["clip"], note="clipped to [1e-7, 1-1e-7]")
 case("probs-clip-f32", BCE, {}, [tb.astype(F32), pb.astype(F32)], tags=["clip"])
 case("shape-error", bce, {}, [np.ones((N, C + 1)), np.full((N, C), 0.5)], tags=["error"])
+
+# ---------------------------------------------------------------- probabilities at the edges, per dtype
+# (appended last: the cases above keep their random draws). p exactly 0 and 1, p inside (0, eps) and
+# (1 - eps, 1), where the clip to [1e-7, 1 - 1e-7] bites; the functions compute in the input's dtype (in
+# float16 1 - 1e-7 rounds to 1 and 1e-7 to the subnormal 1.19e-7), the classes in their ``dtype``.
+pe16 = np.array([[0.0, 1.0, 0.0], [1e-9, 0.5, 0.5 - 1e-9], [0.2, 0.2, 0.2], [1.0, 1.0, 2.0], [5e-8, 0.6, 0.4 - 5e-8]])
+te16 = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0]])
+ts16 = np.array([0, 0, 2, 1, 0])
+pb16 = np.array([[0.0, 1.0, 1e-9, 0.5, 5e-8], [1.0, 0.0, 1 - 1e-9, 0.3, 1 - 5e-8], [0.0, 1.0, 1e-4, 0.9999, 0.25]])
+tb16 = np.array([[1.0, 0.0, 1.0, 0.0, 1.0], [1.0, 0.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0, 0.5]])
+for dt in (F16, F32, F64):
+    dn = np.dtype(dt).name
+    case(f"probs-edges-{dn}", cce, {}, [te16.astype(dt), pe16.astype(dt)], tags=["clip", "probs_edges"],
+         note="p = 0, 1 and inside the clip; the function computes in the input's dtype")
+    case(f"probs-edges-{dn}", scce, {}, [ts16, pe16.astype(dt)], tags=["clip", "probs_edges"])
+    case(f"probs-edges-{dn}", bce, {}, [tb16.astype(dt), pb16.astype(dt)], tags=["clip", "probs_edges"])
+    for api, t in ((CCE, te16), (SCCE, ts16), (BCE, None)):
+        x = pb16 if api == BCE else pe16
+        t = tb16 if t is None else t
+        case(f"probs-edges-{dn}", api, {}, [t if t.dtype.kind == "i" else t.astype(dt), x.astype(dt)],
+             tags=["clip", "probs_edges"], note="dtype=None: computed in float32")
+        case(f"probs-edges-dtype_{dn}", api, {"dtype": dn, "reduction": "none"},
+             [t if t.dtype.kind == "i" else t.astype(dt), x.astype(dt)], tags=["clip", "probs_edges"],
+             note=f"dtype='{dn}': computed in {dn}")
 
 R.write("keras")

@@ -199,4 +199,11 @@ case("weights_shape-error", BCE, [logits((N, C), F64), np.ones((N, C))], {"weigh
      note="MLX wants weights of exactly the loss's shape (no broadcasting)")
 case("reduction-error", BCE, [logits((N, C), F64), np.ones((N, C))], {"reduction": "avg"}, tags=["error"])
 
+# probabilities at the edges (appended last: the cases above keep their random draws)
+case("probs-edges-f16", BCE, [p01.astype(F16), z01.astype(F16)], {"with_logits": False, "reduction": "none"},
+     tags=["clip"], note="float16: 1e-50 is 0 and 1 - 1e-12 is 1; the log of 0 clipped at -100")
+case("probs-edges-f32-mean", BCE, [np.array([[0.0, 1.0, 1e-30], [1.0, 1e-7, 1 - 1e-7]], F32),
+     np.array([[0.0, 1.0, 1.0], [0.0, 0.5, 0.0]], F32)], {"with_logits": False}, tags=["clip"],
+     note="p = 0 and 1 under the default mean; the gradient at p exactly 0 or 1 is nan (MLX's autodiff)")
+
 R.write("mlx")

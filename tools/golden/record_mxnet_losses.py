@@ -168,6 +168,18 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
     case("float16", [logits((N, C), F16), probs01((N, C), F16)], tags=["float16"])
     case("float16-from_sigmoid", [probs01((N, C), F16), binary((N, C), F16)], {"from_sigmoid": True},
          tags=["float16", "from_sigmoid"])
+    # appended last (the cases above keep their random draws): in float16 1e-12 is 0, so log(p + 1e-12)
+    # is log(0) = -inf at p = 0 (and 0 * -inf = nan where the label's weight is 0); no p in (0, 1 / 65504):
+    # MXNet's float16 backward overflows 1 / p there (unified_ce computes half precision in float32)
+    pe16 = pe.copy()
+    pe16[1, 4] = 1e-3
+    case("from_sigmoid-eps-f16", [pe16.astype(F16), ye.astype(F16)], {"from_sigmoid": True},
+         tags=["from_sigmoid", "float16"], note="float16: 1e-12 underflows to 0; log(0) = -inf at p = 0 and 1")
+    case("from_sigmoid-eps-pos_weight-f16", [pe16.astype(F16), ye.astype(F16), None,
+         np.array([[2.0, 0.5, 3.0, 1.5, 1.0]], F16)], {"from_sigmoid": True}, tags=["from_sigmoid", "pos_weight", "float16"])
+    case("from_sigmoid-inside-f16", [np.array([[1e-3, 0.999, 0.5], [0.25, 0.75, 1e-3]], F16),
+         np.array([[0.0, 1.0, 1.0], [1.0, 0.0, 0.5]], F16)], {"from_sigmoid": True}, tags=["from_sigmoid", "float16"],
+         note="no p in (0, 1 / 65504)")
 
 
 if __name__ == "__main__":

@@ -439,9 +439,18 @@ class _KerasLoss(DialectLoss):
         float32) before anything else -- a float64 or float16 ``y_pred`` is computed in float32."""
         xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
         name = "float32" if self.dtype is None else str(getattr(self.dtype, "name", self.dtype))
-        if name not in ("float16", "float32", "float64"):
-            raise InvalidArgumentError(f"dtype={self.dtype!r} {_NOT_YET} (float16, float32 or float64)")
-        dt = getattr(xp, name)
+        name = name.removeprefix("torch.")
+        if name not in ("bfloat16", "float16", "float32", "float64"):
+            raise InvalidArgumentError(f"dtype={self.dtype!r} {_NOT_YET} (bfloat16, float16, float32 or float64)")
+        dt = getattr(xp, name, None)
+        if dt is None and name == "float16" and "dask" in xp.__name__:
+            import numpy  # array_api_compat's Dask namespace names no float16; its arrays take NumPy's
+
+            dt = numpy.dtype(name)
+        if dt is None:
+            raise InvalidArgumentError(
+                f"dtype={self.dtype!r}: the arrays' library ({xp.__name__}) has no {name} (torch and JAX have it)"
+            )
         y_pred = as_array_like("y_pred", y_pred, xp, y_pred)
         y_true = as_array_like("y_true", y_true, xp, y_pred)
         return (y_true if y_true.dtype == dt else xp.astype(y_true, dt)), (

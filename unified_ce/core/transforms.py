@@ -7,8 +7,9 @@
 #   the spec keeps the gradient alpha * softmax(y) - beta of the *unclipped* logits (as Paddle does),
 #   so the backward (terms.item_grad) does not read it.
 # * inputs="probs" (softmax): the probabilities p become log-probabilities y, used like log_probs:
-#   a = p / sum_c p_c (probs_normalize="before_clip"), a' = clip(a, d, 1 - d) (probs_clip d),
-#   b = a' / sum_c a'_c ("after_clip"), y = max(log(b + e), min_log) (log_eps e).  Gradient (chain,
+#   a = p / sum_c p_c (probs_normalize="before_clip"), a' = clip(a, d, 1 - d) (probs_clip d; both
+#   bounds rounded to the input's dtype: 1 - 1e-7 is 1 in float16), b = a' / sum_c a'_c ("after_clip"),
+#   y = max(log(b + e), min_log) (log_eps e, rounded to the input's dtype too: 0 in float16).  Gradient (chain,
 #   below), as autodiff gives: g / (b + e) where the clamp does not bite (0 where it does; everywhere with
 #   min_log_grad="unclamped", Paddle's -q / p, except classes an index target's loss does not read), through
 #   the normalisation (g - sum_c g_c b_c) / s, times the clip's mask [d <= a <= 1 - d], through the
@@ -92,20 +93,30 @@ def _out_of_range(inp: Inputs, v: Any) -> Any:
     return ~((v >= 0.0) & (v <= 1.0))
 
 
+def _in_dtype(inp: Inputs, v: float, like: Any) -> Any:
+    """The constant ``v`` rounded to the input's dtype (as the frameworks convert it), in ``like``'s dtype:
+    in float16 ``1e-12`` is 0 and ``1 - 1e-7`` is 1."""
+    c = inp.xp.asarray(v, dtype=inp.in_dtype, device=inp.device)
+    return c if c.dtype == like.dtype else inp.xp.astype(c, like.dtype)
+
+
 def _clip(inp: Inputs, a: Any) -> tuple[Any, Any]:
-    """``(clip(a, d, 1 - d), mask of a inside [d, 1 - d])`` (``(a, None)`` without a clip)."""
+    """``(clip(a, d, 1 - d), mask of a inside [d, 1 - d])`` (``(a, None)`` without a clip).  The bounds
+    are ``d`` and ``1 - d`` rounded to the input's dtype (as TensorFlow's ``clip_by_value`` converts
+    them): in float16 and bfloat16 ``1 - 1e-7`` is 1, so nothing is clipped at the top."""
     d = inp.spec.probs_clip
     if not d:
         return a, None
     xp = inp.xp
-    inside = (a >= d) & (a <= 1.0 - d)
-    return xp.minimum(xp.maximum(a, xp.asarray(d, dtype=a.dtype, device=inp.device)), 1.0 - d), inside
+    lo, hi = _in_dtype(inp, d, a), _in_dtype(inp, 1.0 - d, a)
+    inside = (a >= lo) & (a <= hi)
+    return xp.minimum(xp.maximum(a, lo), hi), inside
 
 
 def _log(inp: Inputs, b: Any) -> tuple[Any, Any, Any]:
     """``(y = max(log(b + e), min_log), b + e, mask of the unclamped logs or None)``."""
     xp, spec = inp.xp, inp.spec
-    z = keep_order(b) + spec.log_eps if spec.log_eps else b  # (1 - p) + e in this order, also under XLA
+    z = keep_order(b) + _in_dtype(inp, spec.log_eps, b) if spec.log_eps else b  # (1 - p) + e, also under XLA
     if spec.min_log is None:
         y = xp.log(z)
     else:  # log(0) = -inf, clamped below -- without NumPy's divide-by-zero warning
