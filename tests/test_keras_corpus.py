@@ -5,17 +5,26 @@ Source: keras-team/keras ``keras/src/losses/losses_test.py`` (3.15): ``BinaryCro
 written there, with Keras's ``assertAlmostEqual`` tolerance (3 decimals) or ``assertAllClose``
 (``rtol=atol=1e-6``).  Keras's loss classes compute in float32; these tests feed float64 NumPy
 logits, which the dialect computes in float64 (within the tests' tolerances).  The
-``from_logits=False`` halves (probabilities, clipped to [1e-7, 1 - 1e-7]) are at the end; the
-``dtype="bfloat16"`` tests are not ported (bfloat16 is not translated).
+``from_logits=False`` halves (probabilities, clipped to [1e-7, 1 - 1e-7]) come next, then the
+``dtype="bfloat16"`` tests (``test_dtype_arg``: Keras asserts the dtype of the loss, no number) on the
+libraries that have bfloat16 (torch, JAX), with Keras's bfloat16 numbers recorded by
+``tools/golden/record_keras.py`` into ``tools/golden/bfloat16/keras.json`` (NumPy, and so the golden
+format, has no bfloat16): compared at half-precision tolerance, as unified_ce computes bfloat16 in float32
+and rounds once where Keras computes in bfloat16.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.conftest import BackendInfo
+from unified_ce.adapters import keras as keras_dialect
 from unified_ce.adapters.keras import BinaryCrossentropy, CategoricalCrossentropy, SparseCategoricalCrossentropy
+from unified_ce.conformance import _format
 
 ALMOST = {"atol": 1.5e-3, "rtol": 0.0}  # assertAlmostEqual(..., decimal=3)
 
@@ -200,3 +209,79 @@ def test_probs_scce_multi_class_segmentation(backend: BackendInfo) -> None:
     out = SparseCategoricalCrossentropy()(backend.asarray(MSEG_TRUE), backend.asarray(y_pred))
     expected = (-np.log(0.2) - np.log(0.3) - np.log(0.5)) / 16.0
     np.testing.assert_allclose(_f(backend, out), expected, rtol=1e-6, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- dtype="bfloat16"
+
+BF16_CASES = _format.load(Path(__file__).resolve().parents[1] / "tools" / "golden" / "bfloat16" / "keras.json")["cases"]
+#: Keras's ``assertAllClose`` has no bfloat16 numbers to compare here; half precision's tolerance (one bfloat16
+#: step is 2**-8 relative): Keras rounds every operation to bfloat16, unified_ce once.
+BF16_TOL = {"rtol": 1e-2, "atol": 1e-3}
+
+
+def _bfloat16(be: BackendInfo) -> Any:
+    if not hasattr(be.xp, "bfloat16"):
+        pytest.skip(f"{be.name} has no bfloat16")
+    return be.xp.bfloat16
+
+
+def _f32(be: BackendInfo, a: Any) -> np.ndarray:
+    """As float64 NumPy values (torch's bfloat16 tensors have no ``.numpy()``)."""
+    return _f(be, be.xp.astype(a, be.xp.float32))
+
+
+@pytest.mark.parametrize(
+    "cls,y_true,y_pred",
+    [
+        (
+            BinaryCrossentropy,
+            np.eye(3, dtype=np.float32),
+            np.array([[0.9, 0.1, 0.2], [0.3, 0.8, 0.1], [0.1, 0.2, 0.7]]),
+        ),
+        (CategoricalCrossentropy, np.eye(3, dtype=np.int64), np.eye(3)),
+        (SparseCategoricalCrossentropy, np.array([[0], [1], [2]]), np.eye(3)),
+    ],
+)
+def test_dtype_arg(backend: BackendInfo, cls: type, y_true: np.ndarray, y_pred: np.ndarray) -> None:
+    """``test_dtype_arg`` of the three test classes: ``cls(dtype="bfloat16")`` returns a bfloat16 loss (Keras skips
+    the binary one on its torch backend, whose ``binary_cross_entropy`` has no bfloat16; here it runs)."""
+    bf16 = _bfloat16(backend)
+    loss = backend.call(cls(dtype="bfloat16"), backend.asarray(y_true), backend.asarray(y_pred.astype(np.float32)))
+    assert loss.dtype == bf16
+
+
+def test_dtype_arg_without_bfloat16() -> None:
+    """NumPy has no bfloat16: a clear error naming the argument, not a float32 loss."""
+    with pytest.raises(ValueError, match=r"dtype='bfloat16'.*no bfloat16"):
+        CategoricalCrossentropy(dtype="bfloat16")(np.eye(3), np.eye(3, dtype=np.float32))
+
+
+@pytest.mark.parametrize("case", BF16_CASES, ids=[c["id"] for c in BF16_CASES])
+def test_bfloat16_golden(backend: BackendInfo, case: dict[str, Any]) -> None:
+    """Keras 3's bfloat16 numbers (value and gradient with respect to the float32 ``y_pred``)."""
+    bf16 = _bfloat16(backend)
+    loss = getattr(keras_dialect, case["api"])(**case["init"])
+    y_true, y_pred = (backend.asarray(a) for a in case["args"])
+    kw = {k: backend.asarray(v) for k, v in case["kwargs"].items()}
+    go = case["grad_output"]
+    go_b = None if go is None else backend.xp.astype(backend.asarray(go), bf16)
+
+    def value_and_grad(t: Any, p: Any, *g: Any) -> Any:
+        return loss.value_and_grad(t, p, grad_output=g[0] if g else None, **kw)
+
+    out, grad = backend.call(value_and_grad, y_true, y_pred, *([] if go_b is None else [go_b]))
+    assert out.dtype == bf16 and grad.dtype == y_pred.dtype
+    expect = case["expect"]
+    scale = max(1.0, float(np.nanmax(np.abs(expect["output"]), initial=0.0)))
+    np.testing.assert_allclose(
+        _f32(backend, out), expect["output"], rtol=BF16_TOL["rtol"], atol=BF16_TOL["atol"] * scale, equal_nan=True
+    )
+    scale = max(1.0, float(np.nanmax(np.abs(expect["grad"]), initial=0.0)))
+    np.testing.assert_allclose(
+        _f32(backend, grad), expect["grad"], rtol=BF16_TOL["rtol"], atol=BF16_TOL["atol"] * scale, equal_nan=True
+    )
+    if backend.autodiff and not backend.jit:
+        _, g = backend.grad(lambda p: loss(y_true, p, **kw), y_pred, go_b)
+        np.testing.assert_allclose(
+            _f32(backend, g), expect["grad"], rtol=BF16_TOL["rtol"], atol=BF16_TOL["atol"] * scale, equal_nan=True
+        )

@@ -76,7 +76,7 @@ def run(api, init, args, kwargs):
         with tf.GradientTape() as tape:
             tape.watch(xt)
             out = fn(tf.constant(y_true), xt, **kw)
-            o = np.asarray(out).copy()
+            o = np.array(out.numpy())  # (np.asarray of a 0-d bfloat16 tensor fails)
             go = None if o.ndim == 0 else rng.standard_normal(o.shape).astype(o.dtype)
             total = out if go is None else tf.reduce_sum(out * tf.constant(go))
         g = tape.gradient(total, xt)
@@ -294,3 +294,70 @@ for dt in (F16, F32, F64):
              note=f"dtype='{dn}': computed in {dn}")
 
 R.write("keras")
+
+# ---------------------------------------------------------------- bfloat16 (dtype="bfloat16")
+# NumPy has no bfloat16 and the golden format stores NumPy arrays, so these cases go to their own file,
+# read by tests/test_keras_corpus.py on the libraries that have bfloat16 (torch, JAX): the inputs are
+# float32 holding bfloat16 values (the loss converts them exactly), the output is Keras's bfloat16 result
+# stored as float32, the gradient is with respect to the float32 y_pred.
+import ml_dtypes  # noqa: E402  (installed with tensorflow)
+
+from _common import GOLDEN_DIR, _format  # noqa: E402
+
+R16 = Recorder("keras", "keras", keras.__version__, dict(R.payload["recorded_with"], ml_dtypes=ml_dtypes.__version__))
+
+
+def bf(a):
+    """``a`` rounded to bfloat16 values, as float32 (integers unchanged)."""
+    a = np.asarray(a)
+    return a if a.dtype.kind in "iub" else a.astype(ml_dtypes.bfloat16).astype(F32)
+
+
+def case16(cid, api, params, args, tags=(), note="", call_kwargs=None):
+    init = {"dtype": "bfloat16", **params}
+    args = [bf(a) for a in args]
+    kwargs = {k: bf(v) if isinstance(v, np.ndarray) else v for k, v in (call_kwargs or {}).items()}
+    expect, go = run(api, init, args, kwargs)
+    if "output" in expect:
+        assert expect["output"].dtype == ml_dtypes.bfloat16, expect["output"].dtype
+        expect["output"] = expect["output"].astype(F32)
+    go = None if go is None else go.astype(F32)
+    tags = ["bfloat16", *tags, *(k for k in {**params, **kwargs} if k not in tags)]
+    R16.add(id=f"{api}/bfloat16-{cid}", api=api, init=init, method="__call__", args=args, kwargs=kwargs,
+            grad_output=go, expect=expect, tags=tags, note=note or "Keras's bfloat16 result, stored as float32", wrt=1)
+
+
+eye3 = np.eye(3, dtype=F32)
+# keras/src/losses/losses_test.py test_dtype_arg (Keras asserts the dtype; the number is Keras's)
+case16("test_dtype_arg", CCE, {}, [np.eye(3, dtype=np.int64), eye3], tags=["corpus"])
+case16("test_dtype_arg", SCCE, {}, [np.array([[0], [1], [2]]), eye3], tags=["corpus"])
+case16("test_dtype_arg", BCE, {}, [eye3, np.array([[0.9, 0.1, 0.2], [0.3, 0.8, 0.1], [0.1, 0.2, 0.7]], F32)],
+       tags=["corpus"])
+for from_logits in (True, False):
+    fl = "logits" if from_logits else "probs"
+    mk = (lambda s: logits(s)) if from_logits else (lambda s: probs(s))
+    for red in ("sum_over_batch_size", "sum", "none"):
+        case16(f"{fl}-red{red}", CCE, {"from_logits": from_logits, "reduction": red}, [onehot((N,), C), mk((N, C))])
+        case16(f"{fl}-red{red}", SCCE, {"from_logits": from_logits, "reduction": red}, [labels((N,), C), mk((N, C))])
+        case16(f"{fl}-red{red}", BCE, {"from_logits": from_logits, "reduction": red},
+               [rng.integers(0, 2, (N, C)).astype(F32), mk((N, C)) if from_logits else rng.uniform(0.01, 0.99, (N, C))])
+    case16(f"{fl}-sw", CCE, {"from_logits": from_logits}, [onehot((N,), C), mk((N, C))],
+           call_kwargs={"sample_weight": rng.uniform(0, 2, N).astype(F32)})
+    case16(f"{fl}-ls0.1", CCE, {"from_logits": from_logits, "label_smoothing": 0.1}, [onehot((N,), C), mk((N, C))])
+    case16(f"{fl}-ls0.1", BCE, {"from_logits": from_logits, "label_smoothing": 0.1},
+           [rng.integers(0, 2, (N, C)).astype(F32), mk((N, C)) if from_logits else rng.uniform(0.01, 0.99, (N, C))])
+    case16(f"{fl}-ignore-1", SCCE, {"from_logits": from_logits, "ignore_class": -1},
+           [np.array([0, 2, -1, 4, -1, 1]), mk((6, C))], tags=["ignore_class"])
+    case16(f"{fl}-rank3", SCCE, {"from_logits": from_logits}, [labels((2, 3), C), mk((2, 3, C))], tags=["higher_rank"])
+case16("logits-large", CCE, {"from_logits": True}, [probs((4, 4)), xl.astype(F32)], tags=["large_logits"])
+case16("logits-large", SCCE, {"from_logits": True}, [np.array([1, 2, 2, 0]), xl.astype(F32)], tags=["large_logits"])
+case16("probs-edges", CCE, {"reduction": "none"}, [te16, pe16], tags=["clip", "probs_edges"],
+       note="the clip bounds in bfloat16: 1 - 1e-7 is 1 (nothing clipped at the top)")
+case16("probs-edges", SCCE, {"reduction": "none"}, [ts16, pe16], tags=["clip", "probs_edges"])
+case16("probs-edges", BCE, {"reduction": "none"}, [tb16, pb16], tags=["clip", "probs_edges"],
+       note="bfloat16: log(1 - 1) = -inf, so p = 1 gives inf (y = 0) or 0 * inf = nan (y = 1)")
+path16 = Path(__file__).resolve().parent / "bfloat16" / "keras.json"
+path16.parent.mkdir(exist_ok=True)
+_format.dump(R16.payload, path16)
+print(f"wrote {path16} ({len(R16.payload['cases'])} cases)")
+assert GOLDEN_DIR != path16.parent

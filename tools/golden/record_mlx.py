@@ -207,3 +207,64 @@ case("probs-edges-f32-mean", BCE, [np.array([[0.0, 1.0, 1e-30], [1.0, 1e-7, 1 - 
      note="p = 0 and 1 under the default mean; the gradient at p exactly 0 or 1 is nan (MLX's autodiff)")
 
 R.write("mlx")
+
+# ------------------------------------------------------------------- bfloat16
+# NumPy has no bfloat16 and the golden format stores NumPy arrays, so these cases go to their own file,
+# read by tests/test_mlx_corpus.py on the libraries that have bfloat16 (torch, JAX): the floating
+# arguments are stored as float32 holding bfloat16 values and passed to MLX (and to the dialect) as
+# bfloat16; MLX's bfloat16 output and gradient are stored as float32.
+from _common import _format  # noqa: E402
+
+R16 = Recorder("mlx", "mlx", mx.__version__, {"numpy": np.__version__, "mlx": mx.__version__})
+
+
+def bf(a):
+    """``a`` rounded to bfloat16 values, as float32 (integers unchanged)."""
+    a = np.asarray(a)
+    return a if a.dtype.kind in "iub" else np.array(mx.array(a, dtype=mx.float32).astype(mx.bfloat16).astype(mx.float32))
+
+
+def case16(cid, api, args, kwargs=None, tags=(), note=""):
+    kwargs = dict(kwargs or {})
+    args = [bf(a) for a in args]
+    kwargs = {k: bf(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+
+    def mxb(v):
+        if isinstance(v, np.ndarray) and v.dtype.kind == "f":
+            return mx.array(v, dtype=mx.float32).astype(mx.bfloat16)
+        return to_mx(v)
+
+    fn = APIS[api]
+    rest = [mxb(a) for a in args[1:]]
+    kw = {k: mxb(v) for k, v in kwargs.items()}
+    x = mxb(args[0])
+    out = fn(x, *rest, **kw)
+    assert out.dtype == mx.bfloat16, out.dtype
+    o = np.array(out.astype(mx.float32))
+    go = None if o.ndim == 0 else np.array(mx.array(rng.standard_normal(o.shape), dtype=mx.float32).astype(mx.bfloat16)
+                                           .astype(mx.float32))
+    ct = mx.ones_like(out) if go is None else mx.array(go).astype(mx.bfloat16)
+    _, (g,) = mx.vjp(lambda x: fn(x, *rest, **kw), [x], [ct])
+    assert g.dtype == mx.bfloat16, g.dtype
+    R16.add(id=f"{api}/bfloat16-{cid}", api=api, init=None, method="__call__", args=args, kwargs=kwargs,
+            grad_output=go, expect={"output": o, "grad": np.array(g.astype(mx.float32))}, tags=["bfloat16", *tags],
+            note=note or "floating arguments passed as bfloat16; MLX's bfloat16 output and gradient stored as float32")
+
+
+for red in ("none", "mean", "sum"):
+    case16(f"index-{red}", CE, [logits((N, C)), labels((N,), C)], {"reduction": red})
+    case16(f"logits-{red}", BCE, [logits((N, C)), rng.integers(0, 2, (N, C)).astype(F32)], {"reduction": red})
+    case16(f"probs-{red}", BCE, [rng.uniform(0.02, 0.98, (N, C)), rng.integers(0, 2, (N, C)).astype(F32)],
+           {"with_logits": False, "reduction": red})
+case16("probs-soft", CE, [logits((N, C)), probs((N, C))], tags=["soft_target"])
+case16("ls0.1-weights", CE, [logits((N, C)), labels((N,), C)], {"label_smoothing": 0.1, "weights": rng.uniform(0.2, 2, N),
+       "reduction": "mean"})
+case16("probs-soft-weights", BCE, [rng.uniform(0.01, 0.99, (N, C)), rng.uniform(0, 1, (N, C))],
+       {"with_logits": False, "weights": rng.uniform(0, 2, (N, C)), "reduction": "none"}, tags=["soft_target"])
+case16("probs-edges", BCE, [p01, z01], {"with_logits": False, "reduction": "none"}, tags=["clip"],
+       note="bfloat16: 1e-50 is 0 and 1 - 1e-12 is 1; the log of 0 clipped at -100; gradient nan at p = 0 and 1")
+case16("large_logits", CE, [xl, np.array([1, 2, 2, 0])], tags=["large_logits"])
+path16 = Path(__file__).resolve().parent / "bfloat16" / "mlx.json"
+path16.parent.mkdir(exist_ok=True)
+_format.dump(R16.payload, path16)
+print(f"wrote {path16} ({len(R16.payload['cases'])} cases)")

@@ -459,8 +459,14 @@ class _KerasLoss(DialectLoss):
 
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """``value_and_grad(y_true, y_pred, sample_weight=None, grad_output=None)``: the loss and
-        ``d sum(loss * grad_output) / d y_pred``."""
-        return super().value_and_grad(*args, grad_output=grad_output, **kwargs)
+        ``d sum(loss * grad_output) / d y_pred``, in ``y_pred``'s dtype (as autodiff through the loss's
+        conversion to its ``dtype`` gives it)."""
+        value, grad = super().value_and_grad(*args, grad_output=grad_output, **kwargs)
+        y_pred = args[1] if len(args) > 1 else kwargs.get("y_pred")
+        dtype = getattr(y_pred, "dtype", None)
+        if dtype is not None and grad.dtype != dtype and is_floating(namespace_of({"y_pred": y_pred}), dtype):
+            grad = namespace_of({"y_pred": y_pred}).astype(grad, dtype)
+        return value, grad
 
 
 class CategoricalCrossentropy(_KerasLoss):
