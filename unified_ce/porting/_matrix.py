@@ -19,7 +19,7 @@ from ._engine import _OUTPUT_ONLY
 from ._port import PortResult, port
 from ._registry import Api, apis, dialects
 
-__all__ = ["Row", "grid", "matrix", "table"]
+__all__ = ["Row", "grid", "matrix", "rows_of", "table"]
 
 MARK = "<!-- porting-coverage -->"
 _REDUCTIONS = ("sum", "none", "no", "mean")
@@ -110,17 +110,23 @@ def _call(source: Api, kwargs: tuple[tuple[str, Any], ...], kind: str | None, de
 @functools.cache
 def matrix() -> tuple[Row, ...]:
     """Every row of the matrix (cached: computed once per process)."""
+    return tuple(r for sd in _portable() for r in rows_of(sd))
+
+
+@functools.cache
+def rows_of(dialect: str) -> tuple[Row, ...]:
+    """The rows of the matrix whose source API is one of ``dialect``'s, in :func:`matrix`'s order
+    (each source dialect's part can be computed -- and cached -- on its own)."""
     rows = []
-    for sd in _portable():
-        for api in apis(sd):
-            for kw in grid(api):
-                for kind in (None, "probs"):
-                    for dest in _portable():
-                        if dest == sd:
-                            continue
-                        r = _call(api, kw, kind, dest)
-                        if r is not None and (kind is None or "probs" not in _kinds(api, kw)):
-                            rows.append(Row(api, kw, kind, dest, r))
+    for api in apis(dialect):
+        for kw in grid(api):
+            for kind in (None, "probs"):
+                for dest in _portable():
+                    if dest == dialect:
+                        continue
+                    r = _call(api, kw, kind, dest)
+                    if r is not None and (kind is None or "probs" not in _kinds(api, kw)):
+                        rows.append(Row(api, kw, kind, dest, r))
     return tuple(rows)
 
 
