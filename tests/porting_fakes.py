@@ -61,8 +61,18 @@ def _fakes() -> dict[str, types.ModuleType]:
         "expand_dims": np.expand_dims,
         "squeeze": np.squeeze,
         "eye": np.eye,
+        "pad": np.pad,
+        "float32": np.float32,
     }
-    chainer_f = _module("chainer.functions", **_dialect("chainer"), **ops, sum=np.sum, mean=np.mean, reshape=np.reshape)
+    chainer_f = _module(
+        "chainer.functions",
+        **_dialect("chainer"),
+        **ops,
+        sum=np.sum,
+        mean=np.mean,
+        reshape=np.reshape,
+        cast=lambda a, dtype: np.asarray(a).astype(dtype),
+    )
     chainer_backend = _module("chainer.backend", get_array_module=lambda *a: np)
 
     class Classifier:
@@ -88,7 +98,14 @@ def _fakes() -> dict[str, types.ModuleType]:
     paddle_f = _module("paddle.nn.functional", **_dialect("paddle"), log_softmax=_log_softmax)
     paddle_nn = _module("paddle.nn", functional=paddle_f)
     paddle = _module(
-        "paddle", nn=paddle_nn, moveaxis=np.moveaxis, unsqueeze=np.expand_dims, squeeze=np.squeeze, eye=np.eye
+        "paddle",
+        nn=paddle_nn,
+        moveaxis=np.moveaxis,
+        unsqueeze=np.expand_dims,
+        squeeze=np.squeeze,
+        eye=np.eye,
+        concat=lambda arrays, axis=0: np.concatenate(arrays, axis=axis),
+        full=lambda shape, fill_value, dtype=None: np.full(shape, fill_value, dtype=dtype),
     )
     bp_losses = _module("brainpy.losses", **_dialect("brainpy"))
     bm = _module("brainpy.math", **ops)
@@ -159,8 +176,10 @@ def run_code(
     w: Any = None,
     sw: Any = None,
     names: dict[str, str] | None = None,
+    n: Any = None,
 ) -> np.ndarray:
-    """Execute emitted code with the arrays bound to ``x``, ``t`` and the weights' names."""
+    """Execute emitted code with the arrays bound to ``x``, ``t``, the weights' names and the name of
+    the divisor given at the call (``n``: a Python int, as ``num_items_in_batch`` usually is)."""
     names = names or {}
     arrays = {"x": x, "t": t, names.get("w", "w"): w, names.get("sw", "sw"): sw}
     if dest == "torch":
@@ -168,9 +187,10 @@ def run_code(
 
         torch = pytest.importorskip("torch")  # emitted torch code runs in real torch
         ns = {k: (None if v is None else torch.from_numpy(np.array(v, copy=True))) for k, v in arrays.items()}
+        ns[names.get("n", "n")] = n
         exec(code, ns)
         return np.asarray(ns["loss"].detach().numpy())
     with frameworks():
-        ns = dict(arrays)
+        ns = {**arrays, names.get("n", "n"): n}
         exec(code, ns)
     return np.asarray(ns["loss"])

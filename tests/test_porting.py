@@ -211,3 +211,129 @@ def test_cli_exit_codes() -> None:
     ok = _cli("port", "chainer", "torch", "normalize=false", "class_weight=w", "--ndim", "4")
     assert ok.returncode == 0 and "F.cross_entropy(" in ok.stdout and "# exact" in ok.stdout
     assert _cli("port", "mxnet", "torch").returncode == 1  # rank-dependent: give --ndim
+
+
+# -- 3. issue 16: Hugging Face's causal-LM loss and Keras's ignore_class, with the fix-ups as code
+
+
+def _hf_for_causal_lm_loss(torch, logits, labels, vocab_size, num_items_in_batch=None, ignore_index=-100):  # type: ignore[no-untyped-def]
+    """transformers 5.x ``loss_utils.ForCausalLMLoss`` (and ``fixed_cross_entropy``), transcribed
+    from its source: the expected value, independent of unified_ce."""
+    F = torch.nn.functional
+    logits = logits.float()
+    labels = F.pad(labels, (0, 1), value=ignore_index)
+    shift_labels = labels[..., 1:].contiguous()
+    logits = logits.view(-1, vocab_size)
+    shift_labels = shift_labels.view(-1).to(logits.device)
+    reduction = "sum" if num_items_in_batch is not None else "mean"
+    loss = F.cross_entropy(logits, shift_labels, ignore_index=ignore_index, reduction=reduction)
+    if reduction == "sum":
+        loss = loss / num_items_in_batch
+    return loss
+
+
+@pytest.mark.parametrize("n", [None, 37])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "bfloat16"])
+def test_hf_causal_lm_loss_to_torch_shifts_upcasts_and_divides_in_code(n: int | None, dtype: str) -> None:
+    torch = pytest.importorskip("torch")
+    kw = {} if n is None else {"num_items_in_batch": "n"}
+    r = port("transformers", "torch", **kw)
+    assert r.exact, r
+    assert "F.pad(t, (0, 1), value=-100)[..., 1:]" in r.code and "x.float()" in r.code
+    assert ("loss / n" in r.code) == (n is not None)
+    for shape in [(2, 5, 7), (6, 4), (2, 3, 4, 5)]:
+        x = torch.from_numpy(rng.normal(scale=3.0, size=shape)).to(getattr(torch, dtype))
+        t = torch.from_numpy(rng.integers(0, shape[-1], size=shape[:-1]))
+        t[..., 0] = -100
+        for labels in (t, torch.full_like(t, -100)):  # some ignored; every one ignored (nan / 0)
+            want = _hf_for_causal_lm_loss(torch, x, labels, shape[-1], n)
+            ns = {"x": x, "t": labels, "n": n}
+            exec(r.code, ns)
+            got = ns["loss"]
+            assert got.dtype == torch.float32 and got.shape == want.shape
+            torch.testing.assert_close(got, want, rtol=1e-6, atol=1e-7, equal_nan=True)
+
+
+def test_hf_causal_lm_loss_to_optax_writes_the_mask_and_the_divisor() -> None:
+    r = port("transformers", "optax", num_items_in_batch="n")
+    assert r.exact, r
+    assert "jnp.pad(" in r.code and "x.astype(jnp.float32)" in r.code and "loss / n" in r.code
+    assert "m = y != -100" in r.code  # optax has no ignore label: the port masks
+    # the emitted code on real JAX arrays, optax's function played by the optax dialect
+    jnp = pytest.importorskip("jax.numpy")
+    torch = pytest.importorskip("torch")
+    import types
+
+    from unified_ce.adapters import optax as optax_dialect
+
+    fake = types.ModuleType("optax")
+    fake.softmax_cross_entropy_with_integer_labels = optax_dialect.softmax_cross_entropy_with_integer_labels  # type: ignore[attr-defined]
+    x = rng.normal(size=(2, 6, 5)).astype(np.float32)
+    t = rng.integers(0, 5, size=(2, 6))
+    t[1, 2:] = -100
+    want = _hf_for_causal_lm_loss(torch, torch.from_numpy(x), torch.from_numpy(t), 5, 9)
+    saved = sys.modules.get("optax")
+    sys.modules["optax"] = fake
+    try:
+        ns = {"x": jnp.asarray(x), "t": jnp.asarray(t), "n": 9}
+        exec(r.code, ns)
+    finally:
+        if saved is None:
+            sys.modules.pop("optax", None)
+        else:
+            sys.modules["optax"] = saved
+    assert ns["loss"].dtype == jnp.float32
+    np.testing.assert_allclose(np.asarray(ns["loss"]), want.numpy(), rtol=1e-6)
+
+
+def test_hf_explain_names_the_shift_and_float32() -> None:
+    text = explain("transformers", num_items_in_batch="n")
+    assert "ranks 2-4" in text and "shifted one token left" in text and "float32" in text
+    assert "divisor given at call time" in text
+
+
+def test_nothing_is_ported_to_the_shifting_dialect() -> None:
+    r = port("torch", "transformers", ndim=2)
+    assert not r.exact and "shifts its labels" in str(r)
+
+
+@pytest.mark.parametrize("api", ["SparseCategoricalCrossentropy", "sparse_categorical_crossentropy"])
+def test_keras_ignore_class_to_torch_keeps_float32_and_zero_when_all_ignored(api: str) -> None:
+    pytest.importorskip("torch")
+    from unified_ce.adapters import keras
+
+    r = port(f"keras.{api}", "torch", ndim=2, from_logits=True, ignore_class=-1)
+    assert r.exact, r
+    is_class = api[0].isupper()
+    if is_class:  # Keras's classes compute in float32 and divide_no_nan: 0 when every label is ignored
+        assert "x.float()" in r.code and "max((t != -1).sum(), 1)" in r.code
+    x = rng.normal(size=(6, 4))
+    loss = getattr(keras, api)(from_logits=True, ignore_class=-1) if is_class else None
+    for t in (np.array([0, -1, 3, 2, -1, 1]), np.full(6, -1)):
+        want = loss(t, x) if loss else keras.sparse_categorical_crossentropy(t, x, from_logits=True, ignore_class=-1)
+        got = run_code(r.code, "torch", x, t)
+        assert got.dtype == np.asarray(want).dtype == (np.float32 if is_class else np.float64)
+        np.testing.assert_allclose(got, want, rtol=1e-6 if is_class else 1e-12)
+    if is_class:
+        assert float(run_code(r.code, "torch", x, np.full(6, -1))) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"vocab_size": 5}, "reads it from the logits"), ({"shift_labels": "s"}, "shift_labels .* is not ported")],
+)
+def test_hf_arguments_the_port_does_not_take(kwargs: dict[str, object], match: str) -> None:
+    with pytest.raises(InvalidArgumentError, match=match):
+        port("transformers", "torch", **kwargs)
+
+
+def test_keras_binary_per_row_mean_ports_at_ranks_1_and_2() -> None:
+    pytest.importorskip("torch")
+    from unified_ce.adapters import keras
+
+    r = port("keras.binary_crossentropy", "torch", from_logits=True)
+    assert r.exact and "mean(dim=(-1,))" in r.code
+    for shape in [(7,), (3, 5)]:
+        x, t = rng.normal(size=shape), rng.integers(0, 2, size=shape)
+        want = keras.binary_crossentropy(t, x, from_logits=True)
+        np.testing.assert_allclose(run_code(r.code, "torch", x, t), want, rtol=1e-12)

@@ -67,14 +67,15 @@ FRAMEWORK_ERRORS = FrameworkErrors(
     (InvalidArgumentError, r"^vocab_size\b", RuntimeError),
 )
 
-#: Not in the porting matrix yet (:mod:`unified_ce.porting`): the port engine writes calls of logits and
-#: a target, and this loss also shifts the labels and may divide by a runtime count.
-PORTABLE = False
-PORTABLE_REASON = (
-    "ForCausalLMLoss shifts the labels and may divide by num_items_in_batch, which the port engine does not "
-    "write yet; by hand: shift the labels one token left (pad with ignore_index), then any dialect's mean "
-    "over the non-ignored tokens, or its sum divided by num_items_in_batch"
-)
+#: Porting (:mod:`unified_ce.porting`): the loss shifts its labels (the engine writes the shift), its
+#: ``vocab_size`` is the size of the logits' last axis, and ``num_items_in_batch`` is a divisor given at
+#: the call.  A port *to* this dialect is not written (it would pass ``shift_labels=``).
+SHIFTS_LABELS = ("ForCausalLMLoss",)
+PORT_FROM_LOGITS = {"vocab_size": -1}
+PORT_NOT_WRITTEN = {
+    "shift_labels": "labels already shifted are the same call without the shift: port ForCausalLMLoss without "
+    "shift_labels, drop the port's shift line (y = ...) and use the shifted labels as y",
+}
 
 #: recorded cases that are deliberate, documented differences (see ``tests/test_golden.py``)
 GOLDEN_DEVIATIONS = {

@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import difflib
 import functools
+import importlib
 import keyword
 import warnings
 from collections.abc import Iterable
@@ -44,8 +45,10 @@ def _literal(text: str) -> tuple[bool, Any]:
 
 
 #: What a parameter takes: ``bool``, ``str``, ``int``, ``float``, ``class_weight`` / ``sample_weight``
-#: (arrays, given by name), ``number`` (a scalar factor or None), ``legacy`` (PyTorch's
-#: ``size_average`` / ``reduce``: bool or None), ``other``.
+#: (arrays, given by name), ``divisor`` (what a mean divides by, given at the call by name: Hugging
+#: Face's ``num_items_in_batch``), ``ignore`` (an ignored label or None: Keras's ``ignore_class``),
+#: ``number`` (a scalar factor or None), ``legacy`` (PyTorch's ``size_average`` / ``reduce``: bool or
+#: None), ``other``.
 Role = str
 
 
@@ -70,9 +73,16 @@ def role(api: Api, name: str) -> Role:
             call = translate_placeholder(api, {name: value}, x)
             if call is not None and getattr(call, kind) is value:
                 return kind
+        call = translate_placeholder(api, {name: 1}, x)
+        if call is not None and call.spec.uses_ignore and call.spec.ignore_index == 1:
+            base = translate_placeholder(api, {}, x)
+            if base is None or base.spec.ignore_index != 1:
+                return "ignore"
         call = translate_placeholder(api, {name: 0.5}, x)
         if call is not None and call.spec.scale == 0.5:
             return "number"
+        if call is not None and call.divisor == 0.5:
+            return "divisor"
         if translate_placeholder(api, {name: True}, x) is not None:
             return "legacy"
     return "other"
@@ -91,10 +101,18 @@ def parse_kwargs(api: Api, kwargs: dict[str, Any]) -> dict[str, Any]:
             raise InvalidArgumentError(
                 f"{api.qualname} has no argument {name!r}{suggest(name, valid)}; its arguments are {', '.join(valid)}"
             )
+        module = importlib.import_module(f"unified_ce.adapters.{api.dialect}")
+        if name in getattr(module, "PORT_FROM_LOGITS", {}):
+            raise InvalidArgumentError(
+                f"{name} of {api.qualname} is the size of the logits' axis {module.PORT_FROM_LOGITS[name]}: "
+                "the port reads it from the logits; leave it out"
+            )
+        if name in getattr(module, "PORT_NOT_WRITTEN", {}):
+            raise InvalidArgumentError(f"{name} of {api.qualname} is not ported: {module.PORT_NOT_WRITTEN[name]}")
         r = role(api, name)
         was_text = isinstance(raw, str)
         literal, value = _literal(raw) if was_text else (True, raw)
-        if r in ("class_weight", "sample_weight"):
+        if r in ("class_weight", "sample_weight", "divisor"):
             if value is None:
                 out[name] = None
                 continue
@@ -106,7 +124,7 @@ def parse_kwargs(api: Api, kwargs: dict[str, Any]) -> dict[str, Any]:
             continue
         if not literal and r not in ("str", "other"):
             raise InvalidArgumentError(
-                f"{name} of {api.qualname} takes a{'n' if r in ('int',) else ''} {_WHAT[r]}; got the bare word {raw!r}"
+                f"{name} of {api.qualname} takes a{'n' if r in ('int', 'ignore') else ''} {_WHAT[r]}; got the bare word {raw!r}"
             )
         if r == "bool" or (r == "legacy" and value is not None):
             if isinstance(value, (bool, np.bool_)) or (type(value) is int and value in (0, 1)):
@@ -117,7 +135,7 @@ def parse_kwargs(api: Api, kwargs: dict[str, Any]) -> dict[str, Any]:
                 )
         elif r == "str" and not isinstance(value, str) and value is not None:
             raise InvalidArgumentError(f"{name} of {api.qualname} takes a string; got {raw!r}")
-        elif r == "int" and (isinstance(value, bool) or not isinstance(value, int)) and value is not None:
+        elif r in ("int", "ignore") and (isinstance(value, bool) or not isinstance(value, int)) and value is not None:
             raise InvalidArgumentError(f"{name} of {api.qualname} takes an int; got {raw!r}")
         elif r in ("float", "number") and value is not None:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -136,6 +154,7 @@ def parse_kwargs(api: Api, kwargs: dict[str, Any]) -> dict[str, Any]:
 _WHAT = {
     "bool": "bool (True/False, true/false, 1/0)",
     "int": "int",
+    "ignore": "int or None",
     "float": "number",
     "number": "number or None",
     "legacy": "bool or None",

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._errors import InvalidArgumentError
 from .._spec import CrossEntropySpec
-from ._registry import Api, apis
+from ._registry import Api, _module, apis, idiom
 
 __all__ = ["MAX_NDIM", "Case", "Info", "Plan", "Source", "battery", "candidates", "check_call", "source_info"]
 
@@ -34,6 +34,14 @@ ANY_RANKS = (1, 2, 3, 4)
 #: Placeholder and battery sizes of the non-class axes, in order (the first is the batch).
 _SIZES = (4, 2, 3, 2, 2, 2, 2, 2)
 _RTOL, _ATOL = 1e-10, 1e-12
+#: for a source that computes in float32 whatever its input (Keras's loss classes, Hugging Face): the
+#: port computes in float32 too, and the two may round the last bits of a sum differently
+_RTOL32, _ATOL32 = 1e-5, 1e-6
+
+
+def _tolerance(want: np.ndarray) -> tuple[float, float]:
+    """``(rtol, atol)`` of the comparison with a source result of ``want``'s dtype."""
+    return (_RTOL32, _ATOL32) if want.dtype == np.float32 else (_RTOL, _ATOL)
 
 
 # ---------------------------------------------------------------------------- calling a dialect
@@ -44,7 +52,22 @@ def _split(api: Api, kw: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]
     return {k: v for k, v in kw.items() if k in init}, {k: v for k, v in kw.items() if k not in init}
 
 
+def _implicit(api: Api, kw: dict[str, Any], x: Any) -> dict[str, Any]:
+    """``kw`` with the arguments the logits decide (``vocab_size``: the size of their last axis), as the
+    dialect module declares them in ``PORT_FROM_LOGITS`` (``{parameter: axis of the logits}``)."""
+    sizes = getattr(_module(api.dialect), "PORT_FROM_LOGITS", {})
+    if not sizes:
+        return kw
+    shape = getattr(x, "shape", ())
+    return {**{k: shape[a] for k, a in sizes.items() if k not in kw and len(shape)}, **kw}
+
+
+def _module_of(api: Api) -> Any:
+    return _module(api.dialect)
+
+
 def _translate(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
+    kw = _implicit(api, kw, x)
     if api.is_class:
         init, call = _split(api, kw)
         return api.obj(**init)._translate(*api.pair(x, t), **call)
@@ -53,6 +76,7 @@ def _translate(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
 
 def call_api(api: Api, kw: dict[str, Any], x: Any, t: Any) -> Any:
     """Run ``api`` on arrays (``kw`` holds arrays already); the loss as a NumPy array."""
+    kw = _implicit(api, kw, x)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if api.is_class:
@@ -121,6 +145,8 @@ def _placeholder_weights(kw: dict[str, Any], api: Api, C: int, sw_shape: tuple[i
             out[k] = np.linspace(1.0, 2.0, C)
         elif isinstance(v, str) and role(api, k) == "sample_weight":
             out[k] = np.ones(sw_shape)
+        elif isinstance(v, str) and role(api, k) == "divisor":
+            out[k] = 7
     return out
 
 
@@ -159,6 +185,15 @@ class Info:
     cw: bool
     sw: bool
     sw_keep: bool  # the sample weight has the class axis kept with size 1
+    #: the call computes (and returns) float32 whatever the logits' dtype (Keras's loss classes convert
+    #: both arguments to float32 first; Hugging Face upcasts the logits with ``.float()``)
+    f32: bool = False
+    #: the labels are shifted one step left along their last axis, padded with the ignore label (the
+    #: causal-LM losses: token t is scored against label t + 1); declared by the dialect module as
+    #: ``SHIFTS_LABELS`` (the names of its APIs that shift)
+    shift: bool = False
+    #: the mean divides by a number given at the call (Hugging Face's ``num_items_in_batch``)
+    given: bool = False
 
     @property
     def kind(self) -> str:
@@ -205,7 +240,11 @@ def _probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> I
                 # PyTorch's pos_weight=None is 1) and it reaches the computation
                 cw = "class_weight" in given and call.class_weight is not None
                 sw = "sample_weight" in given and call.sample_weight is not None
-                return Info(spec, ndim, axis, layout, cw, sw, sw_keep)
+                f32 = spec.compute_dtype == "float32" or getattr(call.logits, "dtype", None) == np.float32
+                shift = api.name in getattr(_module_of(api), "SHIFTS_LABELS", ())
+                if shift and layout != "dropped":
+                    break  # the labels are shifted along their token axis: one label per token
+                return Info(spec, ndim, axis, layout, cw, sw, sw_keep, f32, shift, spec.denominator == "given")
     return None
 
 
@@ -236,13 +275,15 @@ class Source:
                 out["w"] = v
             elif isinstance(v, str) and role(self.api, k) == "sample_weight":
                 out["sw"] = v
+            elif isinstance(v, str) and role(self.api, k) == "divisor":
+                out["n"] = v
         return out
 
 
 def _array_arg(api: Api, k: str, v: Any) -> bool:
     from ._args import role
 
-    return isinstance(v, str) and role(api, k) in ("class_weight", "sample_weight")
+    return isinstance(v, str) and role(api, k) in ("class_weight", "sample_weight", "divisor")
 
 
 def source_info(api: Api, kwargs: dict[str, Any], ndim: int | None, target: str | None) -> Source:
@@ -278,6 +319,7 @@ class Case:
     w: np.ndarray | None = None
     sw: np.ndarray | None = None
     expected: Any = None
+    n: Any = None  # the divisor given at the call (``num_items_in_batch``)
 
 
 def battery(src: Source, seed: int = 0) -> list[Case]:
@@ -319,6 +361,8 @@ def _battery_cached(src: Source, seed: int) -> tuple[Case, ...]:
                 item = shape[:a] + ((1,) if info.sw_keep else ()) + shape[a + 1 :]
                 sw = rng.uniform(0.0, 2.0, size=item)
             case = Case(f"{name}, rank {n}", n, x, t, w, sw)
+            if "n" in names:  # a token count of a whole accumulation step: at least the valid items here
+                case.n = int(t.size + rng.integers(0, 5))
             try:
                 case.expected = evaluate_source(src, case)
             except Exception:
@@ -365,7 +409,9 @@ def _labels(rng: np.random.Generator, info: Info, x: np.ndarray, how: str) -> np
     return t.astype(np.int64)
 
 
-def _kwargs_with_arrays(api: Api, kwargs: tuple[tuple[str, Any], ...], w: Any, sw: Any) -> dict[str, Any]:
+def _kwargs_with_arrays(
+    api: Api, kwargs: tuple[tuple[str, Any], ...], w: Any, sw: Any, n: Any = None
+) -> dict[str, Any]:
     from ._args import role
 
     out = {}
@@ -375,13 +421,15 @@ def _kwargs_with_arrays(api: Api, kwargs: tuple[tuple[str, Any], ...], w: Any, s
             v = w
         elif isinstance(v, str) and r == "sample_weight":
             v = sw
+        elif isinstance(v, str) and r == "divisor":
+            v = n
         out[k] = v
     return out
 
 
 def evaluate_source(src: Source, case: Case) -> np.ndarray:
     """The source call's result on one case (float64)."""
-    return call_api(src.api, _kwargs_with_arrays(src.api, src.kwargs, case.w, case.sw), case.x, case.t)
+    return call_api(src.api, _kwargs_with_arrays(src.api, src.kwargs, case.w, case.sw, case.n), case.x, case.t)
 
 
 # -------------------------------------------------------------------------------------- plans
@@ -436,7 +484,10 @@ def _np_op(op: str, args: tuple[Any, ...], env: dict[str, Any]) -> Any:
         if op == "mul":
             return A[0] * A[1]
         if op == "div":
-            return A[0] / A[1]
+            q = A[0] / A[1]
+            if isinstance(A[1], (int, np.integer)) and np.asarray(A[0]).dtype == np.float32:
+                q = np.asarray(q, dtype=np.float32)  # a count does not promote float32 (torch, JAX, ...)
+            return q
         if op == "affine":  # a * c1 + c2
             return A[0] * A[1] + A[2]
         if op == "smooth":  # (1 - eps) q + eps / C, C = x.shape[axis]
@@ -461,6 +512,13 @@ def _np_op(op: str, args: tuple[Any, ...], env: dict[str, Any]) -> Any:
             return A[0].shape[A[1]]
         if op == "clamp1":
             return max(A[0], 1)
+        if op == "float32":
+            return np.asarray(A[0]).astype(np.float32)
+        if op == "shift":  # F.pad(labels, (0, 1), value=ignore)[..., 1:]
+            pad = [(0, 0)] * (A[0].ndim - 1) + [(0, 1)]
+            return np.pad(A[0], pad, constant_values=A[1])[..., 1:]
+        if op == "var":
+            return A[0]
     raise AssertionError(op)  # pragma: no cover
 
 
@@ -468,9 +526,10 @@ def _np_op(op: str, args: tuple[Any, ...], env: dict[str, Any]) -> Any:
 _ARRAYS = ("w", "sw", "msw")
 
 
-def run_plan(plan: Plan, x: np.ndarray, t: np.ndarray, w: Any = None, sw: Any = None) -> np.ndarray:
-    """Evaluate a plan on NumPy arrays in the source layout, through the target dialect."""
-    env: dict[str, Any] = {"x": x, "t": t, "w": w, "sw": sw}
+def run_plan(plan: Plan, x: np.ndarray, t: np.ndarray, w: Any = None, sw: Any = None, n: Any = None) -> np.ndarray:
+    """Evaluate a plan on NumPy arrays in the source layout, through the target dialect (``n``: the
+    divisor given at the source call)."""
+    env: dict[str, Any] = {"x": x, "t": t, "w": w, "sw": sw, "n": n}
     for var, op, args in plan.pre:
         env[var] = _np_op(op, args, env)
     kw = {k: (env[v] if isinstance(v, str) and v in _ARRAYS else v) for k, v in plan.kwargs}
@@ -495,14 +554,21 @@ def _target_options(api: Api, src: Source) -> Iterator[dict[str, Any]]:
             opts = [None, "w"] if "w" in names else [None]
         elif r == "sample_weight":
             opts = [None, "sw"] if ("sw" in names or "w" in names or spec.uses_ignore) else [None]
+        elif r == "divisor":
+            opts = [None, "n"] if "n" in names else [None]
+        elif r == "ignore":
+            opts = [d] + ([spec.ignore_index] if spec.uses_ignore else [])
         elif r == "legacy" or p.name in (
             "cache_score",
             "enable_double_backprop",
             "return_softmax",
             "numeric_stable_mode",
+            "name",
             *_OUTPUT_ONLY,
         ):
             opts = [d]
+        elif p.name == "dtype" and d is None:  # Keras's loss classes compute in float32 unless told
+            opts = [d] + ([] if any(i.f32 for i in src.infos) else ["float64"])
         elif r == "bool":
             opts = [d, not d]
         elif r == "str":
@@ -585,9 +651,17 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
     post: list[Step] = []
     per_item: list[str] = []
     xv, tv = "x", "t"
+    if (ti.f32 and not s.f32) or ti.shift or ti.given:
+        return None  # the target computes in float32 only, shifts its labels or divides by a given count
+    cast = s.f32 and not ti.f32  # the source computes in float32: so does the port (``x.float()``)
+    if cast:
+        pre.append(("xt", "float32", ("x",)))
+        xv = "xt"
+        if s.sw:
+            pre.append(("sw", "float32", ("sw",)))
     moved = S.activation == "softmax" and n > 0 and s.axis != ti.axis
     if moved:
-        pre.append(("xt", "moveaxis", ("x", S.axis, T.axis)))
+        pre.append(("xt", "moveaxis", (xv, S.axis, T.axis)))
         xv = "xt"
     if S.inputs == "logits" and T.inputs == "log_probs":  # e.g. nll_loss(log_softmax(x))
         pre.append(("xt", "log_softmax", (xv, T.axis if n else 0)))
@@ -595,8 +669,11 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
     if s.kind == "probs":
         if ti.kind != "probs" or T.label_smoothing != S.label_smoothing or (ti.cw and not s.cw):
             return None
+        if cast:
+            pre.append(("tt", "float32", ("t",)))
+            tv = "tt"
         if moved:
-            pre.append(("tt", "moveaxis", ("t", S.axis, T.axis)))
+            pre.append(("tt", "moveaxis", (tv, S.axis, T.axis)))
             tv = "tt"
         if s.cw and not ti.cw:  # per-class weights folded into the target: sum_c (w_c q_c) l_c
             if S.weighting != "per_class" or S.activation != "softmax" or S.label_smoothing:
@@ -613,6 +690,10 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
         ig = S.ignore_index if S.uses_ignore else None
         if s.layout == "kept":
             pre.append(("y", "squeeze", ("t", S.axis)))
+        if s.shift:  # the label of the next token, the last one ignored (Hugging Face's F.pad)
+            if idiom(api.dialect).shift is None:
+                return None
+            pre.append(("y", "shift", (_lab(pre), S.ignore_index)))
         masked = ig is not None and not (ti.kind == "index" and T.uses_ignore and T.ignore_index == ig)
         if masked:
             pre.append(("m", "ne", (_lab(pre), ig)))
@@ -647,6 +728,8 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
                 pre.append(("q", "tofloat", (_lab(pre),)))
                 if eps:
                     pre.append(("q", "affine", ("q", 1.0 - eps, eps / 2)))
+            if cast:
+                pre.append(("q", "float32", ("q",)))
             tv = "q"
         if s.cw and not ti.cw and not (tv == "q" and S.label_smoothing and S.weighting == "per_class"):
             if (S.label_smoothing and S.weighting != "per_label") or S.activation != "softmax":
@@ -708,6 +791,12 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
                 post.append(("loss", "mean_axes", ("loss", axes)))
             if n == 1:
                 post.append(("loss", "expand", ("loss", 0)))
+        elif tr == "none" and S.activation == "sigmoid" and n >= 2:  # Keras's binary mean over the last axis
+            b = S.batch_axis % n
+            # counted from the end: the same code holds at rank 1 (Keras's mean over the only axis)
+            axes = tuple(i - n for i in range(n) if i != b)
+            if axes:  # (torch's mean(dim=()) would reduce every axis)
+                post.append(("loss", "mean_axes", ("loss", axes)))
         else:
             return None
     else:  # mean
@@ -768,8 +857,8 @@ def _denominator(s: Info, pre: list[Step], post: list[Step]) -> bool:
             if any(st[0] not in ("xt", "tt") for st in pre)
             else len(pre)
         )
-        if any(st[1] == "squeeze" and st[0] == "y" for st in pre):
-            at = next(i for i, st in enumerate(pre) if st[1] == "squeeze" and st[0] == "y") + 1
+        if any(st[1] in ("squeeze", "shift") and st[0] == "y" for st in pre):
+            at = max(i for i, st in enumerate(pre) if st[1] in ("squeeze", "shift") and st[0] == "y") + 1
         pre.insert(at, ("m", "ne", (_lab(pre[:at]), S.ignore_index)))
         has_mask = True
     if d == "items":
@@ -785,6 +874,10 @@ def _denominator(s: Info, pre: list[Step], post: list[Step]) -> bool:
         post.append(("d", "dim", ("x", S.batch_axis)))
     elif d == "valid":
         post.append(("d", "sum", ("m",)))
+    elif d == "given":  # Hugging Face's num_items_in_batch: the sum divided by the count given
+        if not s.given:
+            return False
+        post.append(("d", "var", ("n",)))
     elif d in ("label_weight", "item_weight"):
         if s.sigmoid or s.kind == "probs":
             return False
@@ -852,21 +945,25 @@ def verify(plan: Plan, cases: list[Case], *, stop_at_first: bool = True) -> Verd
 
 def _compare(plan: Plan, case: Case) -> str:
     try:
-        got = run_plan(plan, case.x, case.t, case.w, case.sw)
+        got = run_plan(plan, case.x, case.t, case.w, case.sw, case.n)
     except Exception as exc:
         return f"the target raises {type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}"
     want = np.asarray(case.expected)
     if got.shape != want.shape:
         return f"shape {got.shape} instead of {want.shape}"
+    rtol, atol = _tolerance(want)
+    if want.dtype == np.float32 and got.dtype != want.dtype:
+        return f"dtype {got.dtype} instead of float32 (the source computes in float32)"
     with np.errstate(all="ignore"):
-        if np.allclose(got, want, rtol=_RTOL, atol=_ATOL, equal_nan=True):
+        if np.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
             return ""
         diff = np.abs(got - want)
     if want.size == 1:
         return f"{float(got.reshape(-1)[0]):.6g} instead of {float(want.reshape(-1)[0]):.6g}"
     finite = np.isfinite(diff)
     worst = float(np.max(diff[finite])) if finite.any() else math.nan
-    return f"differs by up to {worst:.3g} ({int(np.sum(~np.isclose(got, want, rtol=_RTOL, atol=_ATOL, equal_nan=True)))} of {want.size} values)"
+    bad = int(np.sum(~np.isclose(got, want, rtol=rtol, atol=atol, equal_nan=True)))
+    return f"differs by up to {worst:.3g} ({bad} of {want.size} values)"
 
 
 def search(src: Source, dialect: str, *, budget: int = 36) -> tuple[Verdict | None, list[Verdict], str]:
@@ -904,6 +1001,9 @@ def closest(tried: list[Verdict], cases: list[Case], n: int = 4) -> Verdict:
 
 def _no_plan_reason(src: Source, dialect: str) -> str:
     S = src.infos[0].spec
+    shifting = getattr(_module(dialect), "SHIFTS_LABELS", ())
+    if shifting and all(a.name in shifting for a in apis(dialect)):
+        return f"the {dialect} dialect shifts its labels one token ({', '.join(shifting)}); a port to it is not written"
     acts = {
         i.spec.activation
         for api in apis(dialect)

@@ -23,6 +23,8 @@ __all__ = ["Row", "grid", "matrix", "rows_of", "table"]
 
 MARK = "<!-- porting-coverage -->"
 _REDUCTIONS = ("sum", "none", "no", "mean")
+#: options that change no number: outputs, memory, a display name (Keras's ``name``)
+_NOT_IN_GRID = ("cache_score", "enable_double_backprop", "return_softmax", "numeric_stable_mode", "name", *_OUTPUT_ONLY)
 
 
 def _alternatives(api: Api) -> list[tuple[str, Any]]:
@@ -31,12 +33,16 @@ def _alternatives(api: Api) -> list[tuple[str, Any]]:
     for p in api.params:
         r = role(api, p.name)
         d = p.default
-        if p.name in ("cache_score", "enable_double_backprop", "return_softmax", "numeric_stable_mode", *_OUTPUT_ONLY):
+        if p.name in _NOT_IN_GRID:
             continue
         if r == "class_weight":
             out.append((p.name, "w"))
         elif r == "sample_weight":
             out.append((p.name, "sw"))
+        elif r == "divisor":
+            out.append((p.name, "n"))
+        elif r == "ignore":
+            out.append((p.name, 1))
         elif r == "bool":
             out.append((p.name, not d))
         elif r == "str":
@@ -64,6 +70,21 @@ def _valid(api: Api, kw: dict[str, Any]) -> bool:
     return True
 
 
+def _to_logits(api: Api, alts: list[tuple[str, Any]]) -> tuple[str, Any] | None:
+    """The option that turns a call of probabilities (by default) into one of logits, if any."""
+    import numpy as np
+
+    from ._engine import translate_placeholder
+
+    def inputs(kw: dict[str, Any]) -> str | None:
+        call = translate_placeholder(api, kw, np.zeros((2, 3)))
+        return None if call is None else str(call.spec.inputs)
+
+    if inputs({}) != "probs":
+        return None
+    return next(((k, v) for k, v in alts if isinstance(v, bool) and inputs({k: v}) == "logits"), None)
+
+
 @functools.cache
 def grid(api: Api) -> tuple[tuple[tuple[str, Any], ...], ...]:
     """The argument combinations of ``api`` in the matrix: the defaults, each option alone, and the
@@ -75,6 +96,11 @@ def grid(api: Api) -> tuple[tuple[tuple[str, Any], ...], ...]:
     for wk, wv in alts:
         if wv == "w":
             combos += [{wk: wv, k: v} for k, v in alts if k != wk and isinstance(v, str) and v in _REDUCTIONS]
+    # a call taking probabilities by default (Keras: from_logits=False, clipped; no other dialect does
+    # that): every option also with the switch to logits, which other dialects can express
+    switch = _to_logits(api, alts)
+    if switch is not None:
+        combos += [{switch[0]: switch[1], k: v} for k, v in alts if k != switch[0]]
     out = []
     for c in combos:
         if _valid(api, c):
@@ -145,7 +171,7 @@ def _kinds(api: Api, kw: tuple[tuple[str, Any], ...]) -> frozenset[str]:
 
 
 def _args_text(kw: tuple[tuple[str, Any], ...]) -> str:
-    return ", ".join(f"{k}={v}" if v in ("w", "sw") else f"{k}={v!r}" for k, v in kw) or "(defaults)"
+    return ", ".join(f"{k}={v}" if v in ("w", "sw", "n") else f"{k}={v!r}" for k, v in kw) or "(defaults)"
 
 
 def table(rows: tuple[Row, ...] | None = None) -> str:

@@ -31,7 +31,7 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
     source layout and assigns the result, in the source call's shape, to ``loss``.
     """
     idm = idiom(plan.api.dialect)
-    var = {"w": names.get("w", "w"), "sw": names.get("sw", "sw")}
+    var = {"w": names.get("w", "w"), "sw": names.get("sw", "sw"), "n": names.get("n", "n")}
 
     def ref(a: Any) -> str:
         if isinstance(a, str):
@@ -84,6 +84,13 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
             return f"{r[0]}.shape[{args[1]}]"
         if op == "clamp1":
             return idm.clamp1.format(a=r[0])
+        if op == "float32":
+            return idm.float32.format(a=r[0])
+        if op == "shift":
+            assert idm.shift is not None  # the engine writes no shift without one
+            return idm.shift.format(a=r[0], v=r[1])
+        if op == "var":
+            return r[0]
         raise AssertionError(op)  # pragma: no cover
 
     imp, callee, _ = plan.api.code_name()
@@ -305,7 +312,8 @@ def port(
     where = _ranks(src.ranks)
     if exact is not None:
         n = exact.checked
-        notes = [f"exact: agrees with {src.text()} on all {n} inputs of the battery ({where}, float64)"]
+        prec = "float32, as the source computes" if any(i.f32 for i in src.infos) else "float64"
+        notes = [f"exact: agrees with {src.text()} on all {n} inputs of the battery ({where}, {prec})"]
         notes += _caveats(src, exact.plan)
         return PortResult(src.text(), target_dialect, emit(exact.plan, names), True, notes, {0: exact.plan}, names)
     if len(src.ranks) > 1:  # maybe each rank has its own exact translation
@@ -409,6 +417,13 @@ def explain(name: str, /, *, ndim: int | None = None, target: str | None = None,
         text = info.spec.describe(class_weight=info.cw)
         if info.sw:
             text = text[:-1] + "; per-sample weights multiply each item's loss."
+        if info.shift:
+            text = (
+                text[:-1] + f"; the labels are first shifted one token left along their last axis (token i is "
+                f"scored against label i + 1, the last token against {info.spec.ignore_index}, i.e. nothing)."
+            )
+        if info.f32 and info.spec.compute_dtype != "float32":
+            text = text[:-1] + "; computed and returned in float32 whatever the dtype of the inputs."
         texts.setdefault(text, []).append(info.ndim)
     if len(texts) == 1:
         ((text, ranks),) = texts.items()

@@ -52,6 +52,10 @@ class Idiom:
     mean_rest: str = "{a}.reshape(({a}.shape[0], math.prod({a}.shape[1:]))).mean(axis=1)"
     numel: str = "{a}.size"
     clamp1: str = "max({a}, 1)"
+    float32: str = "{a}.astype(np.float32)"
+    #: the labels of the next token, ``{v}`` (the ignore label) after the last one: Hugging Face's
+    #: ``F.pad(labels, (0, 1), value=ignore_index)[..., 1:]``; None: not written for this framework
+    shift: str | None = "np.pad({a}, [(0, 0)] * ({a}.ndim - 1) + [(0, 1)], constant_values={v})[..., 1:]"
 
 
 _NP = ("import numpy as np",)
@@ -83,6 +87,8 @@ IDIOMS: dict[str, Idiom] = {
         mean_axes="{a}.mean(dim={axes})",
         mean_rest="{a}.reshape({a}.shape[0], math.prod({a}.shape[1:])).mean(dim=1)",
         numel="{a}.numel()",
+        float32="{a}.float()",
+        shift="F.pad({a}, (0, 1), value={v})[..., 1:]",
     ),
     "chainer": Idiom(
         framework="Chainer",
@@ -101,6 +107,9 @@ IDIOMS: dict[str, Idiom] = {
         mean_axes="F.mean({a}, axis={axes})",
         mean_rest="F.mean(F.reshape({a}, ({a}.shape[0], math.prod({a}.shape[1:]))), axis=1)",
         numel="{a}.size",
+        float32="F.cast({a}, 'float32')",
+        shift="chainer.backend.get_array_module({a}).pad({a}, [(0, 0)] * ({a}.ndim - 1) + [(0, 1)], "
+        "constant_values={v})[..., 1:]",
     ),
     "mxnet": Idiom(
         framework="MXNet Gluon",
@@ -120,6 +129,8 @@ IDIOMS: dict[str, Idiom] = {
         log_softmax="mx.nd.log_softmax({a}, axis={axis})",
         onehot="mx.nd.one_hot({a}, {n}, dtype={x}.dtype)",
         mean_axes="{a}.mean(axis={axes})",
+        float32="{a}.astype('float32')",
+        shift=None,  # not written for MXNet (retired): shift the labels by hand
     ),
     "paddle": Idiom(
         framework="PaddlePaddle",
@@ -142,6 +153,8 @@ IDIOMS: dict[str, Idiom] = {
         onehot="paddle.eye({n}, dtype={x}.dtype)[{a}]",
         mean_axes="{a}.mean(axis={axes})",
         numel="{a}.size",
+        float32="{a}.astype('float32')",
+        shift="paddle.concat([{a}, paddle.full([*{a}.shape[:-1], 1], {v}, dtype={a}.dtype)], axis=-1)[..., 1:]",
     ),
     "brainpy": Idiom(
         framework="BrainPy",
@@ -152,6 +165,8 @@ IDIOMS: dict[str, Idiom] = {
         squeeze="bm.squeeze({a}, {axis})",
         log_softmax="bm.log_softmax({a}, axis={axis})",
         onehot="bm.eye({n}, dtype={x}.dtype)[{a}]",
+        float32="{a}.astype(bm.float32)",
+        shift=None,  # not written for BrainPy: shift the labels by hand
     ),
     "optax": Idiom(
         framework="Optax (JAX)",
@@ -170,6 +185,8 @@ IDIOMS: dict[str, Idiom] = {
         squeeze="jnp.squeeze({a}, {axis})",
         onehot="jax.nn.one_hot({a}, {n}, dtype={x}.dtype)",
         log_softmax="jax.nn.log_softmax({a}, axis={axis})",
+        float32="{a}.astype(jnp.float32)",
+        shift="jnp.pad({a}, [(0, 0)] * ({a}.ndim - 1) + [(0, 1)], constant_values={v})[..., 1:]",
     ),
     "mlx": Idiom(
         framework="MLX",
@@ -183,6 +200,8 @@ IDIOMS: dict[str, Idiom] = {
         squeeze="mx.squeeze({a}, {axis})",
         onehot="mx.eye({n}, dtype={x}.dtype)[{a}]",
         log_softmax="{a} - mx.logsumexp({a}, axis={axis}, keepdims=True)",
+        float32="{a}.astype(mx.float32)",
+        shift="mx.pad({a}, [(0, 0)] * ({a}.ndim - 1) + [(0, 1)], constant_values={v})[..., 1:]",
     ),
 }
 
