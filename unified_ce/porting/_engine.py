@@ -361,8 +361,8 @@ def _battery_cached(src: Source, seed: int) -> tuple[Case, ...]:
                 item = shape[:a] + ((1,) if info.sw_keep else ()) + shape[a + 1 :]
                 sw = rng.uniform(0.0, 2.0, size=item)
             case = Case(f"{name}, rank {n}", n, x, t, w, sw)
-            if "n" in names:  # a token count of a whole accumulation step: at least the valid items here
-                case.n = int(t.size + rng.integers(0, 5))
+            if "n" in names:  # the token count of a whole accumulation step: more than the items here
+                case.n = int(t.size + 1 + rng.integers(0, 5))
             try:
                 case.expected = evaluate_source(src, case)
             except Exception:
