@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from unified_ce import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
+from unified_ce import InvalidTypeError, LabelOutOfRangeError
 from unified_ce.adapters.optax import (
     sigmoid_binary_cross_entropy,
     softmax_cross_entropy,
@@ -48,10 +48,24 @@ def test_logits_must_be_floating() -> None:
         softmax_cross_entropy(np.zeros((2, 3), np.int64), np.full((2, 3), 1 / 3))
 
 
-@pytest.mark.parametrize("kw", [{"axis": (1, 2)}, {"axis": None}, {"where": np.ones((2, 3, 4), bool)}])
-def test_not_translated_yet_raises_clearly(kw: dict) -> None:
-    with pytest.raises(InvalidArgumentError, match="not translated by unified_ce yet"):
+@pytest.mark.parametrize(
+    "kw, exc, match",
+    [
+        ({"axis": (1, 3)}, ValueError, "out of bounds"),
+        ({"axis": (1, 1)}, ValueError, "repeated axis"),
+        ({"axis": 1.0}, ValueError, "must be of type 'int' or 'tuple"),
+        ({"where": np.ones((2, 5), bool)}, ValueError, "where of shape"),
+        ({"where": np.ones((2, 3, 4), np.int64)}, TypeError, "where must be a boolean array"),
+    ],
+)
+def test_bad_axis_and_where_raise_naming_them(kw: dict, exc: type, match: str) -> None:
+    with pytest.raises(exc, match=match):
         softmax_cross_entropy(np.zeros((2, 3, 4)), np.full((2, 3, 4), 0.25), **kw)
+
+
+def test_integer_labels_refuse_axis_none_like_optax() -> None:
+    with pytest.raises(ValueError, match=r"must be of type 'int' or 'tuple\[int, \.\.\.\]'"):
+        softmax_cross_entropy_with_integer_labels(np.zeros((2, 3)), np.array([0, 1]), axis=None)
 
 
 def test_sigmoid_integer_labels_are_binary() -> None:

@@ -240,16 +240,24 @@ def table_specs(draw: Any) -> CrossEntropySpec:
     fields["compute_dtype"] = "auto"
     if fields["activation"] != "softmax" or fields["inputs"] != "logits":  # the LLM fields: softmax of logits
         fields.update(z_loss=0.0, logit_softcap=None, logit_scale=1.0)
+    if fields["activation"] != "softmax" or fields["keepdims"] or fields["reduction"] == "sample_mean":
+        fields.update(class_axes=None, mask_classes=False)  # several class axes / a class mask: softmax only
+    if fields["inputs"] != "logits" or fields["label_smoothing"]:
+        fields["mask_classes"] = False
     return CrossEntropySpec(**fields)
 
 
 def _table_arrays(spec: CrossEntropySpec, rng: np.random.Generator) -> tuple[Any, Any, Any]:
     x = rng.normal(size=(3, 4)) * 2
-    ax = spec.axis % 2
+    ax = spec.axis % 2 if spec.class_axes is None else 1  # class_axes (1,) or (0, 1): the classes end at axis 1
     C = x.shape[ax] if spec.activation == "softmax" else 2
-    if spec.target == "probs":
+    if spec.class_axes == (0, 1):  # every element is a class: one item
+        t = rng.dirichlet(np.ones(12)).reshape(3, 4) if spec.target == "probs" else np.asarray(rng.integers(0, 12))
+    elif spec.target == "probs":
         n = x.shape[1 - ax]
         t = rng.random(x.shape) if spec.activation == "sigmoid" else np.moveaxis(rng.dirichlet(np.ones(C), n), -1, ax)
+        if spec.broadcast_target and spec.activation == "softmax" and ax == 1:  # one distribution for every item
+            t = t[:1]
     else:
         t = rng.integers(0, C, size=x.shape if spec.activation == "sigmoid" else x.shape[1 - ax])
         if spec.ignore_index is not None:
@@ -271,20 +279,26 @@ def test_gradient_of_any_table_spec_is_the_derivative_of_its_loss(spec: CrossEnt
 
     rng = np.random.default_rng(seed)
     x, t, cw = _table_arrays(spec, rng)
+    if spec.mask_classes:  # some classes masked (an item may lose them all)
+        cw = dict(class_weight=cw, class_mask=rng.random(x.shape) < 0.7)
+    else:
+        cw = dict(class_weight=cw)
+    if spec.class_axes == (0, 1) and isinstance(cw.get("class_weight"), np.ndarray):
+        cw["class_weight"] = rng.random(12) * 3 + 0.1
     if spec.min_shifted_logit is not None:  # the clip bites: the spec keeps the unclipped gradient (Paddle)
-        ax = spec.axis % 2
+        ax = spec.axis % 2 if spec.class_axes is None else (1 if spec.class_axes == (1,) else None)
         assume(float((x.max(axis=ax, keepdims=True) - x).max()) < -spec.min_shifted_logit - 1e-3)
-    out = np.asarray(uce.cross_entropy(x, t, spec, class_weight=cw))
+    out = np.asarray(uce.cross_entropy(x, t, spec, **cw))
     assume(bool(np.all(np.isfinite(out))))
     g = rng.normal(size=out.shape)
-    _, grad = uce.value_and_grad(x, t, spec, class_weight=cw, grad_output=g)
+    _, grad = uce.value_and_grad(x, t, spec, grad_output=g, **cw)
     num = np.zeros_like(x)
     h = 1e-6
     for i in np.ndindex(x.shape):
         xp_, xm = x.copy(), x.copy()
         xp_[i] += h
         xm[i] -= h
-        fp = np.sum(np.asarray(uce.cross_entropy(xp_, t, spec, class_weight=cw)) * g)
-        fm = np.sum(np.asarray(uce.cross_entropy(xm, t, spec, class_weight=cw)) * g)
+        fp = np.sum(np.asarray(uce.cross_entropy(xp_, t, spec, **cw)) * g)
+        fm = np.sum(np.asarray(uce.cross_entropy(xm, t, spec, **cw)) * g)
         num[i] = (fp - fm) / (2 * h)
     np.testing.assert_allclose(np.asarray(grad), num, rtol=1e-5, atol=1e-6)

@@ -51,6 +51,7 @@ def cross_entropy(
     *,
     class_weight: Any = None,
     sample_weight: Any = None,
+    class_mask: Any = None,
     process_group: Any = None,
     class_shard: Any = None,
     **spec_fields: Unpack[SpecFields],
@@ -71,6 +72,9 @@ def cross_entropy(
         One weight per class (length ``C``).
     sample_weight : array, optional
         Per-item weights, broadcast against the per-item loss with the class axis kept (size 1).
+    class_mask : array of bool, optional
+        With ``spec.class_mask``: the classes that take part (the logits' shape, or the per-item
+        shape: one flag per item).
     process_group : torch.distributed.ProcessGroup, optional
         Data parallelism (torch tensors): the items are split over the group's processes, and
         ``reduction`` "sum" / "mean" give the sum / mean over all of them (numerator and denominator
@@ -97,7 +101,9 @@ def cross_entropy(
     >>> uce.cross_entropy(x, t, reduction="none").shape
     (2,)
     """
-    call: Call[Array] = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    call: Call[Array] = Call(
+        _spec(spec, spec_fields), logits, target, class_weight, sample_weight, class_mask=class_mask
+    )
     return run(call, process_group=process_group, class_shard=class_shard)
 
 
@@ -109,6 +115,7 @@ def value_and_grad(
     *,
     class_weight: Any = None,
     sample_weight: Any = None,
+    class_mask: Any = None,
     grad_output: Any = None,
     process_group: Any = None,
     class_shard: Any = None,
@@ -131,7 +138,9 @@ def value_and_grad(
     array([[-0.3333,  0.1667,  0.1667],
            [ 0.1667,  0.1667, -0.3333]])
     """
-    call: Call[Array] = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    call: Call[Array] = Call(
+        _spec(spec, spec_fields), logits, target, class_weight, sample_weight, class_mask=class_mask
+    )
     return run_with_grad(call, grad_output, process_group=process_group, class_shard=class_shard)
 
 
@@ -143,6 +152,7 @@ def loss_sum_and_denominator(
     *,
     class_weight: Any = None,
     sample_weight: Any = None,
+    class_mask: Any = None,
     process_group: Any = None,
     class_shard: Any = None,
     **spec_fields: Unpack[SpecFields],
@@ -179,7 +189,9 @@ def loss_sum_and_denominator(
     >>> bool(np.isclose((s1 + s2) / (d1 + d2), uce.cross_entropy(x, t, ignore_index=-100)))
     True
     """
-    call: Call[Array] = Call(_spec(spec, spec_fields), logits, target, class_weight, sample_weight)
+    call: Call[Array] = Call(
+        _spec(spec, spec_fields), logits, target, class_weight, sample_weight, class_mask=class_mask
+    )
     return run_sum_and_denominator(call, process_group=process_group, class_shard=class_shard)
 
 

@@ -53,7 +53,9 @@ def evaluate(
             return fn.apply(logits, inp.t, inp.cw, inp.sw, inp.den, _static(inp), inp.x.dtype, plan.mask_ignored)[0]
     elif is_jax(logits):
         spec, scalars = _jax_scalars(inp.spec)
-        return _jax_function(spec, double_backprop)(logits, target, class_weight, sample_weight, inp.den, *scalars)
+        return _jax_function(spec, double_backprop)(
+            logits, target, class_weight, sample_weight, inp.den, inp.cm, *scalars
+        )
     out, _ = core.forward(inp, plan)
     return core.finish(inp, out)
 
@@ -87,7 +89,7 @@ def evaluate_with_grad(inp: core.Inputs, plan: core.Plan, grad_output: Any) -> t
             plan.mask_ignored,
             inp.t_dtype,
         )
-        return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, inp.den, grad_output, *scalars)
+        return _jax_value_and_grad(static, inp.xp)(inp.x, inp.t, inp.cw, inp.sw, inp.den, inp.cm, grad_output, *scalars)
     return _evaluate_with_grad(inp, plan, grad_output)
 
 
@@ -112,17 +114,17 @@ _NO_DOUBLE_BACKPROP = (
 def _static(inp: core.Inputs) -> tuple[Any, ...]:
     """Everything of validated inputs but the arrays (passed to autograd functions as one constant)."""
     return (inp.spec, inp.xp, inp.axis, inp.n_classes, inp.out_dtype, inp.in_dtype, inp.device, inp.lazy,
-            inp.keep_shape, inp.classes, inp.t_dtype)  # fmt: skip
+            inp.keep_shape, inp.classes, inp.t_dtype, inp.cm)  # fmt: skip
 
 
 def _rebuilt(static: tuple[Any, ...], logits: Any, t: Any, cw: Any, sw: Any, den: Any, cdtype: Any) -> core.Inputs:
     """Inputs of the arrays an autograd function received (the logits cast to the compute dtype here,
     so that no float32 copy of half-precision logits outlives the call)."""
-    spec, xp, axis, n_classes, out_dtype, in_dtype, device, lazy, keep_shape, classes, t_dtype = static
+    spec, xp, axis, n_classes, out_dtype, in_dtype, device, lazy, keep_shape, classes, t_dtype, cm = static
     x = logits if logits.dtype == cdtype else logits.to(cdtype)
     return core.Inputs(spec=spec, xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes,
                        out_dtype=out_dtype, in_dtype=in_dtype, device=device, lazy=lazy, keep_shape=keep_shape,
-                       classes=classes, t_dtype=t_dtype, den=den)  # fmt: skip
+                       classes=classes, t_dtype=t_dtype, den=den, cm=cm)  # fmt: skip
 
 
 def _contract(inp: core.Inputs, p: Any, out_ndim: int) -> Any:
@@ -316,10 +318,10 @@ def _jax_value_and_grad(static: tuple[Any, ...], xp: Any) -> Any:
     spec, axis, n_classes, out_dtype, in_dtype, keep_shape, mask_ignored, t_dtype = static
     plan = core.Plan(mask_ignored=mask_ignored)
 
-    def run(x: Any, t: Any, cw: Any, sw: Any, den: Any, g: Any, ls: Any, scale: Any) -> tuple[Any, Any]:
+    def run(x: Any, t: Any, cw: Any, sw: Any, den: Any, cm: Any, g: Any, ls: Any, scale: Any) -> tuple[Any, Any]:
         inp = core.Inputs(
             spec=_traced_spec(spec, ls, scale), xp=xp, x=x, t=t, cw=cw, sw=sw, axis=axis, n_classes=n_classes, out_dtype=out_dtype,
-            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape, t_dtype=t_dtype, den=den,
+            in_dtype=in_dtype, device=None, lazy=True, keep_shape=keep_shape, t_dtype=t_dtype, den=den, cm=cm,
         )  # fmt: skip
         return _evaluate_with_grad(inp, plan, g)
 
@@ -342,19 +344,19 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     import jax.numpy as jnp
     from jax.custom_derivatives import SymbolicZero
 
-    def prep(x: Any, t: Any, cw: Any, sw: Any, den: Any, sc: tuple[Any, ...]) -> core.Inputs:
-        inp = core.prepare(spec, x, t, cw, sw, den, check_values=False)[0]
+    def prep(x: Any, t: Any, cw: Any, sw: Any, den: Any, cm: Any, sc: tuple[Any, ...]) -> core.Inputs:
+        inp = core.prepare(spec, x, t, cw, sw, den, check_values=False, class_mask=cm)[0]
         return dataclasses.replace(inp, spec=_traced_spec(inp.spec, *sc))
 
-    def plain(x: Any, t: Any, cw: Any, sw: Any, den: Any, *sc: Any) -> Any:
-        inp = prep(x, t, cw, sw, den, sc)
+    def plain(x: Any, t: Any, cw: Any, sw: Any, den: Any, cm: Any, *sc: Any) -> Any:
+        inp = prep(x, t, cw, sw, den, cm, sc)
         out, _ = core.forward(inp)
         return core.finish(inp, out)
 
     def tangent_of_logits(
-        x: Any, t: Any, cw: Any, sw: Any, den: Any, sc: Any, m: Any, ls: Any, denom: Any, dx: Any
+        x: Any, t: Any, cw: Any, sw: Any, den: Any, cm: Any, sc: Any, m: Any, ls: Any, denom: Any, dx: Any
     ) -> Any:
-        inp = prep(x, t, cw, sw, den, sc)
+        inp = prep(x, t, cw, sw, den, cm, sc)
         shape = core.loss_shape(inp)
         ones = jnp.ones(shape, dtype=inp.x.dtype)
         g = core.backward(inp, core.Residuals(m, ls, denom), ones)  # one gradient row per output element
@@ -365,18 +367,18 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
     tangent_of_logits = jax.checkpoint(tangent_of_logits, prevent_cse=False)
 
     @jax.custom_jvp
-    def f(x: Any, t: Any, cw: Any, sw: Any, den: Any, *sc: Any) -> Any:
-        return plain(x, t, cw, sw, den, *sc)
+    def f(x: Any, t: Any, cw: Any, sw: Any, den: Any, cm: Any, *sc: Any) -> Any:
+        return plain(x, t, cw, sw, den, cm, *sc)
 
     def f_jvp(primals: Any, tangents: Any) -> Any:
-        x, t, cw, sw, den, *sc = primals  # the scalar options are constants of the loss: no tangent
+        x, t, cw, sw, den, cm, *sc = primals  # the scalar options (and the class mask) are constants: no tangent
         dx, dt, dcw, dsw, dden = tangents[:5]
-        inp = prep(x, t, cw, sw, den, tuple(sc))
+        inp = prep(x, t, cw, sw, den, cm, tuple(sc))
         out, res = core.forward(inp)
         out = core.finish(inp, out)
         tangent = jnp.zeros(out.shape, out.dtype)
         if not isinstance(dx, SymbolicZero):
-            tangent = tangent + tangent_of_logits(x, t, cw, sw, den, tuple(sc), res.m, res.ls, res.denom, dx)
+            tangent = tangent + tangent_of_logits(x, t, cw, sw, den, cm, tuple(sc), res.m, res.ls, res.denom, dx)
         rest = {
             k: (v, d)
             for k, v, d in (("t", t, dt), ("cw", cw, dcw), ("sw", sw, dsw), ("den", den, dden))
@@ -385,7 +387,7 @@ def _jax_function(spec: CrossEntropySpec, double_backprop: bool = True) -> Any:
         if rest:
 
             def of_rest(r: dict[str, Any]) -> Any:
-                return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw), r.get("den", den), *sc)
+                return plain(x, r.get("t", t), r.get("cw", cw), r.get("sw", sw), r.get("den", den), cm, *sc)
 
             _, t_rest = jax.jvp(
                 of_rest, ({k: v for k, (v, _) in rest.items()},), ({k: d for k, (_, d) in rest.items()},)

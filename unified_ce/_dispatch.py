@@ -91,6 +91,7 @@ def prepare(
     check_values: bool = True,
     use_kernels: bool = True,
     classes: Any = None,
+    class_mask: Any = None,
 ) -> tuple[core.Inputs, core.Plan]:
     """Validate a call (:func:`unified_ce.core.prepare`) and plan its evaluation.
 
@@ -104,6 +105,7 @@ def prepare(
     inp, plan = core.prepare(
         spec, logits, target, class_weight, sample_weight, divisor,
         check_values=check_values, keep_logits=evaluator is not None, classes=classes, head=head,
+        class_mask=class_mask,
     )  # fmt: skip
     return inp, (plan if evaluator is None else dataclasses.replace(plan, kernel=evaluator))
 

@@ -185,6 +185,17 @@ def _positive(name: str) -> Callable[[Any], Any]:
     return check
 
 
+def _class_axes(value: Any) -> Any:
+    if value is None:
+        return None
+    if not isinstance(value, tuple):
+        raise InvalidTypeError(f"class_axes must be a tuple of ints or None; got {value!r}")
+    axes = tuple(as_int(a) for a in value)
+    if not axes or any(a is None for a in axes):
+        raise InvalidTypeError(f"class_axes must be a non-empty tuple of ints or None; got {value!r}")
+    return axes
+
+
 def _row(name: str, default: Any, validate: Callable[[Any], Any], stages: str, kernels: KernelCoverage,
          examples: tuple[Any, ...], exact_types: tuple[type, ...] = ()) -> Field:  # fmt: skip
     return Field(name, default, validate, tuple(stages.split()), kernels, examples, exact_types)
@@ -198,9 +209,9 @@ _DENOMINATORS = ("valid", "items", "label_weight", "item_weight", "batch", "logi
 
 #: The table, in the order the fields are validated (a spec with several bad fields reports the first).
 FIELDS: tuple[Field, ...] = (
-    _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets transforms terms reduce evaluate fastpath",
+    _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets transforms terms reduce evaluate fastpath layout",
              KernelCoverage(reason="sigmoid cross-entropy")),
-    _choices("target", "index", ("index", "probs"), "validate targets transforms terms reduce evaluate fastpath aux",
+    _choices("target", "index", ("index", "probs"), "validate targets transforms terms reduce evaluate fastpath aux layout",
              KernelCoverage(reason="probability targets")),
     _choices("inputs", "logits", ("logits", "log_probs", "probs"), "validate transforms stats terms evaluate",
              KernelCoverage(reason="log-probability or probability inputs")),
@@ -215,7 +226,7 @@ FIELDS: tuple[Field, ...] = (
                          "a denominator of logits per class, of per-sample weights or given at call time"),
           _DENOMINATORS[:-1], (), _DENOMINATORS),
     _choices("zero_denominator", "nan", ("nan", "zero"), "reduce", ALL_KERNELS),
-    _row("axis", -1, _int("axis"), "validate labels", ALL_KERNELS, (-1, 0, 1), (int,)),
+    _row("axis", -1, _int("axis"), "validate labels layout", ALL_KERNELS, (-1, 0, 1), (int,)),
     _row("batch_axis", 0, _int("batch_axis"), "validate reduce", ALL_KERNELS, (0, -1), (int,)),
     _row("ignore_index", None, _ignore_index, "targets labels inputs", ALL_KERNELS, (None, -100, 0, 1),
          (int, type(None))),
@@ -243,6 +254,12 @@ FIELDS: tuple[Field, ...] = (
     _choices("min_log_grad", "zero", ("zero", "unclamped"), "transforms", NO_KERNEL),
     _row("probs_grad_floor", None, _positive_or_none("probs_grad_floor"), "transforms", NO_KERNEL, (None, 1e-12)),
     _row("probs_in_range", False, _bool("probs_in_range"), "validate transforms", NO_KERNEL, (False, True), (bool,)),
+    # optax's axis tuples / None, where= and broadcast labels (softmax; core/layout.py lays the arrays out)
+    _row("class_axes", None, _class_axes, "layout", KernelCoverage(reason="several class axes (class_axes)"),
+         (None, (1,), (0, 1)), (type(None),)),
+    _row("mask_classes", False, _bool("mask_classes"), "layout labels stats targets terms fastpath evaluate",
+         KernelCoverage(reason="a class mask (mask_classes)"), (False, True), (bool,)),
+    _row("broadcast_target", False, _bool("broadcast_target"), "layout", NO_KERNEL, (False, True), (bool,)),
 )  # fmt: skip
 
 _BY_NAME = {f.name: f for f in FIELDS}

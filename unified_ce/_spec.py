@@ -178,6 +178,23 @@ class CrossEntropySpec:
         :math:`((1 + (w - 1)\tilde q) p - w \tilde q) / \max(p (1 - p), \mathrm{floor})` (its
         ``binary_cross_entropy`` backward, ``EPSILON = 1e-12``) instead of the derivative of the
         clamped logs: finite where :math:`p` is 0 or 1.
+    class_axes : tuple of int or None
+        Softmax: several class axes (optax's ``axis=(1, 2)``; every axis for its ``axis=None``): the
+        classes are the elements of these axes, numbered in C order of the axes *as listed* (a class
+        index is that flat index; ``(2, 1)`` runs over axis 2 then axis 1), and ``axis`` is unused.
+        The core evaluates the logits with these axes moved last (in that order) and flattened into
+        one class axis (:mod:`unified_ce.core.layout`; the gradient is moved back); per-item arrays
+        (index targets, sample weights, the loss) have the other axes, in their order.
+    mask_classes : bool
+        Softmax: the call passes a boolean ``class_mask`` array (optax's ``where``) of the logits' shape, or of
+        the per-item shape (one flag per item, expanded along the class axes).  Masked classes leave
+        the row's max, the log-sum-exp and a probability target (as if sliced out: masked logits may
+        be anything, ``inf`` or ``nan`` included); an index target's own logit is used even where
+        its class is masked (optax).  An item whose classes are all masked has loss 0 and gradient 0,
+        and counts as ignored in a mean.
+    broadcast_target : bool
+        A probability target of another shape that broadcasts to the logits' shape (NumPy rules,
+        without enlarging the logits) is broadcast to it first (optax's ``labels * log_probs``).
     probs_in_range : bool
         ``inputs="probs"``: every probability (and, for sigmoid, every probability target) must lie
         in :math:`[0, 1]`; others raise eagerly and give a NaN loss lazily (PyTorch's
@@ -223,6 +240,9 @@ class CrossEntropySpec:
     min_log_grad: MinLogGrad = "zero"
     probs_grad_floor: float | None = None
     probs_in_range: bool = False
+    class_axes: tuple[int, ...] | None = None
+    mask_classes: bool = False
+    broadcast_target: bool = False
 
     def __post_init__(self) -> None:
         # one validator per field, from the spec-field table (unified_ce._fields)
@@ -240,6 +260,19 @@ class CrossEntropySpec:
             raise InvalidArgumentError(
                 "z_loss, logit_softcap and logit_scale apply to the softmax of logits "
                 f"(activation='softmax', inputs='logits'); got activation={self.activation!r}, inputs={self.inputs!r}"
+            )
+        if (self.class_axes is not None or self.mask_classes) and (
+            self.activation != "softmax" or self.keepdims or self.reduction == "sample_mean"
+        ):
+            raise InvalidArgumentError(
+                "class_axes and mask_classes apply to softmax cross-entropy without keepdims or "
+                f"reduction='sample_mean'; got activation={self.activation!r}, keepdims={self.keepdims!r}, "
+                f"reduction={self.reduction!r}"
+            )
+        if self.mask_classes and (self.inputs != "logits" or self.label_smoothing):
+            raise InvalidArgumentError(
+                "mask_classes applies to logits without label smoothing; "
+                f"got inputs={self.inputs!r}, label_smoothing={self.label_smoothing!r}"
             )
 
     def _describe_probs(self) -> list[str]:
@@ -274,7 +307,12 @@ class CrossEntropySpec:
         parts: list[str] = []
         if self.activation == "softmax":
             scores = {"log_probs": "log-probabilities", "probs": "probabilities"}.get(self.inputs, "logits")
-            parts.append(f"softmax cross-entropy over axis {self.axis} of the {scores}")
+            over = (
+                f"axis {self.axis}" if self.class_axes is None else f"axes {self.class_axes} (flattened in that order)"
+            )
+            parts.append(f"softmax cross-entropy over {over} of the {scores}")
+            if self.mask_classes:
+                parts.append("classes masked by the class mask leave the softmax (an all-masked item gives 0)")
         elif self.inputs == "probs":
             parts.append("elementwise binary cross-entropy of the probabilities")
         else:
@@ -286,7 +324,9 @@ class CrossEntropySpec:
             if self.ignore_index is not None:
                 t += f"; items labelled {self.ignore_index} are ignored"
         else:
-            t = "probability targets of the logits' shape"
+            t = "probability targets " + (
+                "broadcast to the logits' shape" if self.broadcast_target else "of the logits' shape"
+            )
             if self.soft_loss == "kl":
                 t += f", loss = KL divergence (eps={self.kl_eps:g})"
             if self.probs_sum_to_one and self.activation == "softmax":
@@ -369,3 +409,6 @@ class SpecFields(TypedDict, total=False):
     min_log_grad: MinLogGrad
     probs_grad_floor: float | None
     probs_in_range: bool
+    class_axes: tuple[int, ...] | None
+    mask_classes: bool
+    broadcast_target: bool

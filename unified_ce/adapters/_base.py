@@ -68,9 +68,11 @@ class Call(Generic[R]):
     double_backprop: bool = True
     #: ``spec.denominator == "given"``: what the mean divides by (a number or a 0-d array)
     divisor: Any = None
+    #: ``spec.class_mask``: the boolean class mask (optax's ``where``)
+    class_mask: Any = None
 
 
-_NAME_RE = re.compile(r"\b(logits|target|class_weight|sample_weight|divisor)\b('s?)?")
+_NAME_RE = re.compile(r"\b(logits|target|class_weight|sample_weight|divisor|class_mask)\b('s?)?")
 
 
 def _renamed(call: Call[Any], exc: Exception) -> Exception:
@@ -97,21 +99,25 @@ def _dialect_names(call: Call[Any]) -> Iterator[None]:
 
 def _prepared(
     call: Call[Any], process_group: Any, class_shard: Any
-) -> tuple[core.Inputs, core.Plan, Any, Callable[..., Any]]:
-    """Validate a call: ``(inputs, plan, data-parallel group or None, local evaluation of inputs)``."""
+) -> tuple[core.Inputs, core.Plan, Any, Callable[..., Any], Any]:
+    """Validate a call: ``(inputs, plan, data-parallel group or None, local evaluation of inputs,
+    layout)`` (the layout of several class axes, :mod:`unified_ce.core.layout`, or None)."""
     with _dialect_names(call):
-        items, classes = distributed.hooks(call.spec, call.logits, process_group, class_shard)
+        spec, logits, target, mask, layout = core.lay_out(call.spec, call.logits, call.target, call.class_mask)
+        if mask is not None and (process_group is not None or class_shard is not None):
+            raise InvalidArgumentError("a class mask (class_mask) is not evaluated over several processes")
+        items, classes = distributed.hooks(spec, logits, process_group, class_shard)
         cw, sw = call.class_weight, call.sample_weight
         if cw is not None or sw is not None:  # NumPy arrays / lists given as weights: constants
-            xp = namespace_of({"logits": call.logits})
-            cw = as_array_like("class_weight", cw, xp, call.logits)
-            sw = as_array_like("sample_weight", sw, xp, call.logits)
-        inp, plan = _dispatch.prepare(call.spec, call.logits, call.target, cw, sw, call.divisor, classes=classes)
+            xp = namespace_of({"logits": logits})
+            cw = as_array_like("class_weight", cw, xp, logits)
+            sw = as_array_like("sample_weight", sw, xp, logits)
+        inp, plan = _dispatch.prepare(spec, logits, target, cw, sw, call.divisor, classes=classes, class_mask=mask)
 
     def local(i: core.Inputs) -> Any:
-        return _dispatch.evaluate(i, plan, call.logits, call.target, cw, sw, double_backprop=call.double_backprop)
+        return _dispatch.evaluate(i, plan, logits, target, cw, sw, double_backprop=call.double_backprop)
 
-    return inp, plan, items, local
+    return inp, plan, items, local, layout
 
 
 def run(call: Call[R], *, process_group: Any = None, class_shard: Any = None) -> R:
@@ -123,7 +129,7 @@ def run(call: Call[R], *, process_group: Any = None, class_shard: Any = None) ->
         out = _dispatch.direct(call)  # tiny calls: the framework's own op, when it computes the spec
         if out is not None:
             return out
-    inp, plan, items, local = _prepared(call, process_group, class_shard)
+    inp, plan, items, local, _ = _prepared(call, process_group, class_shard)
     out = local(inp) if items is None else distributed.evaluate(inp, plan, items, local)
     if call.with_softmax:  # a Call[tuple[Array, Array]]
         return out, _dispatch.softmax(inp, plan)  # type: ignore[return-value]
@@ -135,11 +141,12 @@ def run_with_grad(
 ) -> tuple[R, Any]:
     """Evaluate a translated call and its analytic gradient with respect to the logits."""
     grad_output = _grad_output(call, grad_output)
-    inp, plan, items, _ = _prepared(call, process_group, class_shard)
+    inp, plan, items, _, layout = _prepared(call, process_group, class_shard)
     if items is None:
         out, grad = _dispatch.evaluate_with_grad(inp, plan, grad_output)
     else:
         out, grad = distributed.evaluate_with_grad(inp, plan, items, grad_output, _dispatch.evaluate_with_grad)
+    grad = core.grad_back(inp.xp, layout, grad)
     if call.with_softmax:
         return (out, _dispatch.softmax(inp, plan)), grad  # type: ignore[return-value]
     return out, grad
@@ -164,7 +171,7 @@ def _grad_output(call: Call[Any], grad_output: Any) -> Any:
 def run_sum_and_denominator(call: Call[Any], *, process_group: Any = None, class_shard: Any = None) -> tuple[Any, Any]:
     """``(sum of the item losses, the mean's denominator)`` of a translated call whose reduction is
     a mean (see :func:`unified_ce.loss_sum_and_denominator`)."""
-    inp, plan, items, local = _prepared(call, process_group, class_shard)
+    inp, plan, items, local, _ = _prepared(call, process_group, class_shard)
     return distributed.sum_and_denominator(inp, plan, items, local)
 
 

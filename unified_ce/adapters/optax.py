@@ -8,17 +8,25 @@ function returns one loss per example (optax never reduces).  Translation to the
 ================================================  ===============================================
 optax                                             :class:`~unified_ce.CrossEntropySpec`
 ================================================  ===============================================
-``softmax_cross_entropy(logits, labels, axis)``   ``target="probs"``, ``axis`` (an int),
-                                                  ``reduction="none"``
+``softmax_cross_entropy(logits, labels, axis)``   ``target="probs"``, ``reduction="none"``,
+                                                  ``broadcast_target=True``; ``axis`` an int:
+                                                  ``axis``; a tuple: ``class_axes``; ``None``:
+                                                  ``class_axes`` = every axis
 ``softmax_cross_entropy_with_integer_labels``     ``target="index"`` (integer labels), ``axis``
-``safe_softmax_cross_entropy``                    as ``softmax_cross_entropy`` on the last axis
-``sigmoid_binary_cross_entropy``                  ``activation="sigmoid"``: integer labels are
-                                                  binary (0 / 1), floating ones probabilities
+                                                  (an int) or ``class_axes`` (a tuple: a label is
+                                                  a flat index in C order of the axes as listed)
+``where=`` (both)                                 ``mask_classes=True``, the mask as the call's
+                                                  class mask (the logits' shape, or the labels'
+                                                  shape: one flag per example)
+``safe_softmax_cross_entropy``                    as ``softmax_cross_entropy`` on the last axis,
+                                                  ``skip_zero_targets=True``
+``sigmoid_binary_cross_entropy``                  ``activation="sigmoid"``, ``broadcast_target``:
+                                                  integer and boolean labels are binary (0 / 1),
+                                                  floating ones probabilities
 ================================================  ===============================================
 
-Not translated yet (``docs/dialects/optax.md``): ``axis`` as a tuple or ``None``, ``where``,
-labels that broadcast against the logits, and boolean labels; they raise a clear error.  ``smooth_labels`` is optax's label
-transform (not a loss), written with the labels' own array operations.
+``smooth_labels`` is optax's label transform (not a loss), written with the labels' own array
+operations.
 
 Deliberate differences from optax: where optax turns invalid input into a number this dialect
 raises -- a class index outside ``[0, C)`` (JAX's ``take_along_axis`` wraps -1 and fills NaN for
@@ -52,65 +60,60 @@ _NAMES = (("logits", "logits"), ("target", "labels"))
 FRAMEWORK_ERRORS = FrameworkErrors(
     (InvalidArgumentError, r"^labels of probabilities must have the logits' shape", TypeError)
 )
+_MASK_NAMES = (*_NAMES, ("class_mask", "where"))
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
 SEMANTICS = {
-    "class axis": "axis=-1 (an int; optax also takes a tuple of axes or None: not translated yet)",
+    "class axis": "axis=-1; a tuple of axes (classes flattened in C order of the axes as listed) or None "
+    "(every axis; softmax_cross_entropy only)",
     "target kinds": "probabilities of the logits' shape (softmax_cross_entropy), integer labels "
     "(..._with_integer_labels), binary labels or probabilities (sigmoid_binary_cross_entropy)",
-    "ignore label": "none (optax's where= masks: not translated yet)",
+    "ignore label": "none; where= masks classes (they leave the softmax and the sum; an example with every "
+    "class masked gives 0), or whole examples (a mask of the labels' shape)",
     "label smoothing": "no (optax.smooth_labels transforms the labels beforehand)",
     "class weight enters": "no class weights",
     "mean divides by": "n/a (no reduction: one loss per example)",
-    "all ignored (mean)": "n/a",
+    "all ignored (mean)": "n/a (an example with every class masked by where= gives 0)",
     "output shape": "the logits' shape without the class axis (sigmoid: the logits' shape)",
     "per-sample weights": "no",
     "log-prob input": "no",
     "probability input": "no",
 }
 
-_NOT_YET = "is not translated by unified_ce yet"
-
 #: Golden cases this dialect cannot run yet, with the reason.
-GOLDEN_PENDING = {
-    "softmax_cross_entropy/axis_tuple": "axis as a tuple of axes " + _NOT_YET,
-    "softmax_cross_entropy/axis_None": "axis=None " + _NOT_YET,
-    "softmax_cross_entropy/where_*": "where= " + _NOT_YET,
-    "softmax_cross_entropy/labels_broadcast": "labels broadcast against the logits " + _NOT_YET,
-    "softmax_cross_entropy_with_integer_labels/axis_tuple*": "axis as a tuple of axes " + _NOT_YET,
-    "softmax_cross_entropy_with_integer_labels/where*": "where= " + _NOT_YET,
-    "sigmoid_binary_cross_entropy/bool_labels": "boolean labels " + _NOT_YET,
-    "sigmoid_binary_cross_entropy/labels_broadcast": "labels broadcast against the logits " + _NOT_YET,
-}
+GOLDEN_PENDING: dict[str, str] = {}
 
 
 @functools.lru_cache(maxsize=64)
-def _spec(activation: str, target: str, axis: int) -> CrossEntropySpec:
+def _spec(
+    activation: str, target: str, axis: int, class_axes: tuple[int, ...] | None = None, where: bool = False
+) -> CrossEntropySpec:
     return CrossEntropySpec(
         activation=activation,  # type: ignore[arg-type]
         target=target,  # type: ignore[arg-type]
         axis=axis,
         reduction="none",
+        class_axes=class_axes,
+        mask_classes=where,
+        broadcast_target=target == "probs" or activation == "sigmoid",
     )
 
 
 #: safe_softmax_cross_entropy: ``where(labels != 0, labels * log_softmax(logits), 0)``
-_SAFE = CrossEntropySpec(target="probs", reduction="none", skip_zero_targets=True)
+_SAFE = CrossEntropySpec(target="probs", reduction="none", skip_zero_targets=True, broadcast_target=True)
 
 
-def _axis(axis: Any) -> int:
-    if isinstance(axis, tuple) or axis is None:
-        raise InvalidArgumentError(f"axis={axis!r}: a tuple of axes or None {_NOT_YET}; pass one int")
+def _axes(axis: Any, ndim: int, none_ok: bool) -> tuple[int, tuple[int, ...] | None]:
+    """optax's ``axis`` as ``(axis, class_axes)``: an int, a tuple of ints, or (``none_ok``) None: every axis."""
+    if axis is None and none_ok:
+        return -1, tuple(range(ndim))
+    if isinstance(axis, tuple) and all(isinstance(a, int) and not isinstance(a, bool) for a in axis):
+        return -1, axis
     if isinstance(axis, bool) or not isinstance(axis, int):
         raise InvalidArgumentError(
             f"Keyword argument 'axis' must be of type 'int' or 'tuple[int, ...]' but actual type is {type(axis)}."
         )
-    return axis
-
-
-def _no_where(where: Any) -> None:
-    if where is not None:
-        raise InvalidArgumentError(f"where= {_NOT_YET}; leave it None")
+    return axis, None
 
 
 def _floating_logits(logits: Any) -> None:
@@ -132,12 +135,14 @@ def softmax_cross_entropy(logits: Array, labels: Any, axis: Any = -1, where: Any
     logits : array
         Unnormalised log probabilities.
     labels : array
-        Probability distributions (e.g. one-hot) of the logits' shape; taken as given (rows need not
-        sum to 1).
-    axis : int
-        The class axis (a tuple of axes or ``None``: not translated yet).
-    where : None
-        Not translated yet.
+        Probability distributions (e.g. one-hot) of the logits' shape, or of a shape that broadcasts
+        to it; taken as given (rows need not sum to 1).
+    axis : int, tuple of int or None
+        The class axis, several class axes, or ``None``: every axis (one loss for the whole array).
+    where : array of bool, optional
+        The classes to include (the logits' shape), or the examples to include (the logits' shape
+        without ``axis``).  Masked classes leave the softmax and the sum; an example with every class
+        masked gives 0.
 
     Returns
     -------
@@ -155,10 +160,11 @@ def softmax_cross_entropy(logits: Array, labels: Any, axis: Any = -1, where: Any
     >>> print(np.round(softmax_cross_entropy(logits, labels), 4))
     [0.2761 2.9518]
     """
-    _no_where(where)
-    ax = _axis(axis)
     _floating_logits(logits)
-    return Call(_spec("softmax", "probs", ax), logits, labels, names=_NAMES)
+    ax, axes = _axes(axis, logits.ndim, none_ok=True)
+    if where is None:
+        return Call(_spec("softmax", "probs", ax, axes), logits, labels, names=_NAMES)
+    return Call(_spec("softmax", "probs", ax, axes, True), logits, labels, names=_MASK_NAMES, class_mask=where)
 
 
 @dialect_function
@@ -173,10 +179,13 @@ def softmax_cross_entropy_with_integer_labels(
         Unnormalised log probabilities.
     labels : array
         Integer class labels in ``[0, C)``: the logits' shape without ``axis``.
-    axis : int
-        The class axis (a tuple of axes: not translated yet).
-    where : None
-        Not translated yet.
+    axis : int or tuple of int
+        The class axis, or several: ``C`` is then the number of elements of those axes, and a label
+        is a flat index into them in C order of the axes *as listed* (``(3, 1)``: axis 3 then 1).
+    where : array of bool, optional
+        The classes to include in the log-sum-exp (the logits' shape), or the examples to include
+        (the labels' shape).  The label's own logit is used even where its class is masked (optax);
+        an example with every class masked gives 0.
 
     Returns
     -------
@@ -193,15 +202,16 @@ def softmax_cross_entropy_with_integer_labels(
     >>> print(np.round(softmax_cross_entropy_with_integer_labels(logits, np.array([0, 1])), 4))
     [0.2761 2.9518]
     """
-    _no_where(where)
-    ax = _axis(axis)
     _floating_logits(logits)
     xp = namespace_of({"logits": logits, "labels": labels})
     if not is_integer(xp, labels.dtype):
         raise InvalidTypeError(
             f"labels must be integers (optax: a dtype that is a subdtype of numpy.integer); got {labels.dtype}"
         )
-    return Call(_spec("softmax", "index", ax), logits, labels, names=_NAMES)
+    ax, axes = _axes(axis, logits.ndim, none_ok=False)
+    if where is None:
+        return Call(_spec("softmax", "index", ax, axes), logits, labels, names=_NAMES)
+    return Call(_spec("softmax", "index", ax, axes, True), logits, labels, names=_MASK_NAMES, class_mask=where)
 
 
 @dialect_function
@@ -241,8 +251,8 @@ def sigmoid_binary_cross_entropy(logits: Array, labels: Any) -> Call[Array]:
     logits : array
         Unnormalised log probabilities of each binary prediction.
     labels : array
-        Binary labels (integers 0 / 1) or target probabilities (floating, in ``[0, 1]``), of the
-        logits' shape.
+        Binary labels (integers or booleans: 0 / 1) or target probabilities (floating, in
+        ``[0, 1]``), of the logits' shape or of a shape that broadcasts to it.
 
     Returns
     -------
@@ -258,8 +268,8 @@ def sigmoid_binary_cross_entropy(logits: Array, labels: Any) -> Call[Array]:
     """
     _floating_logits(logits)
     xp = namespace_of({"logits": logits, "labels": labels})
-    if not (is_floating(xp, labels.dtype) or is_integer(xp, labels.dtype)):
-        raise InvalidTypeError(f"labels must be integers or floating; got {labels.dtype} ({_NOT_YET} for booleans)")
+    if not (is_floating(xp, labels.dtype) or is_integer(xp, labels.dtype) or labels.dtype == xp.bool):
+        raise InvalidTypeError(f"labels must be booleans, integers or floating; got {labels.dtype}")
     target = "probs" if is_floating(xp, labels.dtype) else "index"
     return Call(_spec("sigmoid", target, -1), logits, labels, names=_NAMES)
 

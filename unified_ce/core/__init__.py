@@ -11,6 +11,7 @@ weighted target mass of class :math:`c` and :math:`\\alpha = \\sum_c \\beta_c`; 
 (each module opens with the part of the spec's math it computes, its gradient beside it):
 
 ==============  ==========================================================================
+layout          several class axes flattened into one, class masks expanded, targets broadcast
 validate        per-argument checkers -> frozen :class:`Inputs` + :class:`Plan` (labels.py:
                 the value checks)
 transforms      logit transforms (``min_shifted_logit``)
@@ -35,6 +36,7 @@ from __future__ import annotations
 from . import aux
 from .evaluate import backward, denominator, finish, forward, forward_with_grad
 from .inputs import REFERENCE, Inputs, Plan, Residuals
+from .layout import Layout, grad_back, lay_out
 from .reduce import nonzero_denominator
 from .stats import softmax
 from .validate import begin, check_grad_output, loss_shape, prepare
@@ -42,6 +44,7 @@ from .validate import begin, check_grad_output, loss_shape, prepare
 __all__ = [
     "REFERENCE",
     "Inputs",
+    "Layout",
     "Plan",
     "Residuals",
     "aux",
@@ -52,6 +55,8 @@ __all__ = [
     "finish",
     "forward",
     "forward_with_grad",
+    "grad_back",
+    "lay_out",
     "loss_shape",
     "nonzero_denominator",
     "prepare",

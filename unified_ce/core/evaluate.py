@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from . import fastpath
-from .inputs import REFERENCE, Inputs, Plan, Residuals
+from .inputs import REFERENCE, Inputs, Plan, Residuals, mask_valid
 from .reduce import apply_item_weights, coefficient, denominator_part, denominator_total, reduce
 from .reduce import denominator as _denominator
 from .targets import index_parts, probs_parts
@@ -72,7 +72,7 @@ def denominator(inp: Inputs, plan: Plan = REFERENCE) -> Any:
     if inp.spec.target == "index":
         parts: Any = index_parts(inp, plan)
         return _denominator(inp, parts, parts.valid)
-    return _denominator(inp, probs_parts(inp), None)
+    return _denominator(inp, probs_parts(inp), mask_valid(inp))
 
 
 def _fusable(inp: Inputs, grad_output: Any) -> bool:

@@ -71,9 +71,9 @@ def disabled() -> Iterator[None]:
 
 def mutable(inp: Any) -> bool:
     """Whether the core may update arrays it created in place (see the module docstring)."""
-    if not _enabled or getattr(inp, "classes", None) is not None:
+    if not _enabled or getattr(inp, "classes", None) is not None or getattr(inp, "cm", None) is not None:
         # a class shard (unified_ce.distributed): labels are global class numbers, and every process
-        # must run the same collectives (no per-process blocking)
+        # must run the same collectives (no per-process blocking); a class mask: the plain path
         return False
     x = inp.x
     lib = _lib(x)

@@ -44,6 +44,8 @@ class Inputs:
     t_dtype: Any = None
     #: ``denominator="given"``: the divisor of the call (0-d, compute dtype); else None
     den: Any = None
+    #: ``spec.class_mask``: the boolean class mask at the logits' shape (True: the class takes part); else None
+    cm: Any = None
 
     @classmethod
     def of(cls, **fields: Any) -> Inputs:
@@ -90,6 +92,20 @@ def axis_index(axis: int, ndim: int, name: str) -> int:
     if not -ndim <= axis < ndim:
         raise InvalidArgumentError(f"{name}={axis} is out of range for logits with {ndim} dimensions")
     return axis % ndim
+
+
+def masked(inp: Inputs, x: Any) -> Any:
+    """``x`` with the classes the class mask leaves out at ``-inf`` (``x`` itself without a mask)."""
+    if inp.cm is None:
+        return x
+    return inp.xp.where(inp.cm, x, inp.xp.asarray(-math.inf, dtype=x.dtype, device=inp.device))
+
+
+def mask_valid(inp: Inputs) -> Any:
+    """The items (keep shape) with at least one class the class mask keeps, or None without a mask."""
+    if inp.cm is None:
+        return None
+    return inp.xp.any(inp.cm, axis=inp.axis, keepdims=True)
 
 
 def zero(inp: Inputs) -> Any:

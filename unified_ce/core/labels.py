@@ -16,7 +16,14 @@ from .._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeErr
 from .._spec import CrossEntropySpec
 from .inputs import holds_ignore, index_dtype, sum_tol
 
-__all__ = ["check_divisor", "check_labels", "check_probs_sum", "effective_spec"]
+__all__ = ["check_class_mask", "check_divisor", "check_labels", "check_probs_sum", "effective_spec"]
+
+
+def check_class_mask(h: Any, class_mask: Any) -> None:
+    """``spec.mask_classes``: the boolean class mask, checked and brought to the logits' shape by :mod:`.layout`."""
+    if h.spec.mask_classes != (class_mask is not None):
+        raise InvalidArgumentError("class_mask must be given exactly when the spec has mask_classes=True")
+    h.cm = class_mask
 
 
 def check_divisor(h: Any, divisor: Any) -> None:

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from . import fastpath
-from .inputs import REFERENCE, Inputs, Plan, csum, zero
+from .inputs import REFERENCE, Inputs, Plan, csum, mask_valid, masked, zero
 
 __all__ = ["softmax", "stats"]
 
@@ -29,6 +29,12 @@ def stats(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Any]:
             # zero classes (probability targets): every class sum is empty and so is each item's loss;
             # ls = 0 rather than log(0) keeps alpha * ls (alpha an empty sum) at 0, not 0 * -inf
             return m, m
+    elif inp.cm is not None:  # a class mask: masked classes at -inf; an item with none left: m = ls = 0
+        x = masked(inp, x)
+        kept = mask_valid(inp)
+        m = xp.where(kept, xp.max(x, axis=inp.axis, keepdims=True), zero(inp))
+        ls = xp.log(xp.sum(xp.exp(x - m), axis=inp.axis, keepdims=True))
+        return m, xp.where(kept, ls, zero(inp))
     else:
         m = xp.max(x, axis=inp.axis, keepdims=True)
         m = m if inp.classes is None else inp.classes.max(m)
@@ -50,5 +56,5 @@ def softmax(inp: Inputs) -> Any:
         p -= ls
         p = fastpath.exp_(xp, p)
     else:
-        p = xp.exp((inp.x - m) - ls)
+        p = xp.exp((masked(inp, inp.x) - m) - ls)
     return p if p.dtype == inp.in_dtype else xp.astype(p, inp.in_dtype)

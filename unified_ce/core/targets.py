@@ -14,7 +14,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from .._backend import is_dask, is_floating, is_integer, is_torch
-from .inputs import REFERENCE, Inputs, Plan, along_axis, class_iota, csum, cw_total, holds_ignore, index_dtype, zero
+from .inputs import (
+    REFERENCE,
+    Inputs,
+    Plan,
+    along_axis,
+    class_iota,
+    csum,
+    cw_total,
+    holds_ignore,
+    index_dtype,
+    mask_valid,
+    zero,
+)
 
 __all__ = ["IndexParts", "index_parts", "probs_parts", "sigmoid_target", "take_weights"]
 
@@ -62,6 +74,9 @@ def _safe_labels(inp: Inputs, plan: Plan) -> tuple[Any, Any, Any]:
         if float_bad is not None:
             bad = bad | float_bad
         t = xp.where(bad, xp.zeros_like(t), t)
+    kept = mask_valid(inp)  # a class mask leaving no class: the item is ignored
+    if kept is not None:
+        valid = kept if valid is None else valid & kept
     return t, valid, bad
 
 
@@ -96,6 +111,8 @@ def probs_parts(inp: Inputs) -> tuple[Any, Any, Any]:
     spec = inp.spec
     eps = spec.label_smoothing
     q = inp.t
+    if inp.cm is not None:  # masked classes leave the target (as if sliced out)
+        q = inp.xp.where(inp.cm, q, zero(inp))
     if eps and inp.n_classes:  # (zero classes: q is empty, nothing to smooth)
         denom = inp.n_classes if spec.activation == "softmax" else 2
         q = q * (1.0 - eps) + eps / denom

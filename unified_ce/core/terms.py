@@ -20,7 +20,21 @@ from typing import Any
 
 from .._backend import is_dask
 from . import fastpath
-from .inputs import REFERENCE, Inputs, Plan, Residuals, along_axis, class_iota, csum, nan, sum_tol, times, zero
+from .inputs import (
+    REFERENCE,
+    Inputs,
+    Plan,
+    Residuals,
+    along_axis,
+    class_iota,
+    csum,
+    mask_valid,
+    masked,
+    nan,
+    sum_tol,
+    times,
+    zero,
+)
 from .stats import stats
 from .targets import index_parts, probs_parts, sigmoid_target
 from .transforms import binary_grad, binary_loss, gap
@@ -108,6 +122,8 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
         terms = beta * gap(inp, m - inp.x)
         if spec.skip_zero_targets:  # 0 log 0 = 0 even at -inf logits (optax's safe_softmax_cross_entropy)
             terms = xp.where(q == 0, zero(inp), terms)
+        if inp.cm is not None:  # masked classes leave the sum, whatever their logits
+            terms = xp.where(inp.cm, terms, zero(inp))
         loss = alpha * ls + csum(inp, terms)
     bad = bad_probs(inp)
     if bad is not None:
@@ -122,7 +138,7 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
         else:
             loss = loss + csum(inp, qlog if inp.cw is None else qlog * along_axis(inp, inp.cw))
     loss = z_term(inp, loss, m, ls)
-    return loss, None, Residuals(m, ls, None), (alpha, beta, q)
+    return loss, mask_valid(inp), Residuals(m, ls, None), (alpha, beta, q)
 
 
 def bad_probs(inp: Inputs) -> Any:
@@ -206,7 +222,7 @@ def _softmax_grad(inp: Inputs, res: Residuals, c: Any, out: Any, exp_ready: bool
     if not mutable:
         # exp(x - m) / exp(ls), not exp(x - (m + ls)): m + ls rounds away the small differences.  The
         # same exp(x - m) as the forward's (stats): under jax.jit, XLA computes it once for both
-        p = xp.exp(x - m) * (1.0 / xp.exp(ls))
+        p = xp.exp(masked(inp, x) - m) * (1.0 / xp.exp(ls))
         return c * (alpha * p - beta)
     # in place on one buffer (the gradient itself): exp((x - m) - ls) * (c alpha) - c beta
     if exp_ready:  # out = exp(x - m): divide by its sum exp(ls)

@@ -15,8 +15,8 @@ from typing import Any
 from .._backend import compute_dtype, creation_device, is_floating, is_integer, is_lazy, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
-from .inputs import NO_MASK, REFERENCE, Inputs, Plan, axis_index
-from .labels import check_divisor, check_labels, check_probs_sum, effective_spec
+from .inputs import NO_MASK, REFERENCE, Inputs, Plan, axis_index, index_dtype
+from .labels import check_class_mask, check_divisor, check_labels, check_probs_sum, effective_spec
 
 __all__ = ["ARGUMENT_CHECKS", "Head", "begin", "check_grad_output", "loss_shape", "prepare"]
 
@@ -27,7 +27,7 @@ class Head:
     Mutable only while one call is validated; what leaves validation is a frozen :class:`Inputs`.
     """
 
-    __slots__ = ("axis", "cdtype", "check_values", "classes", "cw", "den", "device", "index_shape", "keep_shape",
+    __slots__ = ("axis", "cdtype", "check_values", "classes", "cm", "cw", "den", "device", "index_shape", "keep_shape",
                  "lazy", "logits", "n_classes", "none_ignored", "out_dtype", "shape", "spec", "sw", "t", "t_dtype",
                  "x", "xp")  # fmt: skip
 
@@ -41,6 +41,7 @@ class Head:
         self.t: Any = None
         self.t_dtype: Any = None
         self.cw: Any = None
+        self.cm: Any = None
         self.sw: Any = None
         self.den: Any = None
         self.lazy = False
@@ -130,6 +131,8 @@ def _index_target(h: Head, target: Any) -> None:
         # integral-valued float labels (MXNet's convention): checked, then cast
         if read and not bool(xp.all(xp.floor(target) == target)):
             raise InvalidArgumentError("target holds class indices but has non-integer values")
+    elif spec.activation == "sigmoid" and target.dtype == xp.bool:  # binary labels as booleans: 0 / 1
+        target = xp.astype(target, index_dtype(xp, target))
     elif not is_integer(xp, target.dtype):
         raise InvalidTypeError(f"target of class indices must have an integer dtype; got {target.dtype}")
     h.spec = spec = effective_spec(xp, spec, target)
@@ -237,6 +240,7 @@ ARGUMENT_CHECKS: tuple[tuple[str, Callable[[Head, Any], None]], ...] = (
     ("class_weight", check_class_weight),
     ("sample_weight", check_sample_weight),
     ("divisor", check_divisor),
+    ("class_mask", check_class_mask),
 )
 
 
@@ -252,6 +256,7 @@ def prepare(
     keep_logits: bool = False,
     classes: Any = None,
     head: Head | None = None,
+    class_mask: Any = None,
 ) -> tuple[Inputs, Plan]:
     """Check the arrays against ``spec`` and bring them to the compute dtype.
 
@@ -264,12 +269,13 @@ def prepare(
     h.check_values, h.classes = check_values, classes
     h.x = logits if h.cdtype == logits.dtype or keep_logits else h.xp.astype(logits, h.cdtype)
     h.lazy = is_lazy(logits) or is_lazy(target)
-    args = dict(logits=logits, target=target, class_weight=class_weight, sample_weight=sample_weight, divisor=divisor)
+    args = dict(logits=logits, target=target, class_weight=class_weight, sample_weight=sample_weight, divisor=divisor,
+                class_mask=class_mask)  # fmt: skip
     for name, check in ARGUMENT_CHECKS:
         check(h, args[name])
     inp = Inputs.of(spec=h.spec, xp=h.xp, x=h.x, t=h.t, cw=h.cw, sw=h.sw, axis=h.axis, n_classes=h.n_classes,
                     out_dtype=h.out_dtype, in_dtype=logits.dtype, device=h.device, lazy=h.lazy,
-                    keep_shape=h.keep_shape, classes=classes, t_dtype=h.t_dtype, den=h.den)  # fmt: skip
+                    keep_shape=h.keep_shape, classes=classes, t_dtype=h.t_dtype, den=h.den, cm=h.cm)  # fmt: skip
     return inp, (NO_MASK if spec.target == "index" and h.none_ignored else REFERENCE)
 
 
