@@ -201,6 +201,14 @@ def softmax_cross_entropy_with_integer_labels(
     >>> logits = np.array([[1.2, -0.8, -0.5], [0.9, -1.2, 1.1]])
     >>> print(np.round(softmax_cross_entropy_with_integer_labels(logits, np.array([0, 1])), 4))
     [0.2761 2.9518]
+
+    Several class axes (optax's second example): a label is a flat index into axes ``(2, 3)``:
+
+    >>> shape = (1, 2, 3, 4)
+    >>> x = np.arange(np.prod(shape), dtype=np.float32).reshape(shape)
+    >>> labels = np.ravel_multi_index((np.array([[1, 2]]), np.array([[1, 3]])), shape[2:])
+    >>> print(np.round(softmax_cross_entropy_with_integer_labels(x, labels, axis=(2, 3)), 4))
+    [[6.4587 0.4587]]
     """
     _floating_logits(logits)
     xp = namespace_of({"logits": logits, "labels": labels})

@@ -33,8 +33,8 @@ def stats(inp: Inputs, plan: Plan = REFERENCE) -> tuple[Any, Any]:
         x = masked(inp, x)
         kept = mask_valid(inp)
         m = xp.where(kept, xp.max(x, axis=inp.axis, keepdims=True), zero(inp))
-        ls = xp.log(xp.sum(xp.exp(x - m), axis=inp.axis, keepdims=True))
-        return m, xp.where(kept, ls, zero(inp))
+        s = xp.sum(xp.exp(x - m), axis=inp.axis, keepdims=True)
+        return m, xp.log(xp.where(kept, s, xp.ones_like(s)))
     else:
         m = xp.max(x, axis=inp.axis, keepdims=True)
         m = m if inp.classes is None else inp.classes.max(m)

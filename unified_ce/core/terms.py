@@ -119,7 +119,7 @@ def _probs_losses(inp: Inputs, m: Any, ls: Any) -> tuple[Any, Any, Residuals, An
     if scaled:
         loss = alpha * (ls + csum(inp, q * gap(inp, m - inp.x)))
     else:
-        terms = beta * gap(inp, m - inp.x)
+        terms = beta * gap(inp, m - (inp.x if inp.cm is None else xp.where(inp.cm, inp.x, m)))
         if spec.skip_zero_targets:  # 0 log 0 = 0 even at -inf logits (optax's safe_softmax_cross_entropy)
             terms = xp.where(q == 0, zero(inp), terms)
         if inp.cm is not None:  # masked classes leave the sum, whatever their logits
