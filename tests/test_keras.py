@@ -83,3 +83,22 @@ def test_mean_with_sample_weight_divides_by_the_weights_as_keras_aligns_them() -
         float(loss(t, x, sample_weight=np.broadcast_to(sw, (2, 3)).copy())), 1.4090057611465454, rtol=2e-6
     )
     np.testing.assert_allclose(float(masked(t, x, sample_weight=sw)), 1.4025593996047974, rtol=2e-6)
+
+
+@pytest.mark.parametrize("api", ["cce", "scce", "bce"])
+@pytest.mark.parametrize("reduction", ["sum_over_batch_size", "sum", "mean_with_sample_weight"])
+def test_empty_rank1_losses_are_returned_unreduced(api: str, reduction: str) -> None:
+    """Keras 3.15.1's reduce_values returns losses of shape (0,) as they are, whatever the reduction (all
+    three classes printed ``array([], dtype=float32)``); an (N, 1) sample_weight first expands them to
+    (0, 1), which are reduced (Keras printed ``array(0., dtype=float32)``)."""
+    from unified_ce.adapters.keras import CategoricalCrossentropy
+
+    x = np.zeros((0, 5), np.float32)
+    cls = {"cce": CategoricalCrossentropy, "scce": SparseCategoricalCrossentropy, "bce": BinaryCrossentropy}[api]
+    t = np.zeros((0,), np.int64) if api == "scce" else x
+    loss = cls(from_logits=True, reduction=reduction)
+    for sw in (None, np.zeros((0,), np.float32)):
+        out = loss(t, x, sample_weight=sw)
+        assert out.shape == (0,) and out.dtype == np.float32
+    out = loss(t, x, sample_weight=np.zeros((0, 1), np.float32))
+    assert out.shape == () and float(out) == 0.0

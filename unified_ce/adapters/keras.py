@@ -29,10 +29,11 @@ binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mea
                                     one mean over every element, ``"sum"`` divided by ``C`` (``scale``)
 ==================================  =====================================================================
 
+The loss classes return per-item losses of shape ``(0,)`` unreduced, whatever the reduction, as Keras's
+``reduce_values`` does (an ``(N, 1)`` ``sample_weight`` first expands them to ``(0, 1)``, which are reduced).
+
 Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
-an empty batch of rank 1 (Keras returns it
-unreduced), binary losses on inputs of rank > 2, categorical label smoothing
-with a class axis other than the last.
+binary losses on inputs of rank > 2, categorical label smoothing with a class axis other than the last.
 """
 
 from __future__ import annotations
@@ -75,7 +76,8 @@ SEMANTICS = {
     "sample weights multiply; mean_with_sample_weight: the sum of the sample weights as aligned (unbroadcast); "
     "0/0 = 0",
     "all ignored (mean)": "0 (divide_no_nan)",
-    "output shape": "scalar; the functions and reduction=None: one loss per item (binary: the mean over axis)",
+    "output shape": "scalar (the classes: losses of shape (0,) unreduced); the functions and reduction=None: "
+    "one loss per item (binary: the mean over axis)",
     "per-sample weights": "sample_weight at call, broadcast against the per-item losses",
     "log-prob input": "no (from_logits=False takes probabilities)",
     "probability input": "from_logits=False (the default): clipped to [1e-7, 1 - 1e-7]; categorical divides by "
@@ -85,8 +87,6 @@ SEMANTICS = {
 
 def _pending() -> dict[str, str]:
     out = {}
-    for api in ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy"):
-        out[f"{api}/logits-N0"] = "an empty rank-1 loss returned unreduced by the loss classes " + _NOT_YET
     for api in ("binary_crossentropy", "BinaryCrossentropy"):
         for r in ("rank3", "rank4", "rank3-axis1"):
             out[f"{api}/logits-{r}"] = "the binary losses on inputs of rank > 2 " + _NOT_YET
@@ -210,6 +210,14 @@ def _sample_weight(sample_weight: Any, loss_shape: tuple[int, ...], axis: int, l
     return xp.expand_dims(sw, axis=axis)
 
 
+def _unreduced(red: str, loss_shape: tuple[int, ...], sample_weight: Any) -> str:
+    """Keras's ``reduce_values`` returns losses of shape ``(0,)`` unreduced (an empty rank-1 loss, whatever
+    the reduction); an ``(N, 1)`` weight first expands rank-1 losses to ``(0, 1)``, which are reduced."""
+    if loss_shape != (0,) or (getattr(sample_weight, "ndim", 0) == 2 and sample_weight.shape[-1] == 1):
+        return red
+    return "none"
+
+
 def _check_none_shape(red: str, sample_weight: Any, loss_ndim: int) -> None:
     if red == "none" and loss_ndim == 1 and getattr(sample_weight, "ndim", 0) == 2 and sample_weight.shape[-1] == 1:
         raise InvalidArgumentError(
@@ -237,10 +245,11 @@ def _categorical(
     xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
     if not is_floating(xp, y_true.dtype):  # Keras: ops.cast(y_true, y_pred.dtype)
         y_true = xp.astype(as_array_like("y_true", y_true, xp, y_pred), y_pred.dtype)
-    spec = _spec("softmax", "probs", ax, None, float(ls), red, den, inputs=inputs)
-    _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
     loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
+    red = _unreduced(red, loss_shape, sw)
+    spec = _spec("softmax", "probs", ax, None, float(ls), red, den, inputs=inputs)
+    _check_none_shape(red, sw, y_pred.ndim - 1)
     weights = _sample_weight(sw, loss_shape, a, y_pred)
     return Call(_unbroadcast(spec, loss_shape, weights), y_pred, y_true, sample_weight=weights, names=_NAMES)
 
@@ -255,10 +264,11 @@ def _sparse(y_true: Any, y_pred: Any, from_logits: bool, ignore: Any, axis: Any,
     if y_true.ndim == y_pred.ndim and y_true.shape[ax] == 1:  # Keras squeezes (N, 1) labels: a view
         xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
         y_true = xp.squeeze(y_true, axis=ax)
-    spec = _spec("softmax", "index", ax, ignore, 0.0, red, den, inputs=inputs)
-    _check_none_shape(red, sw, y_pred.ndim - 1)
     a = ax % y_pred.ndim
     loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
+    red = _unreduced(red, loss_shape, sw)
+    spec = _spec("softmax", "index", ax, ignore, 0.0, red, den, inputs=inputs)
+    _check_none_shape(red, sw, y_pred.ndim - 1)
     weights = _sample_weight(sw, loss_shape, a, y_pred)
     return Call(_unbroadcast(spec, loss_shape, weights), y_pred, y_true, sample_weight=weights, names=_NAMES)
 
@@ -295,7 +305,7 @@ def _binary(
         weights = None if sw is None or y_pred.ndim == 0 else _sample_weight(sw, (), 0, y_pred)
         return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
     batch = 1 - ax % 2  # the axis the per-sample means keep
-    if per_item or red == "none":
+    if per_item or _unreduced(red, (y_pred.shape[batch],), sw) == "none":
         spec = _spec("sigmoid", target, -1, None, float(ls), "sample_mean", "items", inputs=inputs)
         spec = spec.replace(batch_axis=batch)
     elif red == "sum":
