@@ -123,6 +123,44 @@ case("where_elements", SM, [x, probs((N, C), F64)], {"where": w_el}, tags=["wher
 case("where_rank3-axis1", SM, [logits((2, C, 3), F64), probs((2, C, 3), F64, 1)],
      {"axis": 1, "where": rng.uniform(0, 1, (2, C, 3)) > 0.2}, tags=["where", "higher_rank"])
 case("labels_broadcast", SM, [logits((N, C), F64), probs((C,), F64)], note="labels broadcast against the logits")
+# axis tuples / None, where= and broadcasting, alone and combined (golden for the spec's class_axes,
+# mask_classes, broadcast_target)
+x4 = logits((2, 3, 4, 2), F64)
+p4 = rng.uniform(0, 1, (2, 3, 4, 2))
+case("axis_tuple-3_1", SM, [x4, p4 / p4.sum(axis=(1, 3), keepdims=True)], {"axis": (3, 1)}, tags=["axis_tuple"])
+case("axis_tuple-neg", SM, [x4, p4 / p4.sum(axis=(0, 2, 3), keepdims=True)], {"axis": (-4, -2, -1)},
+     tags=["axis_tuple"])
+case("axis_tuple-f32", SM, [x4.astype(F32), (p4 / p4.sum(axis=(2, 3), keepdims=True)).astype(F32)],
+     {"axis": (2, 3)}, tags=["axis_tuple"])
+case("axis_None-rank1", SM, [logits((C,), F64), probs((C,), F64)], {"axis": None}, tags=["axis_tuple"])
+w_full = rng.uniform(0, 1, (N, C)) > 0.4
+w_full[0] = False
+w_full[2] = True
+case("where_all_masked_row", SM, [logits((N, C), F64), probs((N, C), F64)], {"where": w_full}, tags=["where"],
+     note="a row with every class masked gives (-)0 and gradient 0")
+xn = logits((N, C), F64)
+xn[1, 2], xn[3, 0] = np.nan, np.inf
+w_n = np.ones((N, C), bool)
+w_n[1, 2] = w_n[3, 0] = False
+case("where_masks_nonfinite", SM, [xn, probs((N, C), F64)], {"where": w_n}, tags=["where", "nonfinite"],
+     note="nan / inf logits in masked classes do not reach the loss")
+case("where_elements-f32", SM, [x.astype(F32), probs((N, C), F32)], {"where": w_el}, tags=["where"])
+case("where-axis_tuple", SM, [x4, p4 / p4.sum(axis=(1, 3), keepdims=True)],
+     {"axis": (1, 3), "where": rng.uniform(0, 1, (2, 3, 4, 2)) > 0.3}, tags=["where", "axis_tuple"])
+case("where_examples-axis_tuple", SM, [x4, p4 / p4.sum(axis=(2, 3), keepdims=True)],
+     {"axis": (2, 3), "where": np.array([[True, False, True], [False, True, True]])}, tags=["where", "axis_tuple"],
+     note="where of the batch shape: expanded along both class axes")
+case("where-axis_None", SM, [x4, p4 / p4.sum()], {"axis": None, "where": rng.uniform(0, 1, (2, 3, 4, 2)) > 0.5},
+     tags=["where", "axis_tuple"])
+case("where-labels_broadcast", SM, [logits((N, C), F64), probs((C,), F64)], {"where": w_el}, tags=["where"])
+case("labels_broadcast-column", SM, [logits((N, C), F64), rng.uniform(0, 1, (N, 1))],
+     note="labels of shape (N, 1): one weight per example, broadcast over the classes")
+case("labels_broadcast-axis_tuple", SM, [x4, p4[:1] / p4[:1].sum(axis=(2, 3), keepdims=True)], {"axis": (2, 3)},
+     tags=["axis_tuple"])
+case("where-N0", SM, [np.zeros((0, C)), np.zeros((0, C))], {"where": np.zeros((0, C), bool)},
+     tags=["where", "empty"])
+case("where_shape-error", SM, [logits((N, C), F64), probs((N, C), F64)], {"where": np.ones((N, C + 1), bool)},
+     tags=["error", "where"])
 case("int_logits-error", SM, [np.arange(N * C).reshape(N, C), probs((N, C), F64)], tags=["error"])
 case("shape_mismatch-error", SM, [logits((N, C), F64), probs((N, C + 1), F64)], tags=["error"])
 
@@ -144,6 +182,11 @@ case("axis_tuple-3_1", SI, [x, labels((2, 4), 6)], {"axis": (3, 1)}, tags=["axis
      note="the axes are sorted (canonicalised order), the class index runs over axis 1 then 3")
 case("axis_tuple-single", SI, [logits((N, C), F64), labels((N,), C)], {"axis": (1,)}, tags=["axis_tuple"])
 case("axis_float-error", SI, [logits((N, C), F64), labels((N,), C)], {"axis": 1.0}, tags=["error"])
+case("axis_tuple-neg", SI, [x, labels((3, 4), 4)], {"axis": (-4, -1)}, tags=["axis_tuple"])
+case("axis_tuple-three", SI, [x, labels((3,), 16)], {"axis": (0, 2, 3)}, tags=["axis_tuple"])
+case("axis_tuple-f32", SI, [x.astype(F32), labels((2, 3), 8, np.int32)], {"axis": (2, 3)}, tags=["axis_tuple"])
+case("axis_None-error", SI, [logits((N, C), F64), labels((N,), C)], {"axis": None}, tags=["error"],
+     note="optax: axis must be an int or a tuple (ValueError)")
 case("N0", SI, [np.zeros((0, C)), np.zeros((0,), np.int64)], tags=["empty"])
 case("C1", SI, [logits((N, 1), F64), np.zeros((N,), np.int64)], tags=["C=1"])
 for dt in (F32, F64):
@@ -156,6 +199,18 @@ case("where_elements", SI, [x, t], {"where": w_el}, tags=["where"],
 x3 = logits((2, 3, 4, 2), F64)
 case("where-axis_tuple", SI, [x3, labels((2, 3), 8)], {"axis": (2, 3), "where": rng.uniform(0, 1, (2, 3, 4, 2)) > 0.3},
      tags=["where", "axis_tuple"])
+w_lab = np.ones((N, C), bool)
+w_lab[np.arange(N), t] = False
+w_lab[3] = False
+case("where_masks_label", SI, [x, t], {"where": w_lab}, tags=["where"],
+     note="every label's own class masked: logsumexp(kept) - logit[label] (may be < 0); row 3 all masked: 0")
+case("where_doc_test", SI, [np.array([[10.0, 1.0, -2.0], [1.0, 4.0, 0.2]], F32), np.array([1, 0], np.int32)],
+     {"where": np.array([[1, 0, 0], [0, 0, 0]]).astype(bool)}, tags=["where"],
+     note="optax's test_per_logit_mask input: [9, 0]")
+case("where_examples-f32", SI, [x.astype(F32), t.astype(np.int32)], {"where": w_ex}, tags=["where"])
+case("where_masks_nonfinite", SI, [xn, np.array([0, 1, 3, 2])], {"where": w_n}, tags=["where", "nonfinite"])
+case("where-N0", SI, [np.zeros((0, C)), np.zeros((0,), np.int64)], {"where": np.zeros((0, C), bool)},
+     tags=["where", "empty"])
 case("label_eq_C", SI, [x, np.array([0, C, 1, 2])], invalid="label outside [0, C)",
      note="take_along_axis clamps/fills an out-of-range index: a number")
 case("label_neg1", SI, [x, np.array([0, -1, 1, 2])], invalid="label outside [0, C)")
@@ -170,6 +225,7 @@ xi = np.array([[-np.inf, 1.0, 2.0], [0.5, -np.inf, -np.inf], [1.0, 2.0, 3.0]])
 pi = np.array([[0.0, 0.3, 0.7], [1.0, 0.0, 0.0], [0.2, 0.3, 0.5]])
 case("neg_inf_logits", SAFE, [xi, pi], tags=["nonfinite"], note="0 * log(0) = 0 where logits = -inf and labels = 0")
 case("neg_inf_logits", SM, [xi, pi], tags=["nonfinite"], note="softmax_cross_entropy gives nan there")
+case("labels_broadcast", SAFE, [logits((N, C), F64), probs((C,), F64)], note="labels broadcast against the logits")
 case("rank3", SAFE, [logits((2, 3, C), F64), probs((2, 3, C), F64)], tags=["higher_rank"])
 case("N0", SAFE, [np.zeros((0, C)), np.zeros((0, C))], tags=["empty"])
 case("int_logits-error", SAFE, [np.arange(N * C).reshape(N, C), probs((N, C), F64)], tags=["error"])
@@ -181,6 +237,9 @@ for dt in (F16, F32, F64):
          tags=["soft_target"])
 case("int_labels", SIG, [logits((N, C), F64), rng.integers(0, 2, (N, C))], note="labels cast to the logits' dtype")
 case("bool_labels", SIG, [logits((N, C), F64), rng.integers(0, 2, (N, C)).astype(bool)])
+case("bool_labels-f32", SIG, [logits((N, C), F32), rng.integers(0, 2, (N, C)).astype(bool)])
+case("bool_labels_broadcast", SIG, [logits((N, C), F64), rng.integers(0, 2, C).astype(bool)])
+case("int_labels_broadcast", SIG, [logits((N, C), F64), rng.integers(0, 2, (N, 1))])
 case("rank0", SIG, [np.array(0.7), np.array(1.0)])
 case("rank1", SIG, [logits((C,), F64), rng.uniform(0, 1, C)])
 case("rank3", SIG, [logits((2, 3, 4), F64), rng.uniform(0, 1, (2, 3, 4))])
