@@ -24,6 +24,7 @@ from ._select import (
     covering_sample,
     infer_array,
     load_cases,
+    recorded_apis,
     resolve,
     select,
     suggest,
@@ -592,7 +593,7 @@ def _prepare(
         # that API's cases only; one of another name runs every case of its kind (class or function)
         own = getattr(obj, "__name__", None)
         try:
-            recorded = {c["api"] for c in load_cases(dialect)}
+            recorded = set(recorded_apis(dialect))
         except UsageError:
             recorded = {c["api"] for c in cases}
         runner.only_api = own if own in recorded else None

@@ -4,6 +4,7 @@ and the array library an implementation expects.  Pure Python; imports no array 
 from __future__ import annotations
 
 import difflib
+import functools
 import importlib
 import inspect
 import os
@@ -58,6 +59,27 @@ def load_cases(dialect: str) -> list[dict[str, Any]]:
     if not path.exists():
         raise UsageError(suggest(dialect, "dialect (no golden data)", [p.stem for p in GOLDEN_DIR.glob("*.json")]))
     return list(load(path)["cases"])
+
+
+def recorded_apis(dialect: str) -> frozenset[str]:
+    """The APIs the golden cases of ``dialect`` were recorded through (``UsageError`` as
+    :func:`load_cases`); the file is read once per version of it (the pytest plugin asks per case)."""
+    from ._format import GOLDEN_DIR
+
+    path = GOLDEN_DIR / f"{dialect}.json"
+    try:
+        st = path.stat()
+    except OSError:
+        return frozenset(c["api"] for c in load_cases(dialect))  # the UsageError naming the dialects
+    return _recorded_apis(str(path), st.st_mtime_ns, st.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _recorded_apis(path: str, mtime_ns: int, size: int) -> frozenset[str]:
+    import json
+    from pathlib import Path
+
+    return frozenset(c["api"] for c in json.loads(Path(path).read_text(encoding="utf-8"))["cases"])
 
 
 def case_kind(case: dict[str, Any]) -> str:
