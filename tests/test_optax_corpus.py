@@ -3,8 +3,7 @@
 Source: google-deepmind/optax ``optax/losses/_classification_test.py`` (0.2.8): ``SoftmaxCrossEntropyTest``,
 ``SafeSoftmaxCrossEntropyTest``, ``SoftmaxCrossEntropyWithIntegerLabelsTest``, ``SigmoidCrossEntropyTest``.
 Expected values are the numbers written in those tests (or the test's own consistency relations),
-with the tolerances they use.  Tests of what is not translated yet (``where``, tuple ``axis``,
-``-inf`` logits in the safe variant) are skipped with the reason.
+with the tolerances they use.
 """
 
 from __future__ import annotations
@@ -63,10 +62,40 @@ def test_softmax_axis(axis: int) -> None:
     np.testing.assert_allclose(x, y, atol=1e-4)
 
 
-@pytest.mark.skip(reason="not translated yet: where=")
-def test_softmax_per_logit_mask() -> None:  # pragma: no cover
-    out = softmax_cross_entropy(YS, TS, where=np.array([[1, 0, 0], [0, 0, 0]]).astype(bool))
-    assert out[1] == 0
+PER_LOGIT_MASK = np.array([[1, 0, 0], [0, 0, 0]]).astype(bool)
+MASK = np.array([True, False])
+
+
+@pytest.mark.parametrize("fn", ["softmax_cross_entropy", "softmax_cross_entropy_with_integer_labels"])
+def test_per_logit_mask(backend: BackendInfo, fn: str) -> None:
+    """{SoftmaxCrossEntropyTest,SoftmaxCrossEntropyWithIntegerLabelsTest}.test_per_logit_mask: rows with
+    every logit masked give 0."""
+    f, t = (softmax_cross_entropy, TS) if fn == "softmax_cross_entropy" else (
+        softmax_cross_entropy_with_integer_labels, INT_TS)  # fmt: skip
+    out = backend.to_numpy(f(backend.asarray(YS), backend.asarray(t), where=backend.asarray(PER_LOGIT_MASK)))
+    np.testing.assert_array_equal(np.where(np.any(PER_LOGIT_MASK, -1), 0.0, out), 0)
+
+
+@pytest.mark.parametrize("fn", ["softmax_cross_entropy", "softmax_cross_entropy_with_integer_labels"])
+def test_gradient_finite_with_a_mask(backend: BackendInfo, fn: str) -> None:
+    """test_gradient's second half: the gradient of sum(loss) is finite when a mask of examples is present."""
+    f, t = (softmax_cross_entropy, TS) if fn == "softmax_cross_entropy" else (
+        softmax_cross_entropy_with_integer_labels, INT_TS)  # fmt: skip
+    _, g = f.value_and_grad(backend.asarray(YS), backend.asarray(t), where=backend.asarray(MASK))
+    assert np.all(np.isfinite(backend.to_numpy(g)))
+
+
+@pytest.mark.parametrize("size", [5, 10])
+def test_softmax_mask_equals_slice(size: int) -> None:
+    """SoftmaxCrossEntropyTest.test_mask: where= equals the classes sliced out (atol=1e-4)."""
+    rng = np.random.default_rng(size)
+    preds = rng.normal(size=size)
+    targets = rng.dirichlet(np.ones(size))
+    mask = rng.integers(2, size=size).astype(bool)
+    mask[0] = True  # (an empty slice has no softmax to compare with)
+    x = softmax_cross_entropy(preds[mask], targets[mask])
+    y = softmax_cross_entropy(preds, targets, where=mask)
+    np.testing.assert_allclose(x, y, atol=1e-4)
 
 
 SAFE_YS = np.array(
@@ -83,9 +112,19 @@ def test_safe_finite_rows(backend: BackendInfo) -> None:
     np.testing.assert_allclose(backend.to_numpy(out), SAFE_EXP[:2], atol=1e-4)
 
 
-@pytest.mark.skip(reason="not translated yet: 0 log 0 = 0 at -inf logits")
-def test_safe_infinite_logits() -> None:  # pragma: no cover
-    np.testing.assert_allclose(safe_softmax_cross_entropy(SAFE_YS, SAFE_TS), SAFE_EXP, atol=1e-4)
+def test_safe_batched_with_infinite_logits(backend: BackendInfo) -> None:
+    """SafeSoftmaxCrossEntropyTest.test_batched: 0 log 0 = 0 at -inf logits (atol=1e-4; row 4: inf)."""
+    out = safe_softmax_cross_entropy(backend.asarray(SAFE_YS), backend.asarray(SAFE_TS))
+    np.testing.assert_allclose(backend.to_numpy(out), SAFE_EXP, atol=1e-4)
+
+
+def test_safe_against_plain_implementation() -> None:
+    """SafeSoftmaxCrossEntropyTest.test_against_plain_implementation: finite logits give
+    softmax_cross_entropy's value and gradient (atol=1e-4)."""
+    v1, g1 = softmax_cross_entropy.value_and_grad(SAFE_YS[0], SAFE_TS[0])
+    v2, g2 = safe_softmax_cross_entropy.value_and_grad(SAFE_YS[0], SAFE_TS[0])
+    np.testing.assert_allclose(v1, v2, atol=1e-4)
+    np.testing.assert_allclose(g1, g2, atol=1e-4)
 
 
 INT_TS = np.array([1, 0], np.int32)
@@ -113,9 +152,30 @@ def test_integer_labels_axis(axis: int) -> None:
     np.testing.assert_allclose(x, y, atol=1e-4)
 
 
-@pytest.mark.skip(reason="not translated yet: axis as a tuple of axes")
-def test_integer_labels_axes() -> None:  # pragma: no cover
-    softmax_cross_entropy_with_integer_labels(np.zeros((2, 3, 4, 5)), np.zeros((2, 4), np.int64), axis=(1, 3))
+@pytest.mark.parametrize(
+    "axis",
+    [(1, 3), (3, 2), (2, 3), (-3, -1), (-1, -2), (-2, -1), (0, 1, 3), (-4, -3, -1)],
+)
+def test_integer_labels_axes(backend: BackendInfo, axis: tuple[int, ...]) -> None:
+    """SoftmaxCrossEntropyWithIntegerLabelsTest.test_axes: logits laid out as (batch..., classes) and
+    moved to shape (2, 3, 4, 5) by the inverse permutation give the same losses (assert_allclose, rtol=1e-7)."""
+    shape = (2, 3, 4, 5)
+    ndim = len(shape)
+    logits_axis = tuple((x + ndim) % ndim for x in axis)
+    labels_axis = tuple(x for x in range(ndim) if x not in logits_axis)
+    logits_shape = tuple(shape[x] for x in logits_axis)
+    labels_shape = tuple(shape[x] for x in labels_axis)
+    num_classes = int(np.prod(logits_shape))
+    rng = np.random.default_rng(42)
+    logits = rng.uniform(size=(*labels_shape, num_classes)).astype(np.float32)
+    labels = rng.integers(0, num_classes - 1, size=labels_shape)
+    desired = softmax_cross_entropy_with_integer_labels(logits, labels)
+    perm = labels_axis + logits_axis
+    perm_inv = tuple(i for i, _ in sorted(enumerate(perm), key=lambda x: x[1]))
+    moved = logits.reshape(labels_shape + logits_shape).transpose(perm_inv)
+    assert moved.shape == shape
+    actual = softmax_cross_entropy_with_integer_labels(backend.asarray(moved), backend.asarray(labels), axis)
+    np.testing.assert_allclose(backend.to_numpy(actual), desired, rtol=1e-6)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,10 @@
 
 * index targets == one-hot probability targets;
 * a moved class axis == ``moveaxis`` of the inputs;
+* several class axes (``class_axes``) == the axes moved last in the order listed and flattened;
+* a class mask (``mask_classes``) == the masked classes sliced out of each item; an item with every
+  class masked gives 0 and gradient 0;
+* ``broadcast_target`` == the target broadcast beforehand;
 * ignored items == the same items sliced out;
 * ``jax.jit`` == eager;
 * ``value_and_grad`` == the library's autodiff (torch, jax);
@@ -302,3 +306,94 @@ def test_gradient_of_any_table_spec_is_the_derivative_of_its_loss(spec: CrossEnt
         fm = np.sum(np.asarray(uce.cross_entropy(xm, t, spec, **cw)) * g)
         num[i] = (fp - fm) / (2 * h)
     np.testing.assert_allclose(np.asarray(grad), num, rtol=1e-5, atol=1e-6)
+
+
+@st.composite
+def class_axes_problems(draw: Any) -> dict[str, Any]:
+    """Logits of rank 2-4 with a tuple of class axes (any order, negative or not)."""
+    ndim = draw(st.integers(2, 4))
+    shape = tuple(draw(st.lists(st.integers(1, 3), min_size=ndim, max_size=ndim)))
+    axes = draw(st.lists(st.integers(0, ndim - 1), min_size=1, max_size=ndim, unique=True))
+    axes = tuple(a - ndim if draw(st.booleans()) else a for a in axes)
+    rng = np.random.default_rng(draw(st.integers(0, 2**31 - 1)))
+    return {
+        "x": rng.normal(size=shape) * 2,
+        "axes": axes,
+        "probs": draw(st.booleans()),
+        "reduction": draw(st.sampled_from(["none", "sum", "mean"])),
+        "rng": rng,
+    }
+
+
+@given(class_axes_problems())
+def test_class_axes_are_the_axes_moved_last_and_flattened(p: dict[str, Any]) -> None:
+    """``class_axes=(a, b)`` == moving axes a, b last (in that order) and flattening them; the gradient is
+    the flattened one moved back."""
+    x, axes, rng = p["x"], p["axes"], p["rng"]
+    nd = x.ndim
+    cls = tuple(a % nd for a in axes)
+    rest = tuple(i for i in range(nd) if i not in cls)
+    flat_shape = (*(x.shape[i] for i in rest), int(np.prod([x.shape[i] for i in cls])))
+    xf = np.transpose(x, rest + cls).reshape(flat_shape)
+    C = flat_shape[-1]
+    if p["probs"]:
+        tf = rng.dirichlet(np.ones(C), flat_shape[:-1]) if flat_shape[:-1] else rng.dirichlet(np.ones(C))
+        moved = tf.reshape(tuple(x.shape[i] for i in rest + cls))
+        t = np.transpose(moved, tuple(np.argsort(rest + cls)))
+    else:
+        t = tf = rng.integers(0, C, size=flat_shape[:-1])
+    spec = CrossEntropySpec(target="probs" if p["probs"] else "index", reduction=p["reduction"])
+    a, ga = uce.value_and_grad(x, t, spec, class_axes=axes)
+    b, gb = uce.value_and_grad(xf, tf, spec)
+    _close(a, b)
+    moved_back = np.transpose(gb.reshape(tuple(x.shape[i] for i in rest + cls)), tuple(np.argsort(rest + cls)))
+    _close(ga, moved_back)
+
+
+@given(problems(), st.booleans())
+def test_class_mask_equals_the_classes_sliced_out(p: dict[str, Any], probs: bool) -> None:
+    """A class mask == each item's kept classes sliced out (loss and gradient; masked classes get 0);
+    an index target's own logit enters even when masked (optax); an item with no class kept gives 0."""
+    x = np.moveaxis(p["x"], p["axis"], -1).reshape(-1, p["C"])
+    rng = p["rng"]
+    n, C = x.shape
+    mask = rng.random(x.shape) < 0.6
+    if n > 1:
+        mask[-1] = False  # an item with every class masked
+    x = np.where(mask, x, rng.choice([np.nan, np.inf, -np.inf, 5.0], size=x.shape))  # masked logits: anything
+    t = rng.dirichlet(np.ones(C), n) if probs else rng.integers(0, C, n)
+    if not probs:
+        mask[np.arange(n), t] |= rng.random(n) < 0.5  # some labels kept, others masked
+        mask[-1] = False if n > 1 else mask[-1]
+        x = np.where(mask | (np.arange(C) == t[:, None]), np.where(np.isfinite(x), x, 1.5), x)
+    spec = CrossEntropySpec(target="probs" if probs else "index", reduction="none", mask_classes=True)
+    loss, grad = uce.value_and_grad(x, t, spec, class_mask=mask)
+    for i in range(n):
+        keep = mask[i]
+        if not keep.any():
+            assert loss[i] == 0 and np.all(grad[i] == 0)
+            continue
+        xs = x[i, keep]
+        lse = np.log(np.sum(np.exp(xs - xs.max()))) + xs.max()
+        if probs:
+            want, g = -np.sum(t[i, keep] * (xs - lse)), np.sum(t[i, keep]) * np.exp(xs - lse) - t[i, keep]
+            gi = np.zeros(C)
+            gi[keep] = g
+        else:
+            want = lse - x[i, t[i]]
+            gi = np.zeros(C)
+            gi[keep] = np.exp(xs - lse)
+            gi[t[i]] -= 1.0
+        _close(loss[i], want)
+        _close(grad[i], gi)
+
+
+@given(problems())
+def test_broadcast_target_equals_the_target_broadcast_beforehand(p: dict[str, Any]) -> None:
+    x = np.moveaxis(p["x"], p["axis"], -1)
+    one = p["rng"].dirichlet(np.ones(p["C"]))  # one distribution for every item
+    spec = CrossEntropySpec(target="probs", reduction=p["reduction"])
+    a, ga = uce.value_and_grad(x, one, spec, broadcast_target=True)
+    b, gb = uce.value_and_grad(x, np.broadcast_to(one, x.shape), spec)
+    _close(a, b)
+    _close(ga, gb)
