@@ -102,3 +102,30 @@ def test_empty_rank1_losses_are_returned_unreduced(api: str, reduction: str) -> 
         assert out.shape == (0,) and out.dtype == np.float32
     out = loss(t, x, sample_weight=np.zeros((0, 1), np.float32))
     assert out.shape == () and float(out) == 0.0
+
+
+def test_label_smoothing_on_another_axis_counts_the_last_axis() -> None:
+    """Keras smooths ``y (1 - ls) + ls / K`` with K the size of the LAST axis even when ``axis`` is another
+    one (golden ``CategoricalCrossentropy/*-axis*-ls0.2``); here with mean_with_sample_weight, whose
+    unbroadcast weight sum also rescales the loss (float64 reference of Keras's formulas)."""
+    from unified_ce.adapters.keras import CategoricalCrossentropy
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(2, 4, 3))
+    y = rng.dirichlet(np.ones(4), size=(2, 3)).transpose(0, 2, 1)  # distributions along axis 1
+    sw = np.array([[1.0], [3.0]])
+    ls = 0.3
+    smoothed = y * (1 - ls) + ls / 3  # K = 3, the last axis (4 classes on axis 1)
+    logp = x - x.max(1, keepdims=True)
+    logp = logp - np.log(np.exp(logp).sum(1, keepdims=True))
+    per = -(smoothed * logp).sum(1)  # (2, 3)
+    cce = CategoricalCrossentropy(from_logits=True, axis=1, label_smoothing=ls, dtype="float64")
+    np.testing.assert_allclose(cce(y, x), per.mean(), rtol=1e-12)
+    mws = CategoricalCrossentropy(
+        from_logits=True, axis=1, label_smoothing=ls, reduction="mean_with_sample_weight", dtype="float64"
+    )
+    np.testing.assert_allclose(mws(y, x, sample_weight=sw), (per * sw).sum() / sw.sum(), rtol=1e-12)
+    # the gradient is the derivative of that forward: sum(labels) * softmax - labels (per item), / the count
+    _, grad = cce.value_and_grad(y, x)
+    expected = (smoothed.sum(1, keepdims=True) * np.exp(logp) - smoothed) / per.size
+    np.testing.assert_allclose(grad, expected, rtol=1e-10)

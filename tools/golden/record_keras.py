@@ -9,7 +9,10 @@ APIs: the classes ``keras.losses.CategoricalCrossentropy``, ``SparseCategoricalC
 sample_weight=None)``) and the functions ``categorical_crossentropy``,
 ``sparse_categorical_crossentropy``, ``binary_crossentropy``.  Keras takes the target first:
 every case stores ``args = [y_true, y_pred]`` and ``wrt = 1``.  Gradients are
-``tape.gradient(sum(out * grad_output), y_pred)``.
+``tape.gradient(sum(out * grad_output), y_pred)``; where that is not the derivative of Keras's forward
+(``from_logits=True`` categorical labels that do not sum to 1 along the axis, e.g. smoothed with the size
+of the last axis while ``axis`` is another: TensorFlow's backward is ``softmax - labels``), the derivative
+is recorded too, as ``grad_of_forward`` (see ``grad_of_forward``).
 
 Keras quirks this data pins down: with ``from_logits=False`` the predictions are probabilities,
 normalised by their sum (categorical) and clipped to ``[1e-7, 1 - 1e-7]`` (``keras.config.epsilon()``);
@@ -85,6 +88,29 @@ def run(api, init, args, kwargs):
     return {"output": o, "grad": None if g is None or not y_pred.size else np.asarray(g).copy()}, go
 
 
+def grad_of_forward(api, init, args, kwargs, go):
+    """The derivative of Keras's forward: the same call with ``tf.nn.softmax_cross_entropy_with_logits`` (whose
+    registered backward, softmax - labels, assumes labels summing to 1 along the axis) replaced by its formula
+    ``-sum(labels * log_softmax(logits))``, differentiated by TensorFlow's autodiff."""
+    native = tf.nn.softmax_cross_entropy_with_logits
+
+    def formula(labels, logits, axis=-1):
+        return -tf.reduce_sum(labels * tf.nn.log_softmax(logits, axis=axis), axis=axis)
+
+    tf.nn.softmax_cross_entropy_with_logits = formula
+    try:
+        fn = getattr(keras.losses, api)(**init) if init is not None else getattr(keras.losses, api)
+        xt = tf.constant(args[1])
+        kw = {k: tf.constant(v) if isinstance(v, np.ndarray) else v for k, v in kwargs.items()}
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            out = fn(tf.constant(args[0]), xt, **kw)
+            total = out if go is None else tf.reduce_sum(out * tf.constant(go))
+        return np.asarray(tape.gradient(total, xt)).copy()
+    finally:
+        tf.nn.softmax_cross_entropy_with_logits = native
+
+
 def case(cid, api, params, args, tags=(), note="", invalid=None, call_kwargs=None):
     """A class api: ``params`` are constructor arguments, ``call_kwargs`` the call's; a function: ``params``
     are the call's keyword arguments."""
@@ -93,6 +119,13 @@ def case(cid, api, params, args, tags=(), note="", invalid=None, call_kwargs=Non
     else:
         init, kwargs = None, dict(params)
     expect, go = run(api, init, args, kwargs)
+    if api in (CCE, cce) and {**(init or {}), **kwargs}.get("from_logits") and expect.get("grad") is not None:
+        g = grad_of_forward(api, init, args, kwargs, go)
+        computed = "float32" if init is not None and init.get("dtype") is None else expect["grad"].dtype.name
+        t = {"float16": 1e-2, "float32": 2e-5}.get(computed, 1e-9)  # (the classes: in float32 by default)
+        if not np.allclose(g, expect["grad"], rtol=t, atol=t / 10):  # smoothed labels that do not sum to 1
+            expect["grad_of_forward"] = g
+            note = (note + "; " if note else "") + "TF's backward (softmax - labels) is not the derivative of its forward here"
     tags = list(tags) + [k for k in {**(init or {}), **kwargs} if k not in tags]
     # the loss classes compute in float32 (dtype=None: floatx) whatever the inputs' dtype
     tol = "float32" if init is not None and init.get("dtype") is None and args[1].dtype == np.float64 else None
