@@ -13,12 +13,18 @@ import json
 import shutil
 import subprocess
 import sys
+import types
+import typing
+import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 
 import unified_ce
-from unified_ce.adapters import brainpy, keras, mxnet, paddle, tensorflow
+from unified_ce.adapters import brainpy, chainer, keras, mlx, mxnet, paddle, tensorflow
 from unified_ce.adapters import torch as torch_dialect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -68,6 +74,18 @@ reveal_type(paddle.BCEWithLogitsLoss()(x, p))
 reveal_type(mxnet.SoftmaxCrossEntropyLoss()(x, t))
 reveal_type(mxnet.SigmoidBinaryCrossEntropyLoss()(x, p))
 reveal_type(brainpy.CrossEntropyLoss()(x, t))
+reveal_type(uce.value_and_grad(x, t, reduction="none")[0])
+reveal_type(torch.cross_entropy.value_and_grad(x, t)[0])
+reveal_type(torch.cross_entropy.value_and_grad(x, t, reduction="sum")[1])
+reveal_type(torch.CrossEntropyLoss().value_and_grad(x, t)[1])
+reveal_type(torch.BCELoss(reduction="none").value_and_grad(x, p)[0])
+reveal_type(keras.SparseCategoricalCrossentropy(from_logits=True).value_and_grad(t, x)[1])
+reveal_type(keras.CategoricalCrossentropy(reduction=None)(p, x))
+reveal_type(paddle.CrossEntropyLoss(reduction="sum").value_and_grad(x, t)[0])
+reveal_type(mxnet.SoftmaxCrossEntropyLoss().value_and_grad(x, t)[1])
+reveal_type(brainpy.CrossEntropyLoss().value_and_grad(x, t)[1])
+reveal_type(chainer.softmax_cross_entropy.value_and_grad(x, t, reduce="no")[1])
+reveal_type(mlx.cross_entropy(x, t, reduction="mean"))
 uce.cross_entropy(x, t, reduction=3)  # error: reduction
 uce.cross_entropy(x, t, target="prob")  # error: target
 uce.cross_entropy(x, t, reductoin="sum")  # error: reductoin
@@ -79,6 +97,25 @@ keras.CategoricalCrossentropy()(p, x, sample_weight=None, axis=1)  # error: axis
 tensorflow.softmax_cross_entropy_with_logits(p, x, axis="last")  # error: axis
 optax.softmax_cross_entropy_with_integer_labels(x, t, reduction="mean")  # error: reduction
 mxnet.SoftmaxCrossEntropyLoss()(x, t, None, 1.0)  # error
+uce.cross_entropy(x, t, reduction="avg")  # error: reduction
+torch.cross_entropy(x, t, reduction="avg")  # error: reduction
+torch.nll_loss(x, t, reduction="elementwise_mean")  # error: reduction
+torch.CrossEntropyLoss(reduction="avg")  # error: reduction
+torch.BCEWithLogitsLoss(reduction="avg")  # error: reduction
+torch.cross_entropy.value_and_grad(x, t, reduction="avg")  # error
+torch.CrossEntropyLoss().value_and_grad(x, t, reduction="sum")  # error
+torch.NLLLoss().value_and_grad(x)  # error
+keras.CategoricalCrossentropy(reduction="avg")  # error: reduction
+keras.SparseCategoricalCrossentropy(reduction=3)  # error: reduction
+paddle.cross_entropy(x, t, reduction="avg")  # error: reduction
+paddle.CrossEntropyLoss(reduction="avg")  # error: reduction
+paddle.binary_cross_entropy_with_logits(x, p, reduction=3)  # error: reduction
+mlx.cross_entropy(x, t, reduction="avg")  # error: reduction
+mlx.binary_cross_entropy(x, p, reduction="avg")  # error: reduction
+brainpy.CrossEntropyLoss(reduction="avg")  # error: reduction
+chainer.softmax_cross_entropy(x, t, reduce="none")  # error: reduce
+chainer.softmax_cross_entropy(x, p, soft_target_loss="kl")  # error: soft_target_loss
+chainer.sigmoid_cross_entropy(x, t, reduce=3)  # error: reduce
 """
 
 REVEALS = [n for n, line in enumerate(USER_PROGRAM.splitlines(), 1) if line.startswith("reveal_type(")]
@@ -177,8 +214,9 @@ def test_loss_objects_signatures_show_the_array_type(loss: object, array_arg: st
 
 
 def test_every_loss_class_declares_its_typed_call() -> None:
-    """Type checkers see a loss object's ``__call__`` only where its class declares one
-    (``__call__ = loss_call(_translate)``); ``DialectLoss``'s own is hidden from them."""
+    """Type checkers see a loss object's ``__call__`` and ``value_and_grad`` only where its class declares
+    them (``__call__ = loss_call(_translate)``, ``value_and_grad = loss_value_and_grad(_translate)``);
+    ``DialectLoss``'s own are hidden from them."""
     import importlib
 
     from unified_ce.adapters import DIALECTS
@@ -191,9 +229,22 @@ def test_every_loss_class_declares_its_typed_call() -> None:
             public = isinstance(obj, type) and not obj.__name__.startswith("_")  # not a shared private base
             if public and issubclass(obj, DialectLoss) and obj.__module__ == module.__name__:
                 below = obj.__mro__[: obj.__mro__.index(DialectLoss)]
-                if not any("__call__" in vars(c) for c in below):
-                    missing.append(f"{dialect}.{obj.__qualname__}")
-    assert not missing, f"add `__call__ = loss_call(_translate)` to {missing}"
+                for name in ("__call__", "value_and_grad"):
+                    if not any(name in vars(c) for c in below):
+                        missing.append(f"{dialect}.{obj.__qualname__}.{name}")
+    assert not missing, (
+        f"add `__call__ = loss_call(_translate)`, `value_and_grad = loss_value_and_grad(_translate)`: {missing}"
+    )
+
+
+def test_value_and_grad_signatures_are_the_loss_calls() -> None:
+    """``inspect.signature(loss.value_and_grad)`` is the loss's call plus ``grad_output``, returning two arrays."""
+    for fn in (torch_dialect.CrossEntropyLoss().value_and_grad, keras.CategoricalCrossentropy().value_and_grad):
+        sig = inspect.signature(fn)
+        assert sig.return_annotation == "tuple[Array, Array]"
+        *params, grad_output = sig.parameters.values()
+        assert grad_output.name == "grad_output" and grad_output.kind is grad_output.KEYWORD_ONLY
+        assert [p.name for p in params] == list(inspect.signature(fn.__self__).parameters)
 
 
 def test_framework_module_losses_keep_their_signatures() -> None:
@@ -210,3 +261,105 @@ def test_framework_module_losses_keep_their_signatures() -> None:
         assert sig.return_annotation == "Array"
         assert sig.parameters["input"].annotation == "Array"
         assert list(inspect.signature(framework_class(cls)).parameters) == list(inspect.signature(cls).parameters)
+
+
+def _x() -> Any:
+    return np.array([[2.0, 0.0, -1.0], [0.5, 1.0, 0.0]])
+
+
+def _t() -> Any:
+    return np.array([0, 2])
+
+
+def _p() -> Any:
+    return np.array([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]])
+
+
+#: (the typed callable, the parameter, a call with the parameter set to the value): every value of the
+#: parameter's ``Literal`` annotation runs, and a value outside it raises our error naming the parameter
+#: (untyped callers are checked at run time, whatever the annotation says)
+CHOICES: list[tuple[Any, str, Callable[[Any], object]]] = [
+    (torch_dialect.cross_entropy, "reduction", lambda v: torch_dialect.cross_entropy(_x(), _t(), reduction=v)),
+    (torch_dialect.nll_loss, "reduction", lambda v: torch_dialect.nll_loss(_x(), _t(), reduction=v)),
+    (
+        torch_dialect.binary_cross_entropy_with_logits,
+        "reduction",
+        lambda v: torch_dialect.binary_cross_entropy_with_logits(_x(), _p(), reduction=v),
+    ),
+    (
+        torch_dialect.binary_cross_entropy,
+        "reduction",
+        lambda v: torch_dialect.binary_cross_entropy(_p(), _p(), reduction=v),
+    ),
+    (torch_dialect.CrossEntropyLoss, "reduction", lambda v: torch_dialect.CrossEntropyLoss(reduction=v)(_x(), _t())),
+    (torch_dialect.NLLLoss, "reduction", lambda v: torch_dialect.NLLLoss(reduction=v)(_x(), _t())),
+    (torch_dialect.BCEWithLogitsLoss, "reduction", lambda v: torch_dialect.BCEWithLogitsLoss(reduction=v)(_x(), _p())),
+    (torch_dialect.BCELoss, "reduction", lambda v: torch_dialect.BCELoss(reduction=v)(_p(), _p())),
+    (
+        keras.CategoricalCrossentropy,
+        "reduction",
+        lambda v: keras.CategoricalCrossentropy(from_logits=True, reduction=v)(_p(), _x()),
+    ),
+    (
+        keras.SparseCategoricalCrossentropy,
+        "reduction",
+        lambda v: keras.SparseCategoricalCrossentropy(from_logits=True, reduction=v)(_t(), _x()),
+    ),
+    (
+        keras.BinaryCrossentropy,
+        "reduction",
+        lambda v: keras.BinaryCrossentropy(from_logits=True, reduction=v)(_p(), _x()),
+    ),
+    (paddle.cross_entropy, "reduction", lambda v: paddle.cross_entropy(_x(), _t(), reduction=v)),
+    (paddle.CrossEntropyLoss, "reduction", lambda v: paddle.CrossEntropyLoss(reduction=v)(_x(), _t())),
+    (
+        paddle.binary_cross_entropy_with_logits,
+        "reduction",
+        lambda v: paddle.binary_cross_entropy_with_logits(_x(), _p(), reduction=v),
+    ),
+    (paddle.BCEWithLogitsLoss, "reduction", lambda v: paddle.BCEWithLogitsLoss(reduction=v)(_x(), _p())),
+    (mlx.cross_entropy, "reduction", lambda v: mlx.cross_entropy(_x(), _t(), reduction=v)),
+    (mlx.binary_cross_entropy, "reduction", lambda v: mlx.binary_cross_entropy(_x(), _p(), reduction=v)),
+    (brainpy.CrossEntropyLoss, "reduction", lambda v: brainpy.CrossEntropyLoss(reduction=v)(_x(), _t())),
+    (chainer.softmax_cross_entropy, "reduce", lambda v: chainer.softmax_cross_entropy(_x(), _t(), reduce=v)),
+    (
+        chainer.softmax_cross_entropy,
+        "soft_target_loss",
+        lambda v: chainer.softmax_cross_entropy(_x(), _p(), soft_target_loss=v),
+    ),
+    (
+        chainer.sigmoid_cross_entropy,
+        "reduce",
+        lambda v: chainer.sigmoid_cross_entropy(_x(), (_p() > 0.4).astype(int), reduce=v),
+    ),
+]
+
+
+def _literal_values(annotation: Any) -> set[Any]:
+    if typing.get_origin(annotation) is typing.Literal:
+        return set(typing.get_args(annotation))
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return set().union(*(_literal_values(a) for a in typing.get_args(annotation)))
+    return {None} if annotation is type(None) else set()
+
+
+def _hints(obj: Any) -> dict[str, Any]:
+    fn = obj.__init__ if isinstance(obj, type) else getattr(obj, "translate", obj)
+    return typing.get_type_hints(fn)
+
+
+@pytest.mark.parametrize(
+    ("obj", "param", "call"),
+    CHOICES,
+    ids=[f"{o.__module__.rsplit('.', 1)[-1]}.{o.__name__}-{p}" for o, p, _ in CHOICES],
+)
+def test_literal_options_match_the_run_time_checks(obj: Any, param: str, call: Callable[[Any], object]) -> None:
+    values = _literal_values(_hints(obj)[param])
+    assert len(values) >= 2, (param, _hints(obj)[param])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for value in values:  # every value a type checker accepts runs
+            call(value)
+        for bad in ("avg", 3, "Mean"):  # untyped callers: our error, naming the argument
+            with pytest.raises(unified_ce.InvalidArgumentError, match=param):
+                call(bad)

@@ -17,7 +17,7 @@ import sys
 import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from .. import _dispatch, core, distributed
 from .._backend import as_array_like, namespace_of
@@ -32,9 +32,11 @@ __all__ = [
     "Call",
     "DialectFunction",
     "DialectLoss",
+    "ValueAndGrad",
     "check_choice",
     "dialect_function",
     "loss_call",
+    "loss_value_and_grad",
 ]
 
 #: what evaluating a :class:`Call` returns: ``Call[Array]`` is a call whose result is an array of
@@ -264,8 +266,17 @@ class DialectFunction(Generic[P, R]):
                 self.framework_errors.retype(exc)
             raise
 
+    @overload
+    def value_and_grad(self, *args: P.args, **kwargs: P.kwargs) -> tuple[R, R]: ...
+    @overload
+    def value_and_grad(self, *args: Any, grad_output: Any, **kwargs: Any) -> tuple[Any, Any]: ...
     def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
-        """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones)."""
+        """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones).
+
+        Type checkers see the function's own arguments and ``(loss, gradient)`` of the logits' array
+        type; a call that passes ``grad_output`` is typed ``tuple[Any, Any]`` (a typed signature cannot
+        add a keyword to another function's parameters, PEP 612).
+        """
         try:
             return run_with_grad(self.translate(*args, **kwargs), grad_output, **self._options())
         except _RETYPED as exc:
@@ -334,6 +345,53 @@ def loss_call(translate: Callable[Concatenate[S, P], Call[R]]) -> Callable[Conca
         return_annotation=_result_annotation(translate)
     )
     return __call__  # type: ignore[return-value]
+
+
+class ValueAndGrad(Generic[P, R]):
+    """What type checkers see as a loss object's ``value_and_grad``: the loss's own arguments, and
+    ``(loss, gradient)`` of the logits' array type (``tuple[Any, Any]`` when ``grad_output`` is passed:
+    a typed signature cannot add a keyword to another function's parameters, PEP 612)."""
+
+    @overload
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> tuple[R, R]: ...
+    @overload
+    def __call__(self, *args: Any, grad_output: Any, **kwargs: Any) -> tuple[Any, Any]: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:  # pragma: no cover - typing only
+        raise NotImplementedError
+
+
+class _ValueAndGradMethod(Generic[P, R]):
+    """Type checkers only: the method ``loss_value_and_grad`` returns, bound on access."""
+
+    def __get__(self, obj: object, owner: Any = None) -> ValueAndGrad[P, R]:  # pragma: no cover - typing only
+        raise NotImplementedError
+
+
+def loss_value_and_grad(translate: Callable[Concatenate[S, P], Call[R]]) -> _ValueAndGradMethod[P, R]:
+    """A loss class's ``value_and_grad`` with the signature of its translation (plus ``grad_output``):
+    ``value_and_grad = loss_value_and_grad(_translate)``, next to ``__call__ = loss_call(_translate)``.
+
+    At run time it calls ``self._value_and_grad`` (:meth:`DialectLoss._value_and_grad`, or a
+    subclass's) and shows the translation's signature; type checkers see ``loss.value_and_grad(x, t)``
+    returning ``(loss, gradient)`` of ``x``'s array type.
+    """
+
+    def fn(self: DialectLoss, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+        return self._value_and_grad(*args, grad_output=grad_output, **kwargs)
+
+    fn.__name__ = "value_and_grad"
+    fn.__qualname__ = translate.__qualname__.rpartition(".")[0] + ".value_and_grad"
+    fn.__module__ = translate.__module__
+    fn.__doc__ = DialectLoss._value_and_grad.__doc__
+    sig = inspect.signature(translate)
+    grad_output = inspect.Parameter("grad_output", inspect.Parameter.KEYWORD_ONLY, default=None, annotation="Any")
+    params = [p for p in sig.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    params += [grad_output, *(p for p in sig.parameters.values() if p.kind is p.VAR_KEYWORD)]
+    result = _result_annotation(translate)
+    fn.__signature__ = sig.replace(  # type: ignore[attr-defined]
+        parameters=params, return_annotation=f"tuple[{result}, {result}]"
+    )
+    return fn  # type: ignore[return-value]
 
 
 L = TypeVar("L", bound="DialectLoss")
@@ -411,7 +469,7 @@ class DialectLoss:
     if not TYPE_CHECKING:  # a subclass's own ``__call__ = loss_call(_translate)`` is what type checkers see
         __call__ = _evaluate
 
-    def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+    def _value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """The loss and ``d sum(loss * grad_output) / d logits`` (``grad_output`` defaults to ones)."""
         try:
             return run_with_grad(self._translate(*args, **kwargs), grad_output, **self._options())
@@ -419,6 +477,9 @@ class DialectLoss:
             if self.framework_errors is not None:
                 self.framework_errors.retype(exc)
             raise
+
+    if not TYPE_CHECKING:  # type checkers see a subclass's ``value_and_grad = loss_value_and_grad(_translate)``
+        value_and_grad = _value_and_grad
 
     def sum_and_denominator(self, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
         """``(sum of the item losses, the denominator of the mean)`` for a loss whose reduction is a

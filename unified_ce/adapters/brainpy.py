@@ -32,17 +32,19 @@ logits.  Outputs keep the logits' dtype whatever JAX's ``jax_enable_x64`` flag s
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Array, Call, DialectLoss, check_choice, loss_call, spec_cache
+from ._base import Array, Call, DialectLoss, check_choice, loss_call, loss_value_and_grad, spec_cache
 
 __all__ = ["CrossEntropyLoss"]
 
-_REDUCTIONS = ("mean", "sum", "none")
+#: BrainPy's reduction names: what type checkers accept, and what is checked at run time
+Reduction = Literal["mean", "sum", "none"]
+_REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
 
 #: BrainPy's names of the canonical arguments (for error messages).
 _NAMES = (("logits", "input"), ("class_weight", "weight"))
@@ -157,7 +159,7 @@ class CrossEntropyLoss(DialectLoss):
         self,
         weight: Any = None,
         ignore_index: int = -100,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
         check_choice("reduction", reduction, _REDUCTIONS)
@@ -191,6 +193,7 @@ class CrossEntropyLoss(DialectLoss):
         return Call(spec, input, target, class_weight=self.weight, names=_NAMES)
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def update(self, input: Any, target: Any) -> Any:
         """Same as calling the object (BrainPy's ``__call__`` runs ``update`` between its hooks)."""

@@ -31,7 +31,7 @@ precision and float64 for float64); a label out of range raises (CCE's kernel re
 from __future__ import annotations
 
 import enum
-from typing import Any
+from typing import Any, Literal
 
 from .. import linear as _linear
 from .._errors import InvalidArgumentError
@@ -55,6 +55,12 @@ SEMANTICS = {
     "log-prob input": "no (logits e @ c.T, optionally soft-capped: softcap * tanh(logits / softcap))",
     "probability input": "no",
 }
+
+
+#: CCE's reduction, ``filter_eps`` and ``impl`` names: what type checkers accept (checked at run time)
+Reduction = Literal["mean", "sum", "none"]
+FilterEps = Literal["auto", "high"]
+ImplName = Literal["cce", "torch_compile"]
 
 
 class LinearCrossEntropyImpl(enum.IntEnum):
@@ -97,10 +103,10 @@ def linear_cross_entropy(
     targets: Any,
     ignore_index: int = IGNORE_INDEX,
     softcap: float | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     shift: bool = False,
-    filter_eps: float | str | None = "high",
-    impl: str | LinearCrossEntropyImpl = "cce",
+    filter_eps: float | FilterEps | None = "high",
+    impl: ImplName | LinearCrossEntropyImpl = "cce",
 ) -> Any:
     """``cut_cross_entropy.linear_cross_entropy``: the cross-entropy of ``e @ c.T`` against ``targets``.
 
@@ -152,10 +158,10 @@ class LinearCrossEntropy:
         self,
         ignore_index: int = IGNORE_INDEX,
         softcap: float | None = None,
-        reduction: str = "mean",
-        filter_eps: float | str | None = "high",
+        reduction: Reduction = "mean",
+        filter_eps: float | FilterEps | None = "high",
         shift: bool = False,
-        impl: str | LinearCrossEntropyImpl = "cce",
+        impl: ImplName | LinearCrossEntropyImpl = "cce",
     ) -> None:
         self.ignore_index = ignore_index
         self.softcap = softcap

@@ -41,7 +41,7 @@ from __future__ import annotations
 import math
 import operator
 import warnings
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
@@ -53,7 +53,11 @@ __all__ = ["sigmoid_cross_entropy", "softmax_cross_entropy"]
 #: ``SoftmaxCrossEntropy.eps``: the KL divergence is ``sum t * (log(t + eps) - log_softmax(x))``.
 KL_EPS = 1e-7
 
-_REDUCES = ("mean", "no")
+#: Chainer's ``reduce`` and ``soft_target_loss`` names: what type checkers accept, and what is checked
+#: at run time
+Reduce = Literal["mean", "no"]
+SoftTargetLoss = Literal["cross-entropy", "kl-divergence"]
+_REDUCES: tuple[Reduce, ...] = get_args(Reduce)
 _SOFT_LOSSES = {"cross-entropy": "cross_entropy", "kl-divergence": "kl"}
 _NAMES = (("logits", "x"), ("target", "t"))
 
@@ -202,9 +206,9 @@ def softmax_cross_entropy(
     cache_score: bool = True,
     class_weight: Any = None,
     ignore_label: int | None = -1,
-    reduce: str = "mean",
+    reduce: Reduce = "mean",
     enable_double_backprop: bool = False,
-    soft_target_loss: str = "cross-entropy",
+    soft_target_loss: SoftTargetLoss = "cross-entropy",
 ) -> Call[Array]:
     r"""``chainer.functions.softmax_cross_entropy`` on any array library.
 
@@ -333,7 +337,7 @@ def softmax_cross_entropy(
 
 
 @dialect_function
-def sigmoid_cross_entropy(x: Array, t: Any, normalize: bool = True, reduce: str = "mean") -> Call[Array]:
+def sigmoid_cross_entropy(x: Array, t: Any, normalize: bool = True, reduce: Reduce = "mean") -> Call[Array]:
     r"""``chainer.functions.sigmoid_cross_entropy`` on any array library.
 
     The loss of an element is :math:`-(t \log \sigma(x) + (1 - t) \log(1 - \sigma(x)))`,

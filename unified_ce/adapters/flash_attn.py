@@ -29,12 +29,12 @@ smoothing term); half-precision inputs give a loss of their dtype (flash-attn re
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from .._aux import cross_entropy_aux
 from .._errors import InvalidArgumentError, with_framework_type
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss
+from ._base import Call, DialectLoss, loss_value_and_grad
 
 __all__ = ["CrossEntropyLoss"]
 
@@ -52,6 +52,9 @@ SEMANTICS = {
     "log-prob input": "no; logit_scale and lse_square_scale (z-loss) on the logits",
     "probability input": "no",
 }
+
+#: flash-attn's reduction names: what type checkers accept (checked at run time by the constructor)
+Reduction = Literal["mean", "none", "sum"]
 
 _NotImplemented = with_framework_type(InvalidArgumentError, NotImplementedError)
 _Assertion = with_framework_type(InvalidArgumentError, AssertionError)
@@ -76,7 +79,7 @@ class CrossEntropyLoss(DialectLoss):
     def __init__(
         self,
         ignore_index: int = -100,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         label_smoothing: float = 0.0,
         logit_scale: float = 1.0,
         lse_square_scale: float = 0.0,
@@ -129,3 +132,4 @@ class CrossEntropyLoss(DialectLoss):
         return loss, cross_entropy_aux(input, target, self._spec()).z_loss
 
     forward = __call__
+    value_and_grad = loss_value_and_grad(_translate)

@@ -42,12 +42,12 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .._backend import as_array_like, is_floating, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
-from ._base import Array, Call, DialectLoss, check_choice, dialect_function, loss_call
+from ._base import Array, Call, DialectLoss, check_choice, dialect_function, loss_call, loss_value_and_grad
 
 # the first is the dialect's main API (porting writes it first)
 __all__ = [  # noqa: RUF022
@@ -63,7 +63,9 @@ __all__ = [  # noqa: RUF022
 TARGET_FIRST = True
 
 _NAMES = (("logits", "y_pred"), ("target", "y_true"))
-_REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight", None)
+#: Keras's reduction names (or ``None``): what type checkers accept, and what is checked at run time
+Reduction = Literal["sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight"]
+_REDUCTIONS: tuple[Reduction | None, ...] = (*get_args(Reduction), None)
 _NOT_YET = "is not translated by unified_ce yet"
 
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
@@ -484,11 +486,11 @@ class _KerasLoss(DialectLoss):
             y_pred if y_pred.dtype == dt else xp.astype(y_pred, dt)
         )
 
-    def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
+    def _value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> tuple[Any, Any]:
         """``value_and_grad(y_true, y_pred, sample_weight=None, grad_output=None)``: the loss and
         ``d sum(loss * grad_output) / d y_pred``, in ``y_pred``'s dtype (as autodiff through the loss's
         conversion to its ``dtype`` gives it)."""
-        value, grad = super().value_and_grad(*args, grad_output=grad_output, **kwargs)
+        value, grad = super()._value_and_grad(*args, grad_output=grad_output, **kwargs)
         y_pred = args[1] if len(args) > 1 else kwargs.get("y_pred")
         dtype = getattr(y_pred, "dtype", None)
         if dtype is not None and grad.dtype != dtype and is_floating(namespace_of({"y_pred": y_pred}), dtype):
@@ -529,7 +531,7 @@ class CategoricalCrossentropy(_KerasLoss):
         from_logits: bool = False,
         label_smoothing: float = 0.0,
         axis: int = -1,
-        reduction: Any = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         name: str = "categorical_crossentropy",
         dtype: Any = None,
     ) -> None:
@@ -543,6 +545,7 @@ class CategoricalCrossentropy(_KerasLoss):
         return _categorical(y_true, y_pred, self.from_logits, self.label_smoothing, self.axis, red, den, sample_weight)
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
 
 class SparseCategoricalCrossentropy(_KerasLoss):
@@ -572,7 +575,7 @@ class SparseCategoricalCrossentropy(_KerasLoss):
         self,
         from_logits: bool = False,
         ignore_class: int | None = None,
-        reduction: Any = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         axis: int = -1,
         name: str = "sparse_categorical_crossentropy",
         dtype: Any = None,
@@ -587,6 +590,7 @@ class SparseCategoricalCrossentropy(_KerasLoss):
         return _sparse(y_true, y_pred, self.from_logits, self.ignore_class, self.axis, red, den, sample_weight)
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
 
 class BinaryCrossentropy(_KerasLoss):
@@ -615,7 +619,7 @@ class BinaryCrossentropy(_KerasLoss):
         from_logits: bool = False,
         label_smoothing: float = 0.0,
         axis: int = -1,
-        reduction: Any = "sum_over_batch_size",
+        reduction: Reduction | None = "sum_over_batch_size",
         name: str = "binary_crossentropy",
         dtype: Any = None,
     ) -> None:
@@ -631,3 +635,4 @@ class BinaryCrossentropy(_KerasLoss):
         )
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)

@@ -30,13 +30,13 @@ weights but the z-loss by the token count; a TODO in its kernel).  See ``docs/di
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .. import linear as _linear
 from .._aux import cross_entropy_aux
 from .._errors import FrameworkErrors, InvalidArgumentError, LabelOutOfRangeError, with_framework_type
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss
+from ._base import Call, DialectLoss, loss_value_and_grad
 
 __all__ = [
     "CrossEntropyOutput",
@@ -64,6 +64,9 @@ SEMANTICS = {
 
 #: The built-in exception class Liger raises for each error: its asserts (``AssertionError``).
 FRAMEWORK_ERRORS = FrameworkErrors((LabelOutOfRangeError, "", AssertionError))
+
+#: Liger's reduction names: what type checkers accept (checked at run time by ``_check_init``)
+Reduction = Literal["mean", "sum", "none"]
 
 _AssertionOutOfRange = with_framework_type(LabelOutOfRangeError, AssertionError)
 _AssertionArgument = with_framework_type(InvalidArgumentError, AssertionError)
@@ -154,7 +157,7 @@ class LigerCrossEntropyLoss(DialectLoss):
         ignore_index: int = -100,
         lse_square_scale: float = 0.0,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         softcap: float | None = None,
         return_z_loss: bool = False,
         return_token_accuracy: bool = False,
@@ -188,6 +191,7 @@ class LigerCrossEntropyLoss(DialectLoss):
         return _with_z_loss(loss, self._spec(), _input, target, self.weight) if self.return_z_loss else loss
 
     forward = __call__
+    value_and_grad = loss_value_and_grad(_translate)
 
 
 def liger_cross_entropy(
@@ -197,7 +201,7 @@ def liger_cross_entropy(
     size_average: Any = None,
     ignore_index: int = -100,
     reduce: Any = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     label_smoothing: float = 0.0,
     lse_square_scale: float = 0.0,
     softcap: float | None = None,
@@ -225,7 +229,7 @@ class LigerFusedLinearCrossEntropyLoss:
         ignore_index: int = -100,
         lse_square_scale: float = 0.0,
         label_smoothing: float = 0.0,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         softcap: float | None = None,
         return_z_loss: bool = False,
         accum_dtype: Any = None,
@@ -275,7 +279,7 @@ def liger_fused_linear_cross_entropy(
     ignore_index: int = -100,
     lse_square_scale: float = 0.0,
     label_smoothing: float = 0.0,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     softcap: float | None = None,
     return_z_loss: bool = False,
 ) -> Any:

@@ -33,7 +33,7 @@ Empty inputs work (MLX's ``logsumexp`` refuses them).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .._backend import as_array_like, is_floating, is_integer, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
@@ -43,7 +43,9 @@ from ._base import Array, Call, check_choice, dialect_function, spec_cache
 
 __all__ = ["binary_cross_entropy", "cross_entropy"]
 
-_REDUCTIONS = ("none", "mean", "sum")
+#: MLX's reduction names: what type checkers accept, and what is checked at run time
+Reduction = Literal["none", "mean", "sum"]
+_REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
 _NAMES = (("logits", "logits"), ("target", "targets"), ("sample_weight", "weights"))
 _BINARY_NAMES = (("logits", "inputs"), ("target", "targets"), ("sample_weight", "weights"))
 
@@ -116,7 +118,7 @@ def cross_entropy(
     weights: Any = None,
     axis: int = -1,
     label_smoothing: float = 0.0,
-    reduction: str = "none",
+    reduction: Reduction = "none",
 ) -> Call[Array]:
     """``mlx.nn.losses.cross_entropy`` on any array library.
 
@@ -191,7 +193,7 @@ def binary_cross_entropy(
     targets: Any,
     weights: Any = None,
     with_logits: bool = True,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Call[Array]:
     """``mlx.nn.losses.binary_cross_entropy`` on any array library.
 

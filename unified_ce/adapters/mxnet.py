@@ -43,7 +43,7 @@ from typing import Any
 from .._backend import namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
-from ._base import Array, Call, DialectLoss, loss_call, spec_cache
+from ._base import Array, Call, DialectLoss, loss_call, loss_value_and_grad, spec_cache
 
 __all__ = ["SigmoidBCELoss", "SigmoidBinaryCrossEntropyLoss", "SoftmaxCELoss", "SoftmaxCrossEntropyLoss"]
 
@@ -233,6 +233,7 @@ class SoftmaxCrossEntropyLoss(DialectLoss):
         return Call(self._spec_, pred, label, sample_weight=sample_weight, names=_NAMES)
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def _sparse(self, xp: Any, pred: Any, label: Any) -> Any:
         # ``pick`` takes the index with the class axis removed, or kept with size 1
@@ -346,6 +347,7 @@ class SigmoidBinaryCrossEntropyLoss(DialectLoss):
         )
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(batch_axis={self._batch_axis}, w={self._weight})"

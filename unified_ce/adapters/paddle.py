@@ -44,13 +44,13 @@ from __future__ import annotations
 import math
 import struct
 import warnings
-from typing import Any
+from typing import Any, Literal
 
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Array, Call, DialectLoss, dialect_function, loss_call, spec_cache
+from ._base import Array, Call, DialectLoss, dialect_function, loss_call, loss_value_and_grad, spec_cache
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -347,6 +347,8 @@ def softmax_with_cross_entropy(
     return _translate(logits, label, soft_label, ignore_index, numeric_stable_mode, return_softmax, axis)
 
 
+#: Paddle's reduction names: what type checkers accept (run-time checks: ``_bce_translate``, ``_ce_translate``)
+Reduction = Literal["none", "mean", "sum"]
 _BCE_REDUCTIONS = ("none", "mean", "sum")
 _BCE_NAMES = (("logits", "logit"), ("target", "label"), ("class_weight", "pos_weight"), ("sample_weight", "weight"))
 
@@ -378,7 +380,12 @@ def _bce_translate(logit: Any, label: Any, weight: Any, reduction: str, pos_weig
 
 @dialect_function
 def binary_cross_entropy_with_logits(
-    logit: Array, label: Any, weight: Any = None, reduction: str = "mean", pos_weight: Any = None, name: Any = None
+    logit: Array,
+    label: Any,
+    weight: Any = None,
+    reduction: Reduction = "mean",
+    pos_weight: Any = None,
+    name: Any = None,
 ) -> Call[Array]:
     r"""``paddle.nn.functional.binary_cross_entropy_with_logits`` on any array library.
 
@@ -403,7 +410,9 @@ class BCEWithLogitsLoss(DialectLoss):
     """``paddle.nn.BCEWithLogitsLoss(weight=None, reduction='mean', pos_weight=None, name=None)``;
     call it as ``loss(logit, label)``."""
 
-    def __init__(self, weight: Any = None, reduction: str = "mean", pos_weight: Any = None, name: Any = None) -> None:
+    def __init__(
+        self, weight: Any = None, reduction: Reduction = "mean", pos_weight: Any = None, name: Any = None
+    ) -> None:
         if reduction not in _BCE_REDUCTIONS:
             raise InvalidArgumentError(
                 "The value of 'reduction' in BCEWithLogitsLoss should be 'sum', 'mean' or 'none', but received "
@@ -417,6 +426,7 @@ class BCEWithLogitsLoss(DialectLoss):
         return _bce_translate(logit, label, self.weight, self.reduction, self.pos_weight, "BCEWithLogitsLoss")
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def forward(self, logit: Array, label: Any) -> Array:
         """Same as calling the object."""
@@ -556,7 +566,7 @@ def cross_entropy(
     label: Any,
     weight: Any = None,
     ignore_index: int = -100,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     soft_label: bool = False,
     axis: int = -1,
     use_softmax: bool = True,
@@ -603,7 +613,7 @@ class CrossEntropyLoss(DialectLoss):
         self,
         weight: Any = None,
         ignore_index: int = -100,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         soft_label: bool = False,
         axis: int = -1,
         use_softmax: bool = True,
@@ -632,6 +642,7 @@ class CrossEntropyLoss(DialectLoss):
         )
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def forward(self, input: Array, label: Any) -> Array:
         """Same as calling the object."""

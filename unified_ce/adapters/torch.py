@@ -41,7 +41,7 @@ Deliberate differences from PyTorch (documented in ``docs/dialects/torch.md``):
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Literal, get_args
 
 from .._backend import is_floating, is_integer, namespace_of
 from .._errors import (
@@ -53,7 +53,7 @@ from .._errors import (
 )
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Array, Call, DialectLoss, check_choice, dialect_function, loss_call, spec_cache
+from ._base import Array, Call, DialectLoss, check_choice, dialect_function, loss_call, loss_value_and_grad, spec_cache
 
 __all__ = [
     "BCELoss",
@@ -66,7 +66,9 @@ __all__ = [
     "nll_loss",
 ]
 
-_REDUCTIONS = ("none", "mean", "sum")
+#: PyTorch's reduction names: what type checkers accept, and what is checked at run time
+Reduction = Literal["none", "mean", "sum"]
+_REDUCTIONS: tuple[Reduction, ...] = get_args(Reduction)
 
 #: The exception class PyTorch raises for each error (``except RuntimeError`` around a loss keeps
 #: catching): ``RuntimeError`` for shapes, dtypes and option values, ``NotImplementedError`` for
@@ -136,7 +138,7 @@ GOLDEN_DEVIATIONS = {
 }
 
 
-def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
+def legacy_reduction(size_average: bool | None, reduce: bool | None) -> Reduction:
     """PyTorch's ``_Reduction.legacy_get_string``: the reduction named by the deprecated pair."""
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
@@ -146,7 +148,7 @@ def legacy_reduction(size_average: bool | None, reduce: bool | None) -> str:
 
 
 @spec_cache(512)
-def _spec(ndim: int, probs: bool, ignore_index: int, reduction: str, label_smoothing: float) -> CrossEntropySpec:
+def _spec(ndim: int, probs: bool, ignore_index: int, reduction: Reduction, label_smoothing: float) -> CrossEntropySpec:
     return CrossEntropySpec(
         axis=1 if ndim >= 2 else 0,
         target="probs" if probs else "index",
@@ -160,7 +162,7 @@ def _spec(ndim: int, probs: bool, ignore_index: int, reduction: str, label_smoot
     )
 
 
-def _warn_legacy(size_average: bool | None, reduce: bool | None, reduction: str, stacklevel: int) -> str:
+def _warn_legacy(size_average: bool | None, reduce: bool | None, reduction: Reduction, stacklevel: int) -> Reduction:
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
         warnings.warn(
@@ -178,7 +180,7 @@ def _translate(
     size_average: bool | None,
     ignore_index: int,
     reduce: bool | None,
-    reduction: str,
+    reduction: Reduction,
     label_smoothing: float,
 ) -> Call:
     if size_average is not None or reduce is not None:
@@ -246,7 +248,7 @@ def cross_entropy(
     size_average: bool | None = None,
     ignore_index: int = -100,
     reduce: bool | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     label_smoothing: float = 0.0,
 ) -> Call[Array]:
     """``torch.nn.functional.cross_entropy`` on any array library.
@@ -313,7 +315,7 @@ class CrossEntropyLoss(DialectLoss):
         size_average: bool | None = None,
         ignore_index: int = -100,
         reduce: bool | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         label_smoothing: float = 0.0,
     ) -> None:
         reduction = _warn_legacy(size_average, reduce, reduction, 2)
@@ -329,6 +331,7 @@ class CrossEntropyLoss(DialectLoss):
         )
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
@@ -339,7 +342,7 @@ class CrossEntropyLoss(DialectLoss):
 
 
 @spec_cache(512)
-def _nll_spec(ndim: int, ignore_index: int, reduction: str) -> CrossEntropySpec:
+def _nll_spec(ndim: int, ignore_index: int, reduction: Reduction) -> CrossEntropySpec:
     return CrossEntropySpec(
         axis=1 if ndim >= 2 else 0,
         inputs="log_probs",
@@ -350,7 +353,7 @@ def _nll_spec(ndim: int, ignore_index: int, reduction: str) -> CrossEntropySpec:
     )
 
 
-def _nll_translate(input: Any, target: Any, weight: Any, ignore_index: int, reduction: str) -> Call:
+def _nll_translate(input: Any, target: Any, weight: Any, ignore_index: int, reduction: Reduction) -> Call:
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
     if input.ndim < 1:
@@ -374,7 +377,7 @@ def nll_loss(
     size_average: bool | None = None,
     ignore_index: int = -100,
     reduce: bool | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Call[Array]:
     """``torch.nn.functional.nll_loss`` on any array library: the negative log-likelihood.
 
@@ -437,7 +440,7 @@ class NLLLoss(DialectLoss):
         size_average: bool | None = None,
         ignore_index: int = -100,
         reduce: bool | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
     ) -> None:
         reduction = _warn_legacy(size_average, reduce, reduction, 2)
         check_choice("reduction", reduction, _REDUCTIONS)
@@ -449,6 +452,7 @@ class NLLLoss(DialectLoss):
         return _nll_translate(input, target, self.weight, self.ignore_index, self.reduction)
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
@@ -465,7 +469,7 @@ _TargetSizeError = with_framework_type(InvalidArgumentError, ValueError)
 
 
 @spec_cache(64)
-def _bce_spec(reduction: str) -> CrossEntropySpec:
+def _bce_spec(reduction: Reduction) -> CrossEntropySpec:
     return CrossEntropySpec(
         activation="sigmoid",
         target="probs",
@@ -484,7 +488,7 @@ def _check_same_shape(input: Any, target: Any, pytorch_says: str) -> None:
         )
 
 
-def _bce_translate(input: Any, target: Any, weight: Any, reduction: str, pos_weight: Any) -> Call:
+def _bce_translate(input: Any, target: Any, weight: Any, reduction: Reduction, pos_weight: Any) -> Call:
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
     _check_same_shape(input, target, "Target size must be the same as input size")
@@ -506,7 +510,7 @@ def binary_cross_entropy_with_logits(
     weight: Any = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
     pos_weight: Any = None,
 ) -> Call[Array]:
     r"""``torch.nn.functional.binary_cross_entropy_with_logits`` on any array library.
@@ -566,7 +570,7 @@ class BCEWithLogitsLoss(DialectLoss):
         weight: Any = None,
         size_average: bool | None = None,
         reduce: bool | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
         pos_weight: Any = None,
     ) -> None:
         reduction = _warn_legacy(size_average, reduce, reduction, 2)
@@ -578,6 +582,7 @@ class BCEWithLogitsLoss(DialectLoss):
         return _bce_translate(input, target, self.weight, self.reduction, self.pos_weight)
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
@@ -594,7 +599,7 @@ _BCE_PROBS_NAMES = (("logits", "input"), ("sample_weight", "weight"))
 
 
 @spec_cache(64)
-def _bce_probs_spec(reduction: str) -> CrossEntropySpec:
+def _bce_probs_spec(reduction: Reduction) -> CrossEntropySpec:
     return CrossEntropySpec(
         activation="sigmoid",
         target="probs",
@@ -610,7 +615,7 @@ def _bce_probs_spec(reduction: str) -> CrossEntropySpec:
     )
 
 
-def _bce_probs_translate(input: Array, target: Any, weight: Any, reduction: str) -> Call[Array]:
+def _bce_probs_translate(input: Array, target: Any, weight: Any, reduction: Reduction) -> Call[Array]:
     check_choice("reduction", reduction, _REDUCTIONS)
     xp = namespace_of({"input": input, "target": target})
     _check_same_shape(input, target, "Using a target size that is different to the input size is deprecated")
@@ -633,7 +638,7 @@ def binary_cross_entropy(
     weight: Any = None,
     size_average: bool | None = None,
     reduce: bool | None = None,
-    reduction: str = "mean",
+    reduction: Reduction = "mean",
 ) -> Call[Array]:
     r"""``torch.nn.functional.binary_cross_entropy`` on any array library.
 
@@ -693,7 +698,7 @@ class BCELoss(DialectLoss):
         weight: Any = None,
         size_average: bool | None = None,
         reduce: bool | None = None,
-        reduction: str = "mean",
+        reduction: Reduction = "mean",
     ) -> None:
         reduction = _warn_legacy(size_average, reduce, reduction, 2)
         self.weight = weight
@@ -703,6 +708,7 @@ class BCELoss(DialectLoss):
         return _bce_probs_translate(input, target, self.weight, self.reduction)
 
     __call__ = loss_call(_translate)
+    value_and_grad = loss_value_and_grad(_translate)
 
     def forward(self, input: Array, target: Any) -> Array:
         """Same as calling the object."""
