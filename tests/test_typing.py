@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 import unified_ce
-from unified_ce.adapters import brainpy, chainer, keras, mlx, mxnet, paddle, tensorflow
+from unified_ce.adapters import brainpy, cce, chainer, flash_attn, keras, liger, mlx, mxnet, paddle, tensorflow
 from unified_ce.adapters import torch as torch_dialect
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,11 +34,15 @@ import numpy as np
 import numpy.typing as npt
 
 import unified_ce as uce
-from unified_ce.adapters import brainpy, chainer, keras, mlx, mxnet, optax, paddle, tensorflow, torch
+from unified_ce import linear
+from unified_ce.adapters import (
+    brainpy, cce, chainer, flash_attn, keras, liger, mlx, mxnet, optax, paddle, tensorflow, torch, transformers,
+)
 
 x: npt.NDArray[np.float32] = np.zeros((2, 3), np.float32)
 t = np.array([0, 1])
 p: npt.NDArray[np.float64] = np.zeros((2, 3), np.float64)
+flag: bool = bool(np.random.rand() > 0.5)
 reveal_type(uce.cross_entropy(x, t, reduction="sum", label_smoothing=0.1))
 reveal_type(uce.value_and_grad(x, t)[1])
 reveal_type(uce.softmax(x))
@@ -86,6 +90,36 @@ reveal_type(mxnet.SoftmaxCrossEntropyLoss().value_and_grad(x, t)[1])
 reveal_type(brainpy.CrossEntropyLoss().value_and_grad(x, t)[1])
 reveal_type(chainer.softmax_cross_entropy.value_and_grad(x, t, reduce="no")[1])
 reveal_type(mlx.cross_entropy(x, t, reduction="mean"))
+reveal_type(paddle.softmax_with_cross_entropy(x, t))
+reveal_type(paddle.softmax_with_cross_entropy(x, t, return_softmax=False))
+reveal_type(paddle.softmax_with_cross_entropy(x, t, return_softmax=True)[1])
+reveal_type(paddle.softmax_with_cross_entropy(x, t, return_softmax=flag))
+reveal_type(paddle.softmax_with_cross_entropy.value_and_grad(x, t)[1])
+reveal_type(paddle.softmax_with_cross_entropy.value_and_grad(x, t, return_softmax=True)[0][1])
+reveal_type(paddle.softmax_with_cross_entropy.value_and_grad(x, t, grad_output=x)[1])
+reveal_type(liger.LigerCrossEntropyLoss()(x, t))
+reveal_type(liger.LigerCrossEntropyLoss(return_z_loss=True)(x, t))
+reveal_type(liger.LigerCrossEntropyLoss(return_z_loss=True)(x, t).loss)
+reveal_type(liger.LigerCrossEntropyLoss(return_z_loss=flag)(x, t))
+reveal_type(liger.LigerCrossEntropyLoss(return_z_loss=True).value_and_grad(x, t)[1])
+reveal_type(liger.liger_cross_entropy(x, t, reduction="sum"))
+reveal_type(liger.liger_cross_entropy(x, t, return_z_loss=True).loss)
+reveal_type(liger.liger_fused_linear_cross_entropy(x, p, t))
+reveal_type(liger.liger_fused_linear_cross_entropy(x, p, t, return_z_loss=True))
+reveal_type(liger.LigerFusedLinearCrossEntropyLoss()(p, x, t))
+reveal_type(liger.LigerFusedLinearCrossEntropyLoss(return_z_loss=True).forward(p, x, t).loss)
+reveal_type(flash_attn.CrossEntropyLoss()(x, t))
+reveal_type(flash_attn.CrossEntropyLoss(return_z_loss=False)(x, t))
+reveal_type(flash_attn.CrossEntropyLoss(lse_square_scale=0.1, return_z_loss=True)(x, t))
+reveal_type(flash_attn.CrossEntropyLoss(return_z_loss=flag)(x, t))
+reveal_type(flash_attn.CrossEntropyLoss(return_z_loss=True).value_and_grad(x, t)[1])
+reveal_type(cce.linear_cross_entropy(x, p, t, reduction="none"))
+reveal_type(cce.LinearCrossEntropy(impl="torch_compile")(x, p, t))
+reveal_type(uce.linear_cross_entropy(x, p, t))
+reveal_type(uce.linear_cross_entropy(x, p, t, return_aux=True)[0])
+reveal_type(uce.linear_cross_entropy(x, p, t, return_aux=flag))
+reveal_type(linear.linear_value_and_grad(x, p, t)[1][0])
+reveal_type(transformers.ForCausalLMLoss(x, t, 3))
 uce.cross_entropy(x, t, reduction=3)  # error: reduction
 uce.cross_entropy(x, t, target="prob")  # error: target
 uce.cross_entropy(x, t, reductoin="sum")  # error: reductoin
@@ -116,6 +150,17 @@ brainpy.CrossEntropyLoss(reduction="avg")  # error: reduction
 chainer.softmax_cross_entropy(x, t, reduce="none")  # error: reduce
 chainer.softmax_cross_entropy(x, p, soft_target_loss="kl")  # error: soft_target_loss
 chainer.sigmoid_cross_entropy(x, t, reduce=3)  # error: reduce
+paddle.softmax_with_cross_entropy(x, t, return_softmax=1)  # error
+paddle.softmax_with_cross_entropy(x, t, return_softmax=True).shape  # error
+liger.LigerCrossEntropyLoss(reduction="avg")  # error
+liger.LigerCrossEntropyLoss(return_z_loss=True)(x, t).shape  # error
+liger.liger_cross_entropy(x, t, reduction="avg")  # error
+liger.liger_fused_linear_cross_entropy(x, p, t, return_z_loss=True).shape  # error
+flash_attn.CrossEntropyLoss(reduction=3)  # error
+flash_attn.CrossEntropyLoss(return_z_loss=True)(x, t).shape  # error
+cce.linear_cross_entropy(x, p, t, reduction="avg")  # error: reduction
+cce.LinearCrossEntropy(impl="triton")  # error: impl
+uce.linear_cross_entropy(x, p, t, return_aux=True).shape  # error
 """
 
 REVEALS = [n for n, line in enumerate(USER_PROGRAM.splitlines(), 1) if line.startswith("reveal_type(")]
@@ -332,6 +377,18 @@ CHOICES: list[tuple[Any, str, Callable[[Any], object]]] = [
         "reduce",
         lambda v: chainer.sigmoid_cross_entropy(_x(), (_p() > 0.4).astype(int), reduce=v),
     ),
+    (liger.LigerCrossEntropyLoss, "reduction", lambda v: liger.LigerCrossEntropyLoss(reduction=v)(_x(), _t())),
+    (liger.liger_cross_entropy, "reduction", lambda v: liger.liger_cross_entropy(_x(), _t(), reduction=v)),
+    (
+        liger.LigerFusedLinearCrossEntropyLoss,
+        "reduction",
+        lambda v: liger.LigerFusedLinearCrossEntropyLoss(reduction=v)(np.eye(3), _x(), _t()),
+    ),
+    (flash_attn.CrossEntropyLoss, "reduction", lambda v: flash_attn.CrossEntropyLoss(reduction=v)(_x(), _t())),
+    (cce.linear_cross_entropy, "reduction", lambda v: cce.linear_cross_entropy(_x(), np.eye(3), _t(), reduction=v)),
+    (cce.linear_cross_entropy, "filter_eps", lambda v: cce.linear_cross_entropy(_x(), np.eye(3), _t(), filter_eps=v)),
+    (cce.linear_cross_entropy, "impl", lambda v: cce.linear_cross_entropy(_x(), np.eye(3), _t(), impl=v)),
+    (cce.LinearCrossEntropy, "reduction", lambda v: cce.LinearCrossEntropy(reduction=v)(_x(), np.eye(3), _t())),
 ]
 
 

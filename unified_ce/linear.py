@@ -42,13 +42,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, overload
 
 import numpy as np
 
 from ._backend import compute_dtype, creation_device, is_floating, is_integer, is_jax, is_lazy, is_torch, namespace_of
 from ._errors import InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from ._spec import CrossEntropySpec
+from ._typing import Array
 
 __all__ = [
     "DEFAULT_MEMORY_BUDGET",
@@ -811,8 +812,41 @@ def _options(
 # --------------------------------------------------------------------------- public API
 
 
+@overload
 def linear_cross_entropy(
-    hidden: Any,
+    hidden: Array,
+    weight: Any,
+    target: Any,
+    bias: Any = None,
+    *,
+    spec: CrossEntropySpec | None = None,
+    class_weight: Any = None,
+    sample_weight: Any = None,
+    shift: bool = False,
+    return_aux: Literal[False] = False,
+    memory_budget: int | None = None,
+    class_shard: Any = None,
+    **spec_fields: Any,
+) -> Array: ...
+@overload
+def linear_cross_entropy(
+    hidden: Array,
+    weight: Any,
+    target: Any,
+    bias: Any = None,
+    *,
+    spec: CrossEntropySpec | None = None,
+    class_weight: Any = None,
+    sample_weight: Any = None,
+    shift: bool = False,
+    return_aux: Literal[True],
+    memory_budget: int | None = None,
+    class_shard: Any = None,
+    **spec_fields: Any,
+) -> tuple[Array, LinearAux]: ...
+@overload
+def linear_cross_entropy(
+    hidden: Array,
     weight: Any,
     target: Any,
     bias: Any = None,
@@ -825,7 +859,22 @@ def linear_cross_entropy(
     memory_budget: int | None = None,
     class_shard: Any = None,
     **spec_fields: Any,
-) -> Any:
+) -> Array | tuple[Array, LinearAux]: ...
+def linear_cross_entropy(
+    hidden: Array,
+    weight: Any,
+    target: Any,
+    bias: Any = None,
+    *,
+    spec: CrossEntropySpec | None = None,
+    class_weight: Any = None,
+    sample_weight: Any = None,
+    shift: bool = False,
+    return_aux: bool = False,
+    memory_budget: int | None = None,
+    class_shard: Any = None,
+    **spec_fields: Any,
+) -> Array | tuple[Array, LinearAux]:
     r"""Cross-entropy of ``hidden @ weight.T + bias`` against class labels, without the logits.
 
     Parameters
@@ -908,7 +957,7 @@ def linear_cross_entropy(
 
 
 def linear_value_and_grad(
-    hidden: Any,
+    hidden: Array,
     weight: Any,
     target: Any,
     bias: Any = None,
@@ -921,7 +970,7 @@ def linear_value_and_grad(
     memory_budget: int | None = None,
     class_shard: Any = None,
     **spec_fields: Any,
-) -> tuple[Any, tuple[Any, Any, Any]]:
+) -> tuple[Array, tuple[Array, Array, Array | None]]:
     """The loss of :func:`linear_cross_entropy` and its gradients ``(d_hidden, d_weight, d_bias)``.
 
     For array libraries without autodiff (NumPy, CuPy, Dask, array-api-strict); ``grad_output``

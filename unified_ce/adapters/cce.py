@@ -36,6 +36,7 @@ from typing import Any, Literal
 from .. import linear as _linear
 from .._errors import InvalidArgumentError
 from .._spec import CrossEntropySpec
+from .._typing import Array
 
 __all__ = ["LinearCrossEntropy", "LinearCrossEntropyImpl", "linear_cross_entropy"]
 
@@ -98,7 +99,7 @@ def _check_filter_eps(filter_eps: Any) -> None:
 
 
 def linear_cross_entropy(
-    e: Any,
+    e: Array,
     c: Any,
     targets: Any,
     ignore_index: int = IGNORE_INDEX,
@@ -107,7 +108,7 @@ def linear_cross_entropy(
     shift: bool = False,
     filter_eps: float | FilterEps | None = "high",
     impl: ImplName | LinearCrossEntropyImpl = "cce",
-) -> Any:
+) -> Array:
     """``cut_cross_entropy.linear_cross_entropy``: the cross-entropy of ``e @ c.T`` against ``targets``.
 
     Examples
@@ -135,7 +136,7 @@ def linear_cross_entropy(
     if reduction not in ("mean", "sum", "none"):
         raise InvalidArgumentError(f"{reduction} is not a valid value for reduction (expected 'mean', 'sum' or 'none')")
     spec = _spec(ignore_index, reduction)
-    return _linear.linear_cross_entropy(e, c, targets, spec=spec, logit_softcap=softcap, shift=bool(shift))
+    return _linear.linear_cross_entropy(e, c, targets, spec=spec, logit_softcap=softcap, shift=bool(shift))  # type: ignore[no-any-return]
 
 
 def _spec(ignore_index: int, reduction: str) -> CrossEntropySpec:
@@ -170,7 +171,7 @@ class LinearCrossEntropy:
         self.shift = shift
         self.impl = impl
 
-    def forward(self, e: Any, c: Any, targets: Any) -> Any:
+    def forward(self, e: Array, c: Any, targets: Any) -> Array:
         return linear_cross_entropy(
             e,
             c,

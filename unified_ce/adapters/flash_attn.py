@@ -29,12 +29,12 @@ smoothing term); half-precision inputs give a loss of their dtype (flash-attn re
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from .._aux import cross_entropy_aux
 from .._errors import InvalidArgumentError, with_framework_type
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, loss_value_and_grad
+from ._base import Array, Call, DialectLoss, loss_value_and_grad
 
 __all__ = ["CrossEntropyLoss"]
 
@@ -60,11 +60,18 @@ _NotImplemented = with_framework_type(InvalidArgumentError, NotImplementedError)
 _Assertion = with_framework_type(InvalidArgumentError, AssertionError)
 
 
-class CrossEntropyLoss(DialectLoss):
+#: ``return_z_loss`` of a :class:`CrossEntropyLoss` (``Literal[True]`` / ``Literal[False]``): type
+#: checkers see ``loss(x, t)`` as an array of ``x``'s type, or a pair of them with ``return_z_loss=True``
+ZLoss = TypeVar("ZLoss", bound=bool)
+
+
+class CrossEntropyLoss(DialectLoss, Generic[ZLoss]):
     """``flash_attn.losses.cross_entropy.CrossEntropyLoss``.
 
     ``loss.value_and_grad(input, target, grad_output=None)`` gives the loss and its gradient with
-    respect to ``input`` on libraries without autodiff.
+    respect to ``input`` on libraries without autodiff (the loss only, also with ``return_z_loss``).
+    Type checkers see ``CrossEntropyLoss(return_z_loss=True)(x, t)`` as ``tuple[X, X]`` and
+    ``CrossEntropyLoss()(x, t)`` as ``X``, for ``x`` of array type ``X``.
 
     Examples
     --------
@@ -76,6 +83,43 @@ class CrossEntropyLoss(DialectLoss):
     (0.7921, 0.2407)
     """
 
+    @overload
+    def __init__(
+        self: CrossEntropyLoss[Literal[False]],
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        label_smoothing: float = 0.0,
+        logit_scale: float = 1.0,
+        lse_square_scale: float = 0.0,
+        inplace_backward: bool = False,
+        process_group: Any = None,
+        return_z_loss: Literal[False] = False,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: CrossEntropyLoss[Literal[True]],
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        label_smoothing: float = 0.0,
+        logit_scale: float = 1.0,
+        lse_square_scale: float = 0.0,
+        inplace_backward: bool = False,
+        process_group: Any = None,
+        *,
+        return_z_loss: Literal[True],
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: CrossEntropyLoss[bool],
+        ignore_index: int = -100,
+        reduction: Reduction = "mean",
+        label_smoothing: float = 0.0,
+        logit_scale: float = 1.0,
+        lse_square_scale: float = 0.0,
+        inplace_backward: bool = False,
+        process_group: Any = None,
+        return_z_loss: bool = False,
+    ) -> None: ...
     def __init__(
         self,
         ignore_index: int = -100,
@@ -116,7 +160,7 @@ class CrossEntropyLoss(DialectLoss):
             z_loss=self.lse_square_scale,
         )
 
-    def _translate(self, input: Any, target: Any, precomputed_lse: Any = None) -> Call:
+    def _translate(self, input: Array, target: Any, precomputed_lse: Any = None) -> Call[Array]:
         if getattr(input, "ndim", None) != 2:
             raise InvalidArgumentError(
                 f"input must have shape (batch, vocab); got {tuple(getattr(input, 'shape', ()))}"
@@ -125,7 +169,17 @@ class CrossEntropyLoss(DialectLoss):
             raise _Assertion(f"target must have shape (batch,) = ({input.shape[0]},); got {tuple(target.shape)}")
         return Call(self._spec(), input, target, names=(("logits", "input"),))
 
-    def __call__(self, input: Any, target: Any, precomputed_lse: Any = None) -> Any:
+    @overload
+    def __call__(
+        self: CrossEntropyLoss[Literal[False]], input: Array, target: Any, precomputed_lse: Any = None
+    ) -> Array: ...
+    @overload
+    def __call__(
+        self: CrossEntropyLoss[Literal[True]], input: Array, target: Any, precomputed_lse: Any = None
+    ) -> tuple[Array, Array]: ...
+    @overload
+    def __call__(self, input: Array, target: Any, precomputed_lse: Any = None) -> Array | tuple[Array, Array]: ...
+    def __call__(self, input: Array, target: Any, precomputed_lse: Any = None) -> Array | tuple[Array, Array]:
         loss = self._evaluate(input, target, precomputed_lse)
         if not self.return_z_loss:
             return loss

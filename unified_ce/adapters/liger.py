@@ -30,13 +30,13 @@ weights but the z-loss by the token count; a TODO in its kernel).  See ``docs/di
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar, overload
 
 from .. import linear as _linear
 from .._aux import cross_entropy_aux
 from .._errors import FrameworkErrors, InvalidArgumentError, LabelOutOfRangeError, with_framework_type
 from .._spec import CrossEntropySpec
-from ._base import Call, DialectLoss, loss_value_and_grad
+from ._base import Array, Call, DialectLoss, loss_value_and_grad
 
 __all__ = [
     "CrossEntropyOutput",
@@ -72,12 +72,21 @@ _AssertionOutOfRange = with_framework_type(LabelOutOfRangeError, AssertionError)
 _AssertionArgument = with_framework_type(InvalidArgumentError, AssertionError)
 
 
-@dataclass
-class CrossEntropyOutput:
-    """Liger's ``CrossEntropyOutput`` (what the losses return when ``return_z_loss=True``)."""
+#: the array type of a :class:`CrossEntropyOutput`
+A = TypeVar("A")
 
-    loss: Any
-    z_loss: Any = None
+#: ``return_z_loss`` of a loss object (``Literal[True]`` / ``Literal[False]``): type checkers see
+#: ``loss(x, t)`` as an array of ``x``'s type, or a ``CrossEntropyOutput`` of them with ``return_z_loss=True``
+ZLoss = TypeVar("ZLoss", bound=bool)
+
+
+@dataclass
+class CrossEntropyOutput(Generic[A]):
+    """Liger's ``CrossEntropyOutput`` (what the losses return when ``return_z_loss=True``);
+    ``CrossEntropyOutput[X]``: its arrays are of type ``X``, the logits' type."""
+
+    loss: A
+    z_loss: A | None = None
     token_accuracy: Any = None
     predicted_tokens: Any = None
 
@@ -123,21 +132,23 @@ def _spec(
     )
 
 
-def _call(spec: CrossEntropySpec, x: Any, target: Any, weight: Any) -> Call:
+def _call(spec: CrossEntropySpec, x: Array, target: Any, weight: Any) -> Call[Array]:
     if getattr(x, "ndim", None) != 2:
         raise InvalidArgumentError(f"_input must have shape (BT, V); got shape {tuple(getattr(x, 'shape', ()))}")
     return Call(spec, x, target, class_weight=weight, names=(("logits", "_input"), ("class_weight", "weight")))
 
 
-def _with_z_loss(loss: Any, spec: CrossEntropySpec, x: Any, target: Any, weight: Any) -> CrossEntropyOutput:
+def _with_z_loss(loss: A, spec: CrossEntropySpec, x: Any, target: Any, weight: Any) -> CrossEntropyOutput[A]:
     return CrossEntropyOutput(loss=loss, z_loss=cross_entropy_aux(x, target, spec, class_weight=weight).z_loss)
 
 
-class LigerCrossEntropyLoss(DialectLoss):
+class LigerCrossEntropyLoss(DialectLoss, Generic[ZLoss]):
     """``liger_kernel.transformers.LigerCrossEntropyLoss`` (v0.8.2).
 
     ``loss.value_and_grad(_input, target, grad_output=None)`` gives the loss and its gradient with
-    respect to ``_input`` on libraries without autodiff.
+    respect to ``_input`` on libraries without autodiff (the loss only, also with ``return_z_loss``).
+    Type checkers see ``loss(x, t)`` as ``X`` for ``x`` of array type ``X``, and as
+    ``CrossEntropyOutput[X]`` for a loss made with ``return_z_loss=True``.
 
     Examples
     --------
@@ -151,6 +162,46 @@ class LigerCrossEntropyLoss(DialectLoss):
     0.5016
     """
 
+    @overload
+    def __init__(
+        self: LigerCrossEntropyLoss[Literal[False]],
+        weight: Any = None,
+        ignore_index: int = -100,
+        lse_square_scale: float = 0.0,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+        softcap: float | None = None,
+        return_z_loss: Literal[False] = False,
+        return_token_accuracy: bool = False,
+        return_predicted_tokens: bool = False,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: LigerCrossEntropyLoss[Literal[True]],
+        weight: Any = None,
+        ignore_index: int = -100,
+        lse_square_scale: float = 0.0,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+        softcap: float | None = None,
+        *,
+        return_z_loss: Literal[True],
+        return_token_accuracy: bool = False,
+        return_predicted_tokens: bool = False,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: LigerCrossEntropyLoss[bool],
+        weight: Any = None,
+        ignore_index: int = -100,
+        lse_square_scale: float = 0.0,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+        softcap: float | None = None,
+        return_z_loss: bool = False,
+        return_token_accuracy: bool = False,
+        return_predicted_tokens: bool = False,
+    ) -> None: ...
     def __init__(
         self,
         weight: Any = None,
@@ -183,10 +234,18 @@ class LigerCrossEntropyLoss(DialectLoss):
             self.weight is not None,
         )
 
-    def _translate(self, _input: Any, target: Any) -> Call:
+    def _translate(self, _input: Array, target: Any) -> Call[Array]:
         return _call(self._spec(), _input, target, self.weight)
 
-    def __call__(self, _input: Any, target: Any) -> Any:
+    @overload
+    def __call__(self: LigerCrossEntropyLoss[Literal[False]], _input: Array, target: Any) -> Array: ...
+    @overload
+    def __call__(
+        self: LigerCrossEntropyLoss[Literal[True]], _input: Array, target: Any
+    ) -> CrossEntropyOutput[Array]: ...
+    @overload
+    def __call__(self, _input: Array, target: Any) -> Array | CrossEntropyOutput[Array]: ...
+    def __call__(self, _input: Array, target: Any) -> Array | CrossEntropyOutput[Array]:
         loss = self._evaluate(_input, target)
         return _with_z_loss(loss, self._spec(), _input, target, self.weight) if self.return_z_loss else loss
 
@@ -194,8 +253,42 @@ class LigerCrossEntropyLoss(DialectLoss):
     value_and_grad = loss_value_and_grad(_translate)
 
 
+@overload
 def liger_cross_entropy(
-    input: Any,
+    input: Array,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: Reduction = "mean",
+    label_smoothing: float = 0.0,
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
+    return_z_loss: Literal[False] = False,
+    return_token_accuracy: bool = False,
+    return_predicted_tokens: bool = False,
+) -> Array: ...
+@overload
+def liger_cross_entropy(
+    input: Array,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: Reduction = "mean",
+    label_smoothing: float = 0.0,
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
+    *,
+    return_z_loss: Literal[True],
+    return_token_accuracy: bool = False,
+    return_predicted_tokens: bool = False,
+) -> CrossEntropyOutput[Array]: ...
+@overload
+def liger_cross_entropy(
+    input: Array,
     target: Any,
     weight: Any = None,
     size_average: Any = None,
@@ -208,21 +301,85 @@ def liger_cross_entropy(
     return_z_loss: bool = False,
     return_token_accuracy: bool = False,
     return_predicted_tokens: bool = False,
-) -> Any:
+) -> Array | CrossEntropyOutput[Array]: ...
+def liger_cross_entropy(
+    input: Array,
+    target: Any,
+    weight: Any = None,
+    size_average: Any = None,
+    ignore_index: int = -100,
+    reduce: Any = None,
+    reduction: Reduction = "mean",
+    label_smoothing: float = 0.0,
+    lse_square_scale: float = 0.0,
+    softcap: float | None = None,
+    return_z_loss: bool = False,
+    return_token_accuracy: bool = False,
+    return_predicted_tokens: bool = False,
+) -> Array | CrossEntropyOutput[Array]:
     """``liger_kernel.transformers.functional.liger_cross_entropy`` (``size_average`` and ``reduce`` are
     placeholders there and here)."""
     _unsupported(return_token_accuracy=return_token_accuracy, return_predicted_tokens=return_predicted_tokens)
-    return LigerCrossEntropyLoss(
+    loss = LigerCrossEntropyLoss(
         weight, ignore_index, lse_square_scale, label_smoothing, reduction, softcap, return_z_loss
-    )(input, target)
+    )
+    return loss(input, target)
 
 
-class LigerFusedLinearCrossEntropyLoss:
+class LigerFusedLinearCrossEntropyLoss(Generic[ZLoss]):
     """``liger_kernel.transformers.LigerFusedLinearCrossEntropyLoss``: ``forward(lin_weight, _input, target, bias)``.
 
-    The loss of ``_input @ lin_weight.T + bias`` without the logits (:func:`unified_ce.linear_cross_entropy`).
+    The loss of ``_input @ lin_weight.T + bias`` without the logits (:func:`unified_ce.linear_cross_entropy`);
+    type checkers see it as an array of ``_input``'s type (``CrossEntropyOutput`` of them with
+    ``return_z_loss=True``).
     """
 
+    @overload
+    def __init__(
+        self: LigerFusedLinearCrossEntropyLoss[Literal[False]],
+        ce_weight: Any = None,
+        ignore_index: int = -100,
+        lse_square_scale: float = 0.0,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+        softcap: float | None = None,
+        return_z_loss: Literal[False] = False,
+        accum_dtype: Any = None,
+        use_token_scaling: bool = False,
+        return_token_accuracy: bool = False,
+        return_predicted_tokens: bool = False,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: LigerFusedLinearCrossEntropyLoss[Literal[True]],
+        ce_weight: Any = None,
+        ignore_index: int = -100,
+        lse_square_scale: float = 0.0,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+        softcap: float | None = None,
+        *,
+        return_z_loss: Literal[True],
+        accum_dtype: Any = None,
+        use_token_scaling: bool = False,
+        return_token_accuracy: bool = False,
+        return_predicted_tokens: bool = False,
+    ) -> None: ...
+    @overload
+    def __init__(
+        self: LigerFusedLinearCrossEntropyLoss[bool],
+        ce_weight: Any = None,
+        ignore_index: int = -100,
+        lse_square_scale: float = 0.0,
+        label_smoothing: float = 0.0,
+        reduction: Reduction = "mean",
+        softcap: float | None = None,
+        return_z_loss: bool = False,
+        accum_dtype: Any = None,
+        use_token_scaling: bool = False,
+        return_token_accuracy: bool = False,
+        return_predicted_tokens: bool = False,
+    ) -> None: ...
     def __init__(
         self,
         ce_weight: Any = None,
@@ -252,7 +409,29 @@ class LigerFusedLinearCrossEntropyLoss:
         self.softcap = softcap
         self.return_z_loss = return_z_loss
 
-    def forward(self, lin_weight: Any, _input: Any, target: Any, bias: Any = None) -> Any:
+    @overload
+    def forward(
+        self: LigerFusedLinearCrossEntropyLoss[Literal[False]],
+        lin_weight: Any,
+        _input: Array,
+        target: Any,
+        bias: Any = None,
+    ) -> Array: ...
+    @overload
+    def forward(
+        self: LigerFusedLinearCrossEntropyLoss[Literal[True]],
+        lin_weight: Any,
+        _input: Array,
+        target: Any,
+        bias: Any = None,
+    ) -> CrossEntropyOutput[Array]: ...
+    @overload
+    def forward(
+        self, lin_weight: Any, _input: Array, target: Any, bias: Any = None
+    ) -> Array | CrossEntropyOutput[Array]: ...
+    def forward(
+        self, lin_weight: Any, _input: Array, target: Any, bias: Any = None
+    ) -> Array | CrossEntropyOutput[Array]:
         return liger_fused_linear_cross_entropy(
             _input,
             lin_weight,
@@ -270,8 +449,38 @@ class LigerFusedLinearCrossEntropyLoss:
     __call__ = forward
 
 
+@overload
 def liger_fused_linear_cross_entropy(
-    input: Any,
+    input: Array,
+    weight: Any,
+    target: Any,
+    bias: Any = None,
+    ce_weight: Any = None,
+    ignore_index: int = -100,
+    lse_square_scale: float = 0.0,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    softcap: float | None = None,
+    return_z_loss: Literal[False] = False,
+) -> Array: ...
+@overload
+def liger_fused_linear_cross_entropy(
+    input: Array,
+    weight: Any,
+    target: Any,
+    bias: Any = None,
+    ce_weight: Any = None,
+    ignore_index: int = -100,
+    lse_square_scale: float = 0.0,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    softcap: float | None = None,
+    *,
+    return_z_loss: Literal[True],
+) -> CrossEntropyOutput[Array]: ...
+@overload
+def liger_fused_linear_cross_entropy(
+    input: Array,
     weight: Any,
     target: Any,
     bias: Any = None,
@@ -282,12 +491,25 @@ def liger_fused_linear_cross_entropy(
     reduction: Reduction = "mean",
     softcap: float | None = None,
     return_z_loss: bool = False,
-) -> Any:
+) -> Array | CrossEntropyOutput[Array]: ...
+def liger_fused_linear_cross_entropy(
+    input: Array,
+    weight: Any,
+    target: Any,
+    bias: Any = None,
+    ce_weight: Any = None,
+    ignore_index: int = -100,
+    lse_square_scale: float = 0.0,
+    label_smoothing: float = 0.0,
+    reduction: Reduction = "mean",
+    softcap: float | None = None,
+    return_z_loss: bool = False,
+) -> Array | CrossEntropyOutput[Array]:
     """``liger_kernel.transformers.functional.liger_fused_linear_cross_entropy`` (its first arguments)."""
     _check_init(label_smoothing, reduction, softcap)
     spec = _spec(ignore_index, lse_square_scale, label_smoothing, reduction, softcap, ce_weight is not None)
     try:
-        out = _linear.linear_cross_entropy(
+        out: Any = _linear.linear_cross_entropy(
             input, weight, target, bias, spec=spec, class_weight=ce_weight, return_aux=return_z_loss
         )
     except LabelOutOfRangeError as exc:

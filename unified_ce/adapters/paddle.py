@@ -44,13 +44,22 @@ from __future__ import annotations
 import math
 import struct
 import warnings
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 from .._backend import is_floating, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._scalars import as_int
 from .._spec import CrossEntropySpec
-from ._base import Array, Call, DialectLoss, dialect_function, loss_call, loss_value_and_grad, spec_cache
+from ._base import (
+    Array,
+    Call,
+    DialectFunction,
+    DialectLoss,
+    dialect_function,
+    loss_call,
+    loss_value_and_grad,
+    spec_cache,
+)
 
 __all__ = [
     "BCEWithLogitsLoss",
@@ -248,16 +257,99 @@ def _translate(
     return Call(_spec(axis, soft_label, ignore_index), logits, label, with_softmax=return_softmax, names=_NAMES)
 
 
-@dialect_function
+class _SoftmaxWithCrossEntropy(DialectFunction[..., Any]):
+    """What type checkers see of :func:`softmax_with_cross_entropy`: the loss, an array of the logits'
+    type, or ``(loss, softmax)`` with ``return_softmax=True`` (overloads on ``return_softmax``)."""
+
+    if TYPE_CHECKING:
+
+        @overload
+        def __call__(
+            self,
+            logits: Array,
+            label: Any,
+            soft_label: bool = False,
+            ignore_index: int = -100,
+            numeric_stable_mode: bool = True,
+            return_softmax: Literal[False] = False,
+            axis: int = -1,
+        ) -> Array: ...
+        @overload
+        def __call__(
+            self,
+            logits: Array,
+            label: Any,
+            soft_label: bool = False,
+            ignore_index: int = -100,
+            numeric_stable_mode: bool = True,
+            *,
+            return_softmax: Literal[True],
+            axis: int = -1,
+        ) -> tuple[Array, Array]: ...
+        @overload
+        def __call__(
+            self,
+            logits: Array,
+            label: Any,
+            soft_label: bool = False,
+            ignore_index: int = -100,
+            numeric_stable_mode: bool = True,
+            return_softmax: bool = False,
+            axis: int = -1,
+        ) -> Array | tuple[Array, Array]: ...
+        def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+        @overload  # type: ignore[override]  # narrower than DialectFunction's (any arguments with grad_output)
+        def value_and_grad(
+            self,
+            logits: Array,
+            label: Any,
+            soft_label: bool = False,
+            ignore_index: int = -100,
+            numeric_stable_mode: bool = True,
+            return_softmax: Literal[False] = False,
+            axis: int = -1,
+            *,
+            grad_output: Any = None,
+        ) -> tuple[Array, Array]: ...
+        @overload
+        def value_and_grad(
+            self,
+            logits: Array,
+            label: Any,
+            soft_label: bool = False,
+            ignore_index: int = -100,
+            numeric_stable_mode: bool = True,
+            *,
+            return_softmax: Literal[True],
+            axis: int = -1,
+            grad_output: Any = None,
+        ) -> tuple[tuple[Array, Array], Array]: ...
+        @overload
+        def value_and_grad(
+            self,
+            logits: Array,
+            label: Any,
+            soft_label: bool = False,
+            ignore_index: int = -100,
+            numeric_stable_mode: bool = True,
+            return_softmax: bool = False,
+            axis: int = -1,
+            *,
+            grad_output: Any = None,
+        ) -> tuple[Array | tuple[Array, Array], Array]: ...
+        def value_and_grad(self, *args: Any, grad_output: Any = None, **kwargs: Any) -> Any: ...
+
+
+@_SoftmaxWithCrossEntropy  # typed by return_softmax (overloads): a plain translation has one return type
 def softmax_with_cross_entropy(
-    logits: Any,
+    logits: Array,
     label: Any,
     soft_label: bool = False,
     ignore_index: int = -100,
     numeric_stable_mode: bool = True,
     return_softmax: bool = False,
     axis: int = -1,
-) -> Call[Any]:  # the loss, or (loss, softmax) with return_softmax=True: an overload would not survive the decorator
+) -> Call[Array | tuple[Array, Array]]:
     r"""``paddle.nn.functional.softmax_with_cross_entropy`` on any array library.
 
     The loss of one item (no reduction) is, with :math:`p = \mathrm{softmax}(logits)` along

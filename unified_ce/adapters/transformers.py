@@ -39,7 +39,7 @@ from typing import Any
 from .._backend import creation_device, is_integer, namespace_of
 from .._errors import FrameworkErrors, InvalidArgumentError, InvalidTypeError, LabelOutOfRangeError
 from .._spec import CrossEntropySpec
-from ._base import Call, dialect_function, spec_cache
+from ._base import Array, Call, dialect_function, spec_cache
 
 __all__ = ["ForCausalLMLoss"]
 
@@ -121,14 +121,14 @@ def _as_items(logits: Any, target: Any, name: str) -> Any:
 
 @dialect_function
 def ForCausalLMLoss(
-    logits: Any,
+    logits: Array,
     labels: Any,
     vocab_size: int,
     num_items_in_batch: Any = None,
     ignore_index: int = -100,
     shift_labels: Any = None,
     **kwargs: Any,
-) -> Call:
+) -> Call[Array]:
     """``transformers.loss.loss_utils.ForCausalLMLoss``: the loss of a causal language model.
 
     Parameters
