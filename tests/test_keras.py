@@ -129,3 +129,24 @@ def test_label_smoothing_on_another_axis_counts_the_last_axis() -> None:
     _, grad = cce.value_and_grad(y, x)
     expected = (smoothed.sum(1, keepdims=True) * np.exp(logp) - smoothed) / per.size
     np.testing.assert_allclose(grad, expected, rtol=1e-10)
+
+
+def test_binary_class_on_rank3_reduces_the_per_item_means_as_keras() -> None:
+    """BinaryCrossentropy of (2, 3, 4) inputs: the means over ``axis`` are the (2, 3) or (2, 4) per-item
+    losses, then Keras's reduction; Keras 3.15.1 (TensorFlow backend) printed these numbers for this input
+    (mean_with_sample_weight divides by the sum of the weight as aligned, not broadcast)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(2, 3, 4)).astype(np.float32)
+    z = (rng.uniform(size=(2, 3, 4)) > 0.5).astype(np.float32)
+    mws = "mean_with_sample_weight"
+    for reduction, axis, sw, keras_value in (
+        ("sum_over_batch_size", -1, None, 0.8805260062217712),
+        ("sum", -1, None, 5.283154010772705),
+        (mws, 1, np.array([[1.0, 3.0, 2.0, 1.0]], np.float32), 1.6512659788131714),
+        ("sum_over_batch_size", 1, np.array([[1.0], [3.0]], np.float32), 1.8190009593963623),
+        (mws, -1, np.float32(2.0), 5.283154010772705),
+    ):
+        bce = BinaryCrossentropy(from_logits=True, reduction=reduction, axis=axis)
+        np.testing.assert_allclose(float(bce(z, x, sample_weight=sw)), keras_value, rtol=2e-6)
+    with pytest.raises(InvalidArgumentError, match="Incompatible shapes"):  # Keras: TensorFlow's shape error
+        BinaryCrossentropy(from_logits=True, reduction=mws)(z, x, sample_weight=np.array([1.0, 3.0]))

@@ -27,15 +27,17 @@ sparse ``y_true``                   ``target="index"`` (integer or whole-valued 
                                     weight as aligned, not broadcast: ``scale`` = the broadcast factor
 ``sample_weight`` (at call)         ``sample_weight``, aligned as Keras's ``squeeze_or_expand_to_same_rank``
 classes' ``dtype=None``             both arguments converted to float32 (``floatx``) first, as Keras
-binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mean"`` (rank 1); the classes:
-                                    one mean over every element, ``"sum"`` divided by ``C`` (``scale``)
+binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mean"`` (rank 1); the classes
+                                    (any rank): one mean over every element, ``"sum"`` divided by ``C``
+                                    (``scale``), ``mean_with_sample_weight`` as the categorical ones
 ==================================  =====================================================================
 
 The loss classes return per-item losses of shape ``(0,)`` unreduced, whatever the reduction, as Keras's
 ``reduce_values`` does (an ``(N, 1)`` ``sample_weight`` first expands them to ``(0, 1)``, which are reduced).
 
 Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
-binary losses on inputs of rank > 2.
+the per-item binary losses (the means over ``axis``: ``binary_crossentropy``, ``reduction=None``) of
+inputs of rank > 2.
 """
 
 from __future__ import annotations
@@ -91,9 +93,10 @@ SEMANTICS = {
 
 def _pending() -> dict[str, str]:
     out = {}
-    for api in ("binary_crossentropy", "BinaryCrossentropy"):
-        for r in ("rank3", "rank4", "rank3-axis1"):
-            out[f"{api}/logits-{r}"] = "the binary losses on inputs of rank > 2 " + _NOT_YET
+    for r in ("rank3", "rank4", "rank3-axis1"):
+        out[f"binary_crossentropy/logits-{r}"] = (
+            "the per-item means of binary_crossentropy on inputs of rank > 2 " + _NOT_YET
+        )
     # the same inputs with from_logits=False (probabilities) wait for the same reasons
     out.update({k.replace("/logits-", "/probs-"): v for k, v in out.items() if "/logits-" in k})
     return out
@@ -311,8 +314,6 @@ def _binary(
             "Arguments `target` and `output` must have the same shape. Received: "
             f"target.shape={tuple(y_true.shape)}, output.shape={tuple(y_pred.shape)}"
         )
-    if y_pred.ndim > 2:
-        raise InvalidArgumentError(f"binary cross-entropy on inputs of rank {y_pred.ndim} > 2 {_NOT_YET}")
     xp = namespace_of({"y_true": y_true, "y_pred": y_pred})
     target = "probs" if is_floating(xp, y_true.dtype) else "index"
     n_mean = y_pred.shape[ax] if y_pred.ndim else 1
@@ -323,18 +324,24 @@ def _binary(
         spec = _spec("sigmoid", target, -1, None, float(ls), reduction, "items", scale, inputs)
         weights = None if sw is None or y_pred.ndim == 0 else _sample_weight(sw, (), 0, y_pred)
         return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
-    batch = 1 - ax % 2  # the axis the per-sample means keep
-    if per_item or _unreduced(red, (y_pred.shape[batch],), sw) == "none":
+    a = ax % y_pred.ndim  # the axis of the per-item means
+    loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
+    if per_item or _unreduced(red, loss_shape, sw) == "none":
+        if y_pred.ndim > 2:
+            raise InvalidArgumentError(
+                f"binary cross-entropy's per-item losses (the mean over axis={ax}) of inputs of rank "
+                f"{y_pred.ndim} > 2 {_NOT_YET}"
+            )
         spec = _spec("sigmoid", target, -1, None, float(ls), "sample_mean", "items", inputs=inputs)
-        spec = spec.replace(batch_axis=batch)
+        spec = spec.replace(batch_axis=1 - a)
     elif red == "sum":
         spec = _spec("sigmoid", target, -1, None, float(ls), "sum", "items", 1.0 / max(n_mean, 1), inputs)
-    else:  # mean_with_sample_weight: sum(l * w) / (C sum(w)) over the broadcast weights is Keras's
-        # sum_n(w_n mean_c(l)) / sum_n(w_n) (its per-sample means are the items)
+    else:  # one mean over every element is Keras's mean of the per-item means (sum_over_batch_size); with
+        # mean_with_sample_weight, sum(l * w) / (C sum(w)) over the broadcast weights is Keras's
+        # sum(w mean_c(l)) / sum(w) (the weight as aligned: _unbroadcast)
         spec = _spec("sigmoid", target, -1, None, float(ls), "mean", den, inputs=inputs)
-    a = ax % 2
-    weights = _sample_weight(sw, (y_pred.shape[1 - a],), a, y_pred)
-    return Call(spec, y_pred, y_true, sample_weight=weights, names=_NAMES)
+    weights = _sample_weight(sw, loss_shape, a, y_pred)
+    return Call(_unbroadcast(spec, loss_shape, weights), y_pred, y_true, sample_weight=weights, names=_NAMES)
 
 
 # ------------------------------------------------------------------------------------------ functions
