@@ -75,3 +75,16 @@ def test_sigmoid_integer_labels_are_binary() -> None:
     )
     with pytest.raises(LabelOutOfRangeError):
         sigmoid_binary_cross_entropy(x, np.array([1, 2, 0]))
+
+
+@pytest.mark.parametrize("lib", ["torch", "jax"])
+def test_a_numpy_where_works_with_another_librarys_logits(lib: str) -> None:
+    """optax accepts a NumPy ``where`` with JAX logits; so does the dialect, on torch too (a constant)."""
+    mod = pytest.importorskip(lib)
+    x = np.random.default_rng(0).normal(size=(3, 4))
+    p, w = np.full((3, 4), 0.25), np.array([True, False, True])
+    want = softmax_cross_entropy(x, p, where=w)
+    conv = mod.tensor if lib == "torch" else mod.numpy.asarray
+    got = softmax_cross_entropy(conv(x), conv(p), where=w)
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
+    assert want[1] == 0

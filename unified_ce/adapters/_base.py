@@ -105,7 +105,10 @@ def _prepared(
     """Validate a call: ``(inputs, plan, data-parallel group or None, local evaluation of inputs,
     layout)`` (the layout of several class axes, :mod:`unified_ce.core.layout`, or None)."""
     with _dialect_names(call):
-        spec, logits, target, mask, layout = core.lay_out(call.spec, call.logits, call.target, call.class_mask)
+        mask = call.class_mask
+        if mask is not None:  # a NumPy mask (or a list) with another library's logits: a constant
+            mask = as_array_like("class_mask", mask, namespace_of({"logits": call.logits}), call.logits)
+        spec, logits, target, mask, layout = core.lay_out(call.spec, call.logits, call.target, mask)
         if mask is not None and (process_group is not None or class_shard is not None):
             raise InvalidArgumentError("a class mask (class_mask) is not evaluated over several processes")
         items, classes = distributed.hooks(spec, logits, process_group, class_shard)
