@@ -88,3 +88,9 @@ def test_a_numpy_where_works_with_another_librarys_logits(lib: str) -> None:
     got = softmax_cross_entropy(conv(x), conv(p), where=w)
     np.testing.assert_allclose(np.asarray(got), want, rtol=1e-6)
     assert want[1] == 0
+
+
+def test_where_is_not_evaluated_over_several_processes() -> None:
+    fn = softmax_cross_entropy.distributed(process_group=object())
+    with pytest.raises(ValueError, match="class mask"):
+        fn(np.zeros((2, 3)), np.full((2, 3), 1 / 3), where=np.ones((2, 3), bool))
