@@ -120,6 +120,10 @@ reveal_type(uce.linear_cross_entropy(x, p, t, return_aux=True)[0])
 reveal_type(uce.linear_cross_entropy(x, p, t, return_aux=flag))
 reveal_type(linear.linear_value_and_grad(x, p, t)[1][0])
 reveal_type(transformers.ForCausalLMLoss(x, t, 3))
+reveal_type(torch.cross_entropy.distributed()(x, t))
+reveal_type(torch.CrossEntropyLoss().distributed().value_and_grad(x, t)[1])
+reveal_type(flash_attn.CrossEntropyLoss(return_z_loss=True).distributed()(x, t)[1])
+reveal_type(paddle.softmax_with_cross_entropy.distributed()(x, t, return_softmax=True)[1])
 uce.cross_entropy(x, t, reduction=3)  # error: reduction
 uce.cross_entropy(x, t, target="prob")  # error: target
 uce.cross_entropy(x, t, reductoin="sum")  # error: reductoin

@@ -232,6 +232,9 @@ def _result_annotation(translate: Callable[..., Any]) -> Any:
     return "Array" if ann in ("Call", Call) else ann
 
 
+F = TypeVar("F", bound="DialectFunction[Any, Any]")
+
+
 class DialectFunction(Generic[P, R]):
     """A dialect's public function: calling it computes the loss; ``.value_and_grad`` adds the gradient.
 
@@ -297,10 +300,10 @@ class DialectFunction(Generic[P, R]):
                 self.framework_errors.retype(exc)
             raise
 
-    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> DialectFunction[P, R]:
+    def distributed(self: F, *, process_group: Any = None, class_shard: Any = None) -> F:
         """This function over several processes: ``process_group`` (data parallel: global sums and
         means) and / or ``class_shard`` (vocabulary parallel); see :mod:`unified_ce.distributed`."""
-        return DialectFunction(self.translate, process_group=process_group, class_shard=class_shard)
+        return type(self)(self.translate, process_group=process_group, class_shard=class_shard)
 
     def __repr__(self) -> str:
         return f"<unified_ce dialect function {self.__module__}.{self.__name__}>"
@@ -494,7 +497,7 @@ class DialectLoss:
                 self.framework_errors.retype(exc)
             raise
 
-    def distributed(self, *, process_group: Any = None, class_shard: Any = None) -> Any:
+    def distributed(self: L, *, process_group: Any = None, class_shard: Any = None) -> L:
         """A copy of this loss evaluated over several processes (see the class docstring)."""
         new = copy.copy(self)
         new.process_group = process_group
