@@ -419,3 +419,38 @@ def test_bce_always_nonnegative_and_size_mismatch() -> None:
         dialect.BCELoss()(a, b)
     with pytest.raises(ValueError):
         torch.nn.BCELoss()(torch.tensor(a), torch.tensor(b))
+
+
+_DEPRECATED = "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead."
+
+
+@pytest.mark.parametrize(
+    ("ours", "theirs", "kind"),
+    [
+        (dialect.cross_entropy, F.cross_entropy, "index"),
+        (dialect.nll_loss, F.nll_loss, "index"),
+        (dialect.binary_cross_entropy_with_logits, F.binary_cross_entropy_with_logits, "probs"),
+        (dialect.binary_cross_entropy, F.binary_cross_entropy, "sigmoid"),
+        (
+            lambda x, t, **kw: dialect.CrossEntropyLoss(**kw)(x, t),
+            lambda x, t, **kw: torch.nn.CrossEntropyLoss(**kw)(x, t),
+            "index",
+        ),
+        (lambda x, t, **kw: dialect.NLLLoss(**kw)(x, t), lambda x, t, **kw: torch.nn.NLLLoss(**kw)(x, t), "index"),
+    ],
+    ids=["cross_entropy", "nll_loss", "bce_with_logits", "bce", "CrossEntropyLoss", "NLLLoss"],
+)
+def test_deprecated_elementwise_mean(ours: Callable[..., Any], theirs: Callable[..., Any], kind: str) -> None:
+    """PyTorch 2.x still takes ``reduction='elementwise_mean'`` (torch.nn._reduction.get_enum): the mean, with its warning."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(5, 4, generator=g, dtype=torch.float64)
+    if kind == "index":
+        t = torch.randint(0, 4, (5,), generator=g)
+    else:
+        t = torch.rand(5, 4, generator=g, dtype=torch.float64)
+        x = x.sigmoid() if kind == "sigmoid" else x
+    with pytest.warns(UserWarning, match=_DEPRECATED.replace("(", r"\(").replace(")", r"\)")):
+        expected = theirs(x, t, reduction="elementwise_mean")
+    with pytest.warns(UserWarning, match=r"reduction='elementwise_mean' is deprecated"):
+        got = ours(x.numpy(), t.numpy(), reduction="elementwise_mean")
+    assert_close(np.asarray(got), expected.numpy())

@@ -173,6 +173,23 @@ def _warn_legacy(size_average: bool | None, reduce: bool | None, reduction: Redu
     return reduction
 
 
+def _reduction(reduction: Reduction, stacklevel: int = 4) -> Reduction:
+    """``reduction`` checked; PyTorch's deprecated ``"elementwise_mean"`` is ``"mean"`` with its warning.
+
+    PyTorch 2.x (``torch.nn._reduction.get_enum``) still accepts ``"elementwise_mean"`` on every loss,
+    warns ``UserWarning`` and means ``"mean"``; type checkers are told only the current names.
+    """
+    if reduction == "elementwise_mean":
+        warnings.warn(
+            "reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
+            UserWarning,
+            stacklevel=stacklevel + 1,
+        )
+        return "mean"
+    check_choice("reduction", reduction, _REDUCTIONS)
+    return reduction
+
+
 def _translate(
     input: Any,
     target: Any,
@@ -185,7 +202,7 @@ def _translate(
 ) -> Call:
     if size_average is not None or reduce is not None:
         reduction = _warn_legacy(size_average, reduce, reduction, 4)
-    check_choice("reduction", reduction, _REDUCTIONS)
+    reduction = _reduction(reduction)
     xp = namespace_of({"input": input, "target": target})
     ndim = input.ndim
     if ndim < 1:
@@ -354,7 +371,7 @@ def _nll_spec(ndim: int, ignore_index: int, reduction: Reduction) -> CrossEntrop
 
 
 def _nll_translate(input: Any, target: Any, weight: Any, ignore_index: int, reduction: Reduction) -> Call:
-    check_choice("reduction", reduction, _REDUCTIONS)
+    reduction = _reduction(reduction)
     xp = namespace_of({"input": input, "target": target})
     if input.ndim < 1:
         raise InvalidArgumentError("input must have shape (C,), (N, C) or (N, C, d1, ...); got a 0-d array")
@@ -443,7 +460,8 @@ class NLLLoss(DialectLoss):
         reduction: Reduction = "mean",
     ) -> None:
         reduction = _warn_legacy(size_average, reduce, reduction, 2)
-        check_choice("reduction", reduction, _REDUCTIONS)
+        if reduction != "elementwise_mean":  # PyTorch's deprecated name warns at each call
+            check_choice("reduction", reduction, _REDUCTIONS)
         self.weight = weight
         self.ignore_index = ignore_index
         self.reduction = reduction
@@ -489,7 +507,7 @@ def _check_same_shape(input: Any, target: Any, pytorch_says: str) -> None:
 
 
 def _bce_translate(input: Any, target: Any, weight: Any, reduction: Reduction, pos_weight: Any) -> Call:
-    check_choice("reduction", reduction, _REDUCTIONS)
+    reduction = _reduction(reduction)
     xp = namespace_of({"input": input, "target": target})
     _check_same_shape(input, target, "Target size must be the same as input size")
     if not is_floating(xp, target.dtype):
@@ -616,7 +634,7 @@ def _bce_probs_spec(reduction: Reduction) -> CrossEntropySpec:
 
 
 def _bce_probs_translate(input: Array, target: Any, weight: Any, reduction: Reduction) -> Call[Array]:
-    check_choice("reduction", reduction, _REDUCTIONS)
+    reduction = _reduction(reduction)
     xp = namespace_of({"input": input, "target": target})
     _check_same_shape(input, target, "Using a target size that is different to the input size is deprecated")
     if not is_floating(xp, input.dtype):
