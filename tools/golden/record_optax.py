@@ -179,7 +179,7 @@ case("axis_tuple-2_3", SI, [x, labels((2, 3), 8)], {"axis": (2, 3)}, tags=["axis
      note="classes = the 4*2 elements of axes (2, 3), flattened in C order")
 case("axis_tuple-1_3", SI, [x, labels((2, 4), 6)], {"axis": (1, 3)}, tags=["axis_tuple"])
 case("axis_tuple-3_1", SI, [x, labels((2, 4), 6)], {"axis": (3, 1)}, tags=["axis_tuple"],
-     note="the axes are sorted (canonicalised order), the class index runs over axis 1 then 3")
+     note="the axes keep the order given: the class index runs over axis 3 then 1 (optax moves them last in that order)")
 case("axis_tuple-single", SI, [logits((N, C), F64), labels((N,), C)], {"axis": (1,)}, tags=["axis_tuple"])
 case("axis_float-error", SI, [logits((N, C), F64), labels((N,), C)], {"axis": 1.0}, tags=["error"])
 case("axis_tuple-neg", SI, [x, labels((3, 4), 4)], {"axis": (-4, -1)}, tags=["axis_tuple"])
