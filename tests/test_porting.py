@@ -151,8 +151,10 @@ def test_sigmoid_is_never_ported_to_a_softmax() -> None:
     if not r.exact:
         assert "softmax" not in r.code and "cross_entropy(" not in r.code
         assert "sigmoid" in str(r)
-    done = _cli("port", "chainer.sigmoid_cross_entropy", "mxnet")
-    assert done.returncode == 1 and "no exact equivalent" in done.stdout
+    done = _cli("port", "chainer.sigmoid_cross_entropy", "brainpy")  # BrainPy has no sigmoid loss
+    assert done.returncode == 1 and "no exact equivalent" in done.stdout and "no sigmoid" in done.stdout
+    done = _cli("port", "chainer.sigmoid_cross_entropy", "mxnet")  # MXNet's sigmoid loss, per-sample means summed
+    assert done.returncode == 0 and "SigmoidBinaryCrossEntropyLoss" in done.stdout and "Softmax" not in done.stdout
 
 
 # -- rank: "any rank" is verified at every rank, or the answer says which ranks need which code
@@ -337,3 +339,14 @@ def test_keras_binary_per_row_mean_ports_at_ranks_1_and_2() -> None:
         x, t = rng.normal(size=shape), rng.integers(0, 2, size=shape)
         want = keras.binary_crossentropy(t, x, from_logits=True)
         np.testing.assert_allclose(run_code(r.code, "torch", x, t), want, rtol=1e-12)
+
+
+def test_sigmoid_mean_to_mxnet_sums_the_per_sample_means_in_code() -> None:
+    from unified_ce.adapters.torch import binary_cross_entropy_with_logits
+
+    r = port("torch.binary_cross_entropy_with_logits", "mxnet")
+    assert r.exact and "SigmoidBinaryCrossEntropyLoss" in r.code and "loss / x.size" in r.code
+    for shape in [(5,), (4, 3), (2, 3, 4), (0, 3)]:
+        x, t = rng.normal(size=shape), rng.uniform(size=shape)
+        want = binary_cross_entropy_with_logits(x, t)
+        np.testing.assert_allclose(run_code(r.code, "mxnet", x, t), want, rtol=1e-12, equal_nan=True)

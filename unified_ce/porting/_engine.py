@@ -820,9 +820,11 @@ def _sum_of_sample_means(s: Info, ti: Info, pre: list[Step], post: list[Step]) -
     """Append the steps turning per-sample means over the non-batch axes (MXNet) into the sum over
     every item: the sum of the means times the number of items per sample."""
     n, T = s.ndim, ti.spec
-    if s.kind != "index" or s.sigmoid or n < 2 or s.axis == 0 or ti.axis == 0 or T.batch_axis % n != 0:
+    if n < 2 or T.batch_axis % n != 0:
         return False
-    lab = _lab(pre)
+    if s.sigmoid != ti.sigmoid or (not s.sigmoid and (s.kind != "index" or s.axis == 0 or ti.axis == 0)):
+        return False
+    lab = "x" if s.sigmoid else _lab(pre)  # the items: a sigmoid loss has one per logit
     post.append(("loss", "sum", ("loss",)))
     post.append(("nb", "dim", (lab, 0)))
     post.append(("nb", "clamp1", ("nb",)))
@@ -862,11 +864,11 @@ def _denominator(s: Info, pre: list[Step], post: list[Step]) -> bool:
         pre.insert(at, ("m", "ne", (_lab(pre[:at]), S.ignore_index)))
         has_mask = True
     if d == "items":
-        if s.kind == "probs" and s.ndim:
+        if s.kind == "probs" and s.ndim and not s.sigmoid:  # one item per distribution over the classes
             post.append(("d", "numel", ("x",)))
             post.append(("C", "dim", ("x", S.axis)))
             post.append(("d", "floordiv", ("d", "C")))
-        elif s.kind == "probs" or s.sigmoid:
+        elif s.kind == "probs" or s.sigmoid:  # a sigmoid loss: one item per logit
             post.append(("d", "numel", ("x",)))
         else:
             post.append(("d", "numel", (_lab(pre),)))
