@@ -367,8 +367,41 @@ def _battery_cached(src: Source, seed: int) -> tuple[Case, ...]:
                 case.expected = evaluate_source(src, case)
             except Exception:
                 continue
+            if _unreduced_empty(spec, N, case.expected):
+                continue  # Keras's empty batch: stated by the port as a caveat (see unreduced_empty_batch)
             out.append(case)
     return tuple(out)
+
+
+def _unreduced_empty(spec: CrossEntropySpec, N: int, result: Any) -> bool:
+    """A reducing call that returns an empty batch's per-item losses unreduced (Keras's
+    ``reduce_values``: values of shape ``(0,)`` are returned as they are)."""
+    return N == 0 and spec.reduction in ("mean", "sum") and np.shape(result) == (0,)
+
+
+@functools.lru_cache(maxsize=1024)
+def unreduced_empty_batch(src: Source) -> bool:
+    """Whether the source returns an empty batch's losses unreduced (the battery leaves that input
+    out; a port says so): evaluated on an N=0 input of its first rank >= 2."""
+    for info in src.infos:
+        if info.ndim < 2:
+            continue
+        shape = _shape(info.ndim, info.axis, 3, (0, *_SIZES[1:]))
+        x = np.zeros(shape)
+        t = _labels(np.random.default_rng(0), info, x, "none")
+        if t is None:
+            return False
+        names = src.array_names()
+        item = shape[: info.axis] + ((1,) if info.sw_keep else ()) + shape[info.axis + 1 :]
+        case = Case(
+            "N=0", info.ndim, x, t, np.ones(3) if "w" in names else None, np.ones(item) if "sw" in names else None
+        )
+        case.n = 1 if "n" in names else None
+        try:
+            return _unreduced_empty(info.spec, 0, evaluate_source(src, case))
+        except Exception:
+            return False
+    return False
 
 
 def _battery(src: Source, seed: int) -> tuple[Case, ...]:

@@ -365,9 +365,15 @@ def _per_rank(src: Source, tried: list[Verdict]) -> list[tuple[tuple[int, ...], 
 
 def _caveats(src: Source, plan: Plan) -> list[str]:
     """What the battery does not exercise but the specs say differs (Paddle's CPU softmax clip)."""
-    from ._engine import probe
+    from ._engine import probe, unreduced_empty_batch
 
     S = src.infos[0].spec
+    out: list[str] = []
+    if unreduced_empty_batch(src):
+        out.append(
+            "except an empty batch (N=0), where the source returns the empty per-item losses unreduced "
+            "(Keras's reduce_values) and the port a 0-d result"
+        )
     t = probe(
         plan.api,
         plan.kwargs if "msw" not in dict(plan.kwargs).values() else (),
@@ -379,11 +385,11 @@ def _caveats(src: Source, plan: Plan) -> list[str]:
     if clip_s != clip_t:
         m = clip_s if clip_s is not None else clip_t
         assert m is not None
-        return [
+        out.append(
             f"except where a logit is more than {-m:g} below its row's maximum: one side clips the shifted "
             "logits there (Paddle's CPU softmax); the battery's logits stay within that range"
-        ]
-    return []
+        )
+    return out
 
 
 # ------------------------------------------------------------------------------------ explain
