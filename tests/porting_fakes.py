@@ -54,6 +54,13 @@ class _Proxy(types.ModuleType):
         return getattr(self._real, name)
 
 
+def _chainer_sum(a: Any, axis: Any = None) -> Any:
+    """``chainer.functions.sum``: like Chainer, refuses a non-floating array (``F.sum(t != k)`` fails there)."""
+    if np.asarray(a).dtype.kind != "f":
+        raise TypeError(f"Invalid operation is performed in: Sum (Forward): Expect: x.dtype.kind == f, got {a.dtype}")
+    return np.sum(a, axis=axis)
+
+
 def _fakes() -> dict[str, types.ModuleType]:
     ops = {
         "log_softmax": _log_softmax,
@@ -68,7 +75,7 @@ def _fakes() -> dict[str, types.ModuleType]:
         "chainer.functions",
         **_dialect("chainer"),
         **ops,
-        sum=np.sum,
+        sum=_chainer_sum,
         mean=np.mean,
         reshape=np.reshape,
         cast=lambda a, dtype: np.asarray(a).astype(dtype),

@@ -533,7 +533,7 @@ def _np_op(op: str, args: tuple[Any, ...], env: dict[str, Any]) -> Any:
             return A[0].mean()
         if op == "take":
             return A[0][A[1]]
-        if op == "sum":
+        if op in ("sum", "count"):
             return A[0].sum()
         if op == "mean_axes":
             return A[0].mean(axis=A[1])
@@ -908,7 +908,7 @@ def _denominator(s: Info, pre: list[Step], post: list[Step]) -> bool:
     elif d == "batch":
         post.append(("d", "dim", ("x", S.batch_axis)))
     elif d == "valid":
-        post.append(("d", "sum", ("m",)))
+        post.append(("d", "count", ("m",)))
     elif d == "given":  # Hugging Face's num_items_in_batch: the sum divided by the count given
         if not s.given:
             return False

@@ -72,6 +72,8 @@ def emit(plan: Plan, names: dict[str, str]) -> str:
             return f"{r[0]}[{r[1]}]"
         if op == "sum":
             return idm.sum.format(a=r[0])
+        if op == "count":  # the True entries of a boolean mask (an array, never a Variable)
+            return f"{r[0]}.sum()"
         if op == "mean":
             return idm.sum.format(a=r[0]) + f" / {r[0]}.shape[0]"
         if op == "mean_axes":
