@@ -211,6 +211,12 @@ def probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> In
 
 @functools.lru_cache(maxsize=8192)
 def _probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> Info | None:
+    with warnings.catch_warnings():  # once per probe: the translations' warnings are not the user's
+        warnings.simplefilter("ignore")
+        return _probe_quiet(api, kw, ndim, kind)
+
+
+def _probe_quiet(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> Info | None:
     from ._args import role
 
     given = {role(api, k) for k, v in kw if isinstance(v, str)}
@@ -224,9 +230,7 @@ def _probe(api: Api, kw: tuple[tuple[str, Any], ...], ndim: int, kind: str) -> I
                 item = x.shape[:axis] + ((1,) if sw_keep else ()) + x.shape[axis + 1 :]
                 kwa = _placeholder_weights(dict(kw), api, C, item)
                 try:
-                    with warnings.catch_warnings():
-                        warnings.simplefilter("ignore")
-                        call = _translate(api, kwa, x, t)
+                    call = _translate(api, kwa, x, t)
                 except Exception:
                     continue
                 spec = call.spec

@@ -224,6 +224,11 @@ def _module(dialect: str) -> Any:
     return importlib.import_module(f"unified_ce.adapters.{dialect}")
 
 
+@functools.cache
+def _target_first(dialect: str) -> bool:
+    return bool(getattr(importlib.import_module(f"unified_ce.adapters.{dialect}"), "TARGET_FIRST", False))
+
+
 @dataclass(frozen=True)
 class Api:
     """One loss API of a dialect: a function ``f(x, t, **kw)`` or a class ``C(**init)(x, t, **call)``."""
@@ -247,7 +252,7 @@ class Api:
     def target_first(self) -> bool:
         """Whether the framework takes the target first (``tf.nn``: ``labels, logits``; Keras:
         ``y_true, y_pred``): the adapter module sets ``TARGET_FIRST = True``."""
-        return bool(getattr(importlib.import_module(f"unified_ce.adapters.{self.dialect}"), "TARGET_FIRST", False))
+        return _target_first(self.dialect)
 
     def pair(self, x: Any, t: Any) -> tuple[Any, Any]:
         """The logits and the target in the order the API takes them."""
