@@ -138,6 +138,8 @@ def reference(
         return loss
     if spec.reduction == "sum":
         return np.asarray(loss.sum())
+    if spec.reduction == "axis_mean":  # the mean over axis (softmax: the class axis, size 1 here)
+        return loss.mean(axis=spec.axis % nd)
     if spec.reduction == "sample_mean":
         b = spec.batch_axis % nd
         other = tuple(i for i in range(nd) if i != b)

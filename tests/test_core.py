@@ -158,6 +158,13 @@ CASES = [
         "sample_mean", S(axis=-1, reduction="sample_mean", batch_axis=1, scale=0.5), (2, 3, 4), sample_weight=(1, 3, 1)
     ),
     Case(
+        "sigmoid-axis_mean",
+        S(activation="sigmoid", target="probs", axis=1, reduction="axis_mean", label_smoothing=0.2),
+        (2, 3, 4),
+        sample_weight=(2, 1, 4),
+    ),
+    Case("axis_mean-softmax", S(axis=1, reduction="axis_mean", ignore_index=0), (3, 4, 2), ignore_fraction=0.3),
+    Case(
         "sample-weight-mean",
         S(axis=1, ignore_index=0, denominator="valid"),
         (4, 3, 2),

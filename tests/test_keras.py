@@ -150,3 +150,19 @@ def test_binary_class_on_rank3_reduces_the_per_item_means_as_keras() -> None:
         np.testing.assert_allclose(float(bce(z, x, sample_weight=sw)), keras_value, rtol=2e-6)
     with pytest.raises(InvalidArgumentError, match="Incompatible shapes"):  # Keras: TensorFlow's shape error
         BinaryCrossentropy(from_logits=True, reduction=mws)(z, x, sample_weight=np.array([1.0, 3.0]))
+
+
+def test_binary_per_item_losses_at_rank3_are_the_means_over_axis() -> None:
+    """Keras's ``ops.mean(elementwise, axis=axis)``: (2, 3, 4) inputs give (2, 4) losses for axis=1 (float64
+    reference); the gradient of sum(loss * g) is (sigmoid(x) - z) g / 3."""
+    from unified_ce.adapters.keras import binary_crossentropy
+
+    rng = np.random.default_rng(11)
+    x, z = rng.normal(size=(2, 3, 4)), rng.uniform(size=(2, 3, 4))
+    elem = np.maximum(x, 0) - x * z + np.log1p(np.exp(-np.abs(x)))
+    out = BinaryCrossentropy(from_logits=True, axis=1, reduction=None, dtype="float64")(z, x)
+    np.testing.assert_allclose(out, elem.mean(1), rtol=1e-12)
+    g = rng.normal(size=(2, 4))
+    value, grad = binary_crossentropy.value_and_grad(z, x, from_logits=True, axis=1, grad_output=g)
+    np.testing.assert_allclose(value, elem.mean(1), rtol=1e-12)
+    np.testing.assert_allclose(grad, (1 / (1 + np.exp(-x)) - z) * g[:, None, :] / 3, rtol=1e-10)

@@ -244,7 +244,7 @@ def table_specs(draw: Any) -> CrossEntropySpec:
     fields["compute_dtype"] = "auto"
     if fields["activation"] != "softmax" or fields["inputs"] != "logits":  # the LLM fields: softmax of logits
         fields.update(z_loss=0.0, logit_softcap=None, logit_scale=1.0)
-    if fields["activation"] != "softmax" or fields["keepdims"] or fields["reduction"] == "sample_mean":
+    if fields["activation"] != "softmax" or fields["keepdims"] or fields["reduction"] in ("sample_mean", "axis_mean"):
         fields.update(class_axes=None, mask_classes=False)  # several class axes / a class mask: softmax only
     if fields["inputs"] != "logits" or fields["label_smoothing"]:
         fields["mask_classes"] = False

@@ -27,6 +27,7 @@ from typing import Any
 from . import core
 from ._backend import is_jax, is_torch, is_torch_traced
 from ._spec import CrossEntropySpec
+from .core.inputs import mean_axis
 from .core.reduce import sample_axes
 
 __all__ = ["evaluate", "evaluate_with_grad"]
@@ -138,6 +139,8 @@ def _contract(inp: core.Inputs, p: Any, out_ndim: int) -> Any:
         return xp.sum(p)
     if spec.reduction == "none":
         return p if (spec.keepdims or spec.activation == "sigmoid") else xp.squeeze(p, axis=inp.axis)
+    if spec.reduction == "axis_mean":
+        return xp.sum(p, axis=mean_axis(inp))
     _, axes, _ = sample_axes(inp)  # sample_mean: one value per index of the batch axis
     return xp.sum(p, axis=axes) if axes else p
 

@@ -60,7 +60,7 @@ def cross_entropy_aux(
         spec = CrossEntropySpec(**spec_fields)
     elif spec_fields:
         spec = spec.replace(**spec_fields)
-    if spec.activation != "softmax" or spec.inputs != "logits" or spec.reduction == "sample_mean":
+    if spec.activation != "softmax" or spec.inputs != "logits" or spec.reduction in ("sample_mean", "axis_mean"):
         raise InvalidArgumentError(
             "cross_entropy_aux needs the softmax of logits (activation='softmax', inputs='logits') and "
             f"reduction 'none', 'sum' or 'mean'; got {spec.activation!r}, {spec.inputs!r}, {spec.reduction!r}"

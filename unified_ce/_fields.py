@@ -209,7 +209,7 @@ _DENOMINATORS = ("valid", "items", "label_weight", "item_weight", "batch", "logi
 
 #: The table, in the order the fields are validated (a spec with several bad fields reports the first).
 FIELDS: tuple[Field, ...] = (
-    _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets transforms terms reduce evaluate fastpath layout",
+    _choices("activation", "softmax", ("softmax", "sigmoid"), "validate labels targets transforms terms reduce evaluate fastpath layout inputs",
              KernelCoverage(reason="sigmoid cross-entropy")),
     _choices("target", "index", ("index", "probs"), "validate targets transforms terms reduce evaluate fastpath aux layout",
              KernelCoverage(reason="probability targets")),
@@ -218,7 +218,7 @@ FIELDS: tuple[Field, ...] = (
     _choices("soft_loss", "cross_entropy", ("cross_entropy", "kl"), "terms", ALL_KERNELS),  # probs targets only
     _choices("weighting", "per_class", ("per_class", "per_item", "per_label"), "targets terms",
              KernelCoverage(KERNELS, ("per_item",))),
-    _choices("reduction", "mean", ("none", "sum", "mean", "sample_mean"), "validate labels reduce evaluate aux",
+    _choices("reduction", "mean", ("none", "sum", "mean", "sample_mean", "axis_mean"), "validate labels reduce evaluate aux",
              KernelCoverage(KERNELS, ("none", "sum"))),
     # "given": the divisor argument of the call (not in the examples: a spec alone cannot be evaluated)
     Field("denominator", "valid", _choice("denominator", _DENOMINATORS), ("validate", "labels", "reduce"),
@@ -226,7 +226,7 @@ FIELDS: tuple[Field, ...] = (
                          "a denominator of logits per class, of per-sample weights or given at call time"),
           _DENOMINATORS[:-1], (), _DENOMINATORS),
     _choices("zero_denominator", "nan", ("nan", "zero"), "reduce", ALL_KERNELS),
-    _row("axis", -1, _int("axis"), "validate labels layout", ALL_KERNELS, (-1, 0, 1), (int,)),
+    _row("axis", -1, _int("axis"), "validate labels layout inputs", ALL_KERNELS, (-1, 0, 1), (int,)),
     _row("batch_axis", 0, _int("batch_axis"), "validate reduce", ALL_KERNELS, (0, -1), (int,)),
     _row("ignore_index", None, _ignore_index, "targets labels inputs", ALL_KERNELS, (None, -100, 0, 1),
          (int, type(None))),

@@ -24,7 +24,7 @@ ProbsNormalize = Literal["none", "before_clip", "after_clip"]
 MinLogGrad = Literal["zero", "unclamped"]
 SoftLoss = Literal["cross_entropy", "kl"]
 Weighting = Literal["per_class", "per_item", "per_label"]
-Reduction = Literal["none", "sum", "mean", "sample_mean"]
+Reduction = Literal["none", "sum", "mean", "sample_mean", "axis_mean"]
 Denominator = Literal[
     "items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given", "sample_weight"
 ]
@@ -94,11 +94,12 @@ class CrossEntropySpec:
         Where class weights enter (see above).  Identical for unsmoothed index targets.
         ``"per_label"`` needs ``target="index"``; with ``denominator="item_weight"`` the mean
         divides by the sum of :math:`w_y` (like ``"label_weight"``).
-    reduction : {"none", "sum", "mean", "sample_mean"}
+    reduction : {"none", "sum", "mean", "sample_mean", "axis_mean"}
         ``"none"``: one loss per item (the logits' shape without the class axis, or with it kept
         as size 1 if ``keepdims``); ``"sum"``; ``"mean"``: the sum divided by ``denominator``;
         ``"sample_mean"``: one value per index of ``batch_axis``, the mean over all other axes
-        (MXNet Gluon).
+        (MXNet Gluon); ``"axis_mean"``: the mean over ``axis`` only, one value per index of the other
+        axes (Keras's binary cross-entropy at any rank; softmax: the class axis, so one loss per item).
     denominator : {"items", "valid", "label_weight", "item_weight", "batch", "logits_per_class", "given", "sample_weight"}
         What ``"mean"`` divides by: the number of items; the number of non-ignored items; the sum
         of ``w[label]`` over non-ignored items (PyTorch; equals ``"valid"`` without class
@@ -262,11 +263,11 @@ class CrossEntropySpec:
                 f"(activation='softmax', inputs='logits'); got activation={self.activation!r}, inputs={self.inputs!r}"
             )
         if (self.class_axes is not None or self.mask_classes) and (
-            self.activation != "softmax" or self.keepdims or self.reduction == "sample_mean"
+            self.activation != "softmax" or self.keepdims or self.reduction in ("sample_mean", "axis_mean")
         ):
             raise InvalidArgumentError(
                 "class_axes and mask_classes apply to softmax cross-entropy without keepdims or "
-                f"reduction='sample_mean'; got activation={self.activation!r}, keepdims={self.keepdims!r}, "
+                f"reduction='sample_mean' / 'axis_mean'; got activation={self.activation!r}, keepdims={self.keepdims!r}, "
                 f"reduction={self.reduction!r}"
             )
         if self.mask_classes and (self.inputs != "logits" or self.label_smoothing):
@@ -354,6 +355,7 @@ class CrossEntropySpec:
             "none": "no reduction: one loss per item" + (" (class axis kept, size 1)" if self.keepdims else ""),
             "sum": "the sum over all items",
             "sample_mean": f"one value per index of axis {self.batch_axis}: the mean over all other axes",
+            "axis_mean": f"the mean over axis {self.axis}: one value per index of the other axes",
         }
         if self.reduction == "mean":
             den = {

@@ -12,7 +12,7 @@ Two call arguments, accepted by :func:`unified_ce.cross_entropy`, :func:`unified
     two numbers) and divided, so every process gets the value a single process would compute on the
     whole batch.  The gradient with respect to this process's logits is that of the global value:
     ``d(global mean)/d(local logits) = (local gradient of the sum) / (global denominator)``.
-    ``"none"`` and ``"sample_mean"`` are per item / per sample and need nothing global.
+    ``"none"``, ``"sample_mean"`` and ``"axis_mean"`` are per item / per sample and need nothing global.
     The mean of per-process means is *not* the global mean when processes hold different numbers of
     non-ignored items (or different weight sums): see ``docs/scaling.md``.
 
@@ -284,7 +284,7 @@ def _global_sum_and_denominator(inp: core.Inputs, plan: core.Plan, items: Any, l
 def evaluate(inp: core.Inputs, plan: core.Plan, items: Any, evaluate_local: Callable[[core.Inputs], Any]) -> Any:
     """The loss with ``reduction`` sum / mean over every process's items (others: this process's)."""
     spec = inp.spec
-    if items is None or spec.reduction in ("none", "sample_mean"):
+    if items is None or spec.reduction in ("none", "sample_mean", "axis_mean"):
         return evaluate_local(inp)
     local = evaluate_local(_as_sum(inp))
     if spec.reduction == "sum":
@@ -305,7 +305,7 @@ def evaluate_with_grad(
     """The loss of :func:`evaluate` and the gradient of ``sum(loss * grad_output)`` with respect to
     this process's logits (the analytic gradient of the local sum, scaled by the global factor)."""
     spec = inp.spec
-    if items is None or spec.reduction in ("none", "sample_mean"):
+    if items is None or spec.reduction in ("none", "sample_mean", "axis_mean"):
         return evaluate_with_grad_local(inp, plan, grad_output)
     core.check_grad_output(inp, grad_output, ())
     if spec.reduction == "sum":

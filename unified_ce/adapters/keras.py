@@ -27,7 +27,8 @@ sparse ``y_true``                   ``target="index"`` (integer or whole-valued 
                                     weight as aligned, not broadcast: ``scale`` = the broadcast factor
 ``sample_weight`` (at call)         ``sample_weight``, aligned as Keras's ``squeeze_or_expand_to_same_rank``
 classes' ``dtype=None``             both arguments converted to float32 (``floatx``) first, as Keras
-binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mean"`` (rank 1); the classes
+binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"axis_mean"`` (rank > 2),
+                                    ``"mean"`` (rank 1); the classes
                                     (any rank): one mean over every element, ``"sum"`` divided by ``C``
                                     (``scale``), ``mean_with_sample_weight`` as the categorical ones
 ==================================  =====================================================================
@@ -35,9 +36,7 @@ binary: mean over ``axis=-1``       ``reduction="sample_mean"`` (rank 2), ``"mea
 The loss classes return per-item losses of shape ``(0,)`` unreduced, whatever the reduction, as Keras's
 ``reduce_values`` does (an ``(N, 1)`` ``sample_weight`` first expands them to ``(0, 1)``, which are reduced).
 
-Not translated yet (``docs/dialects/keras.md``; a clear error, golden cases in ``GOLDEN_PENDING``):
-the per-item binary losses (the means over ``axis``: ``binary_crossentropy``, ``reduction=None``) of
-inputs of rank > 2.
+Binary losses on inputs of rank > 2: the per-item losses are the means over ``axis`` (``reduction="axis_mean"``).
 """
 
 from __future__ import annotations
@@ -91,19 +90,8 @@ SEMANTICS = {
 }
 
 
-def _pending() -> dict[str, str]:
-    out = {}
-    for r in ("rank3", "rank4", "rank3-axis1"):
-        out[f"binary_crossentropy/logits-{r}"] = (
-            "the per-item means of binary_crossentropy on inputs of rank > 2 " + _NOT_YET
-        )
-    # the same inputs with from_logits=False (probabilities) wait for the same reasons
-    out.update({k.replace("/logits-", "/probs-"): v for k, v in out.items() if "/logits-" in k})
-    return out
-
-
-#: Golden cases this dialect cannot run yet, with the reason.
-GOLDEN_PENDING = _pending()
+#: Golden cases this dialect cannot run yet, with the reason (none: every recorded case runs).
+GOLDEN_PENDING: dict[str, str] = {}
 
 #: Golden cases where Keras raises but this dialect deliberately accepts the input.
 GOLDEN_DEVIATIONS = {
@@ -327,13 +315,12 @@ def _binary(
     a = ax % y_pred.ndim  # the axis of the per-item means
     loss_shape = tuple(y_pred.shape[:a]) + tuple(y_pred.shape[a + 1 :])
     if per_item or _unreduced(red, loss_shape, sw) == "none":
-        if y_pred.ndim > 2:
-            raise InvalidArgumentError(
-                f"binary cross-entropy's per-item losses (the mean over axis={ax}) of inputs of rank "
-                f"{y_pred.ndim} > 2 {_NOT_YET}"
-            )
-        spec = _spec("sigmoid", target, -1, None, float(ls), "sample_mean", "items", inputs=inputs)
-        spec = spec.replace(batch_axis=1 - a)
+        _check_none_shape("none" if per_item else red, sw, len(loss_shape))
+        if y_pred.ndim > 2:  # the mean over axis a of several
+            spec = _spec("sigmoid", target, a, None, float(ls), "axis_mean", "items", inputs=inputs)
+        else:
+            spec = _spec("sigmoid", target, -1, None, float(ls), "sample_mean", "items", inputs=inputs)
+            spec = spec.replace(batch_axis=1 - a)
     elif red == "sum":
         spec = _spec("sigmoid", target, -1, None, float(ls), "sum", "items", 1.0 / max(n_mean, 1), inputs)
     else:  # one mean over every element is Keras's mean of the per-item means (sum_over_batch_size); with
@@ -430,7 +417,7 @@ def sparse_categorical_crossentropy(
 def binary_crossentropy(
     y_true: Any, y_pred: Array, from_logits: bool = False, label_smoothing: float = 0.0, axis: int = -1
 ) -> Call[Array]:
-    """``keras.losses.binary_crossentropy`` on any array library (rank <= 2).
+    """``keras.losses.binary_crossentropy`` on any array library.
 
     Parameters
     ----------
@@ -601,7 +588,7 @@ class SparseCategoricalCrossentropy(_KerasLoss):
 
 
 class BinaryCrossentropy(_KerasLoss):
-    """``keras.losses.BinaryCrossentropy`` on any array library (rank <= 2).
+    """``keras.losses.BinaryCrossentropy`` on any array library.
 
     Examples
     --------

@@ -94,6 +94,11 @@ def axis_index(axis: int, ndim: int, name: str) -> int:
     return axis % ndim
 
 
+def mean_axis(inp: Inputs) -> int:
+    """``reduction="axis_mean"``: the axis of the keep shape the mean runs over (softmax: the class axis)."""
+    return inp.axis if inp.spec.activation == "softmax" else axis_index(inp.spec.axis, inp.x.ndim, "axis")
+
+
 def masked(inp: Inputs, x: Any) -> Any:
     """``x`` with the classes the class mask leaves out at ``-inf`` (``x`` itself without a mask)."""
     if inp.cm is None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .inputs import Inputs, Residuals, along_axis, axis_index, csum, nan, zero
+from .inputs import Inputs, Residuals, along_axis, axis_index, csum, mean_axis, nan, zero
 
 __all__ = [
     "apply_item_weights",
@@ -122,8 +122,15 @@ def reduce(inp: Inputs, loss: Any, denom: Any) -> Any:
         return xp.sum(loss)
     if spec.reduction == "mean":
         return xp.sum(loss) / denom
+    if spec.reduction == "axis_mean":  # (an empty axis: 0 / 0 = nan, as a mean over nothing)
+        a = mean_axis(inp)
+        return xp.sum(loss, axis=a) / _count(inp.keep_shape[a])
     _, axes, count = sample_axes(inp)  # sample_mean
     return xp.sum(loss, axis=axes) / float(count) if axes else loss
+
+
+def _count(n: int) -> float:
+    return float(n) if n else math.nan  # (a Python 1 / 0.0 raises)
 
 
 def _upstream(inp: Inputs, g: Any, res: Residuals) -> Any:
@@ -137,6 +144,8 @@ def _upstream(inp: Inputs, g: Any, res: Residuals) -> Any:
         return g
     if spec.reduction == "mean":
         return g / res.denom
+    if spec.reduction == "axis_mean":
+        return xp.expand_dims(g, axis=mean_axis(inp)) / _count(inp.keep_shape[mean_axis(inp)])
     b, _axes, count = sample_axes(inp)
     shape = [1] * len(inp.keep_shape)
     shape[b] = inp.keep_shape[b]

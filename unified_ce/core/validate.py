@@ -15,7 +15,7 @@ from typing import Any
 from .._backend import compute_dtype, creation_device, is_floating, is_integer, is_lazy, namespace_of
 from .._errors import InvalidArgumentError, InvalidTypeError
 from .._spec import CrossEntropySpec
-from .inputs import NO_MASK, REFERENCE, Inputs, Plan, axis_index, index_dtype
+from .inputs import NO_MASK, REFERENCE, Inputs, Plan, axis_index, index_dtype, mean_axis
 from .labels import check_class_mask, check_divisor, check_labels, check_probs_sum, effective_spec
 
 __all__ = ["ARGUMENT_CHECKS", "Head", "begin", "check_grad_output", "loss_shape", "prepare"]
@@ -282,10 +282,10 @@ def prepare(
 def loss_shape(inp: Inputs) -> tuple[int, ...]:
     """The shape of the (reduced) loss of validated inputs."""
     spec = inp.spec
-    if spec.reduction == "none":
-        if spec.keepdims or spec.activation == "sigmoid":
-            return tuple(inp.keep_shape)
-        return tuple(inp.keep_shape[: inp.axis]) + tuple(inp.keep_shape[inp.axis + 1 :])
+    if spec.reduction == "none" and (spec.keepdims or spec.activation == "sigmoid"):
+        return tuple(inp.keep_shape)
+    if spec.reduction in ("none", "axis_mean"):  # without the class axis (softmax) / the axis of the means
+        return tuple(inp.keep_shape[: mean_axis(inp)]) + tuple(inp.keep_shape[mean_axis(inp) + 1 :])
     if spec.reduction == "sample_mean":
         b = axis_index(spec.batch_axis, inp.x.ndim, "batch_axis")
         return (inp.keep_shape[b],) if len(inp.keep_shape) > 1 else tuple(inp.keep_shape)

@@ -23,7 +23,7 @@ Both cover softmax cross-entropy of logits with integer (or integral float) clas
 every other knob: class weights (per class or per item), ``ignore_index``, label smoothing,
 ``reduction`` none / sum / mean with every denominator and ``zero_denominator``, ``scale``,
 per-item sample weights, any class axis.  Anything else (probability targets, log-probability
-inputs, sigmoid, ``sample_mean``, float64 logits, empty arrays, a class or sample weight that
+inputs, sigmoid, ``sample_mean`` / ``axis_mean``, float64 logits, empty arrays, a class or sample weight that
 needs its own gradient) is evaluated by the reference core.
 
 The environment variable ``UNIFIED_CE_KERNEL`` (read at every call) selects:

@@ -794,6 +794,8 @@ def _plan(s: Info, ti: Info, api: Api, kw: tuple[tuple[str, Any], ...]) -> Plan 
     elif ti.sw and s.sw and (s.sw_keep != ti.sw_keep or moved):
         return None
     tr, sr = _per_item_reduction(ti), _per_item_reduction(s)
+    if "axis_mean" in (tr, sr):  # the mean over one axis of several (Keras's binary losses at rank > 2)
+        return None
     if per_item and tr != "none":
         return None
     if tr == "none":
