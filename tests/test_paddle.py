@@ -167,3 +167,17 @@ def test_use_softmax_false_float16_accepted() -> None:
     out = cross_entropy(p.astype(np.float16), np.array([2, 2]), use_softmax=False, reduction="none")
     assert out.dtype == np.float16
     np.testing.assert_allclose(out.astype(np.float64), [np.log(2.0), np.float16(1e20)], rtol=1e-3)
+
+
+def test_soft_label_mean_with_ignore_index_zero_raises() -> None:
+    """Paddle's mean with soft labels and ignore_index=0 divides by the nonzero soft-label entries
+    (data-dependent, not translated): a clear error naming ignore_index, never the mean over items."""
+    x = np.random.default_rng(0).normal(size=(4, 5))
+    q = np.full((4, 5), 0.2)
+    with pytest.raises(InvalidArgumentError, match="ignore_index=0 with soft_label=True") as info:
+        cross_entropy(x, q, soft_label=True, ignore_index=0)
+    assert isinstance(info.value, ValueError)
+    # the other reductions and the default ignore_index are unaffected
+    logp = x - np.log(np.exp(x).sum(-1, keepdims=True))
+    assert_close(cross_entropy(x, q, soft_label=True, ignore_index=0, reduction="sum"), -(q * logp).sum())
+    assert_close(cross_entropy(x, q, soft_label=True), -(q * logp).sum() / 4)

@@ -106,28 +106,8 @@ SEMANTICS = {
 
 #: Golden cases this dialect does not reproduce yet, with the reason.
 GOLDEN_PENDING = {
-    **{
-        cid: "label_smoothing on hard labels with float64 input: Paddle smooths a float32 one_hot and casts it "
-        "to float64, so the smoothed target is float32-rounded (differs in the 8th digit)"
-        for cid in (
-            "CrossEntropyLoss/ls0.1-mean",
-            "CrossEntropyLoss/ls0.1-none",
-            "CrossEntropyLoss/ls0.1-sum",
-            "CrossEntropyLoss/ls0.2-weight-mean",
-            "CrossEntropyLoss/ls0.2-weight-none",
-            "CrossEntropyLoss/ls0.2-weight-sum",
-            "cross_entropy/large-ls0.1-none-f64",
-            "cross_entropy/ls0.1-ignore1-mean",
-            "cross_entropy/ls0.1-mean",
-            "cross_entropy/ls0.1-none",
-            "cross_entropy/ls0.1-sum",
-            "cross_entropy/ls0.2-weight-mean",
-            "cross_entropy/ls0.2-weight-none",
-            "cross_entropy/ls0.2-weight-sum",
-            "cross_entropy/ls1.0-mean",
-            "cross_entropy/no_softmax-ls0.1-mean",
-        )
-    },
+    "cross_entropy/soft-ignore0-mean": "soft_label=True with ignore_index=0 and reduction='mean': Paddle divides by "
+    "the number of nonzero soft-label entries (data-dependent); unified_ce raises instead",
     "binary_cross_entropy_with_logits/label_minus100-none": "Paddle's kernel gives 0 where label == -100 "
     "(kIgnoreIndex); the core has no ignore value for probability targets",
     "binary_cross_entropy_with_logits/label_outside01-none": "labels outside [0, 1]: Paddle computes the formula, "
@@ -647,6 +627,18 @@ def _ce_translate(
         )
     empty = 0 in tuple(input.shape)
     spec = _ce_spec(ax, soft, ignore_index, eps, reduction, weight is not None, empty, use_softmax)
+    if reduction == "mean" and ignore_index >= 0 and (soft or eps):
+        # Paddle's mean with ignore_index >= 0 divides by the entries of the (soft) label that differ from
+        # ignore_index (times each item's weight sum_c q_c w_c): a smoothed one-hot has C such entries per
+        # item (ls0.1-ignore1-mean: sum / (N C) = 0.42829 where sum / N = 2.14145); a soft label given
+        # with ignore_index=0 counts its nonzero entries, which depends on the data
+        if not eps:
+            raise InvalidArgumentError(
+                "ignore_index=0 with soft_label=True and reduction='mean': Paddle divides by the number of "
+                "nonzero soft-label entries, which unified_ce does not translate; pass ignore_index=-100 "
+                "(the default) for the mean over items"
+            )
+        spec = spec.replace(scale=1.0 / input.shape[ax])
     if reduction == "none" and (kept or soft or eps):  # soft labels: the class axis kept with size 1
         spec = spec.replace(keepdims=True)
     return Call(spec, input, label, class_weight=weight, names=_CE_NAMES)
