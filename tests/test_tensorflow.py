@@ -98,3 +98,26 @@ def test_weighted_pos_weight_per_class() -> None:
     q = np.array([0.5, 1.0, 2.0, 4.0])
     want = (1 - z) * x + (1 + (q - 1) * z) * np.log1p(np.exp(-x))
     np.testing.assert_allclose(weighted_cross_entropy_with_logits(z, x, q), want, rtol=1e-12)
+
+
+# labels shapes TensorFlow 2.21 refuses (golden: labels_broadcast-*-error) or accepts only through its
+# flattening to 2-D (GOLDEN_PENDING): each raises a ValueError naming the labels and the form wanted
+@pytest.mark.parametrize(
+    ("labels_shape", "logits_shape", "axis", "wanted"),
+    [
+        ((), (4, 5), -1, "at least one dimension"),
+        ((4,), (4, 5), -1, "rows must be 1 or 4, classes 1 or 5"),
+        ((2, 4, 5), (4, 5), -1, "rows must be 1 or 4"),
+        ((2, 1, 5), (2, 3, 5), -1, "rows must be 1 or 6"),
+        ((4, 5), (4, 1), -1, "classes 1 or 1"),
+        ((5,), (5, 4), 0, "the logits' rank 2 when axis=0"),
+        ((1, 1, 5), (4, 5), -1, "NumPy rules"),
+        ((6, 5), (2, 3, 5), -1, "NumPy rules"),
+    ],
+)
+def test_softmax_labels_shapes_refused(labels_shape: tuple, logits_shape: tuple, axis: int, wanted: str) -> None:
+    labels, logits = np.full(labels_shape, 0.2), np.zeros(logits_shape)
+    with pytest.raises(InvalidArgumentError, match=r"^labels ") as info:
+        softmax_cross_entropy_with_logits(labels, logits, axis=axis)
+    assert isinstance(info.value, ValueError)
+    assert wanted in str(info.value)

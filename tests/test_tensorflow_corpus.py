@@ -4,8 +4,7 @@ Sources (tensorflow/tensorflow): ``tensorflow/python/kernel_tests/nn_ops/xent_op
 (softmax), ``tensorflow/python/kernel_tests/sparse_ops/sparse_xent_op_test_base.py`` (sparse) and
 ``tensorflow/python/ops/nn_xent_test.py`` (sigmoid, weighted).  Expected values are the numbers
 written in those tests, or their NumPy reference formulas (``_npXent``, ``_SigmoidCrossEntropyWithLogits``)
-with the tolerances the tests use.  Tests that need what the dialect does not translate yet
-(label broadcasting, negative labels) are skipped with the reason.
+with the tolerances the tests use.
 """
 
 from __future__ import annotations
@@ -144,12 +143,31 @@ def test_xent_single_class_valid_labels() -> None:
     np.testing.assert_allclose(grad, np.zeros((4, 1)))
 
 
-@pytest.mark.skip(reason="not translated yet: the core wants a probability target of the logits' shape")
-def test_xent_labels_broadcast() -> None:  # pragma: no cover
-    """testLabelsBroadcast: (1, 4) labels against (2, 4) logits."""
-    labels = np.array([[0.0, 0.0, 0.0, 1.0]])
-    want, _ = _np_xent(np.broadcast_to(labels, LOGITS.shape), LOGITS)
-    np.testing.assert_allclose(softmax_cross_entropy_with_logits(labels, LOGITS), want, rtol=1e-6)
+# testLabelsBroadcast (float16 in TensorFlow; float64 here, tolerance 1e-3 as _testXent2D's for half)
+_BROADCAST = [
+    (np.array([[0.0, 0.0, 0.0, 1.0]]), LOGITS),  # (1, 4) labels against (2, 4) logits
+    (np.array([[1.0]]), np.array([[1.0], [2.0]])),  # (1, 1) against (2, 1)
+    (np.array([[0.0], [2.0], [0.25]]), np.array([[1.0, 1.0, 1.0, 1.0], [1.0, 2.0, 3.0, 4.0], [1.0, 2.0, 3.0, 4.0]])),
+]
+
+
+@pytest.mark.parametrize("case", range(len(_BROADCAST)))
+def test_xent_labels_broadcast(backend: BackendInfo, case: int) -> None:
+    """testLabelsBroadcast: labels broadcast against the logits, loss against ``_npXent`` of the broadcast labels."""
+    labels, logits = _BROADCAST[case]
+    want, _ = _np_xent(np.broadcast_to(labels, logits.shape), logits)
+    loss = softmax_cross_entropy_with_logits(backend.asarray(labels), backend.asarray(logits))
+    np.testing.assert_allclose(backend.to_numpy(loss), want, rtol=1e-3, atol=1e-3)
+
+
+def test_xent_labels_broadcast_gradient() -> None:
+    """testLabelsBroadcast's (3, 1) labels: the gradient of the deterministic TensorFlow op
+    (``xent_op_deterministic_test.py``, the derivative of the forward) -- the default kernel's
+    ``softmax - labels`` gives ``[[0.25] * 4, [-1.968, ...], ...]`` since the broadcast rows do not sum to 1."""
+    labels, logits = _BROADCAST[2]
+    _, grad = softmax_cross_entropy_with_logits.value_and_grad(labels, logits)
+    want = [[0.0, 0.0, 0.0, 0.0], [-1.743, -1.303, -0.105, 3.150], [-0.218, -0.163, -0.013, 0.394]]
+    np.testing.assert_allclose(grad, want, rtol=1e-3, atol=1e-3)
 
 
 # ------------------------------------------------------------------ sparse_softmax_cross_entropy_with_logits

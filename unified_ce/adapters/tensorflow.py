@@ -10,7 +10,9 @@ first, as TensorFlow does, and return one loss per item (no reduction).  Transla
 TensorFlow                                     :class:`~unified_ce.CrossEntropySpec`
 =============================================  ==============================================
 ``softmax_cross_entropy_with_logits``          ``target="probs"``, ``axis``,
-                                               ``reduction="none"``
+                                               ``reduction="none"``, ``broadcast_target=True``
+                                               (labels broadcasting to the logits as
+                                               TensorFlow's flattened 2-D labels do)
 ``sparse_softmax_cross_entropy_with_logits``   ``target="index"`` (int32 / int64 labels),
                                                ``axis=-1``, ``reduction="none"``
 ``sigmoid_cross_entropy_with_logits``          ``activation="sigmoid"``, ``target="probs"``
@@ -28,7 +30,10 @@ TensorFlow turns invalid input into a number this dialect raises -- sigmoid labe
 forward is TensorFlow's, ``-sum(labels * log_softmax(logits))``, and the gradient is its
 derivative, ``sum(labels) * softmax - labels`` (TensorFlow's registered backward returns
 ``softmax - labels``, which assumes rows summing to 1); ``axis=-2`` (or another negative axis other than
--1) works on inputs of rank > 2, where TensorFlow 2.21 fails inside its own ``tf.range``.  Errors
+-1) works on inputs of rank > 2, where TensorFlow 2.21 fails inside its own ``tf.range``; softmax labels
+that TensorFlow accepts only through its flattening to 2-D (more dimensions than the logits, e.g.
+``(1, 1, C)`` against ``(N, C)``, or another split of the same rows, ``(6, C)`` against ``(2, 3, C)``)
+raise.  Errors
 are :class:`~unified_ce.InvalidArgumentError` (a ``ValueError``) / :class:`~unified_ce.InvalidTypeError`
 (a ``TypeError``) where TensorFlow raises ``ValueError`` or its ``InvalidArgumentError`` (an
 ``OpError``, which unified_ce cannot subclass without importing TensorFlow).
@@ -36,6 +41,7 @@ are :class:`~unified_ce.InvalidArgumentError` (a ``ValueError``) / :class:`~unif
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from .._backend import is_integer, namespace_of
@@ -61,7 +67,8 @@ TARGET_FIRST = True
 #: The dialect's semantics, one row per question of the cross-dialect matrix.
 SEMANTICS = {
     "class axis": "axis=-1 (softmax_cross_entropy_with_logits: any axis; sparse: last axis only)",
-    "target kinds": "probabilities of the logits' shape (softmax_...), int32/int64 indices (sparse_...), "
+    "target kinds": "probabilities broadcasting to the logits' shape as TF's flattened (rows, classes) labels: "
+    "rows 1 or all, classes 1 or C (softmax_...), int32/int64 indices (sparse_...), "
     "labels of the logits' shape and dtype (sigmoid_...)",
     "ignore label": "none",
     "label smoothing": "no",
@@ -82,8 +89,10 @@ GOLDEN_DEVIATIONS = {
 
 #: Golden cases this dialect cannot run yet (the spec lacks what they need), with the reason.
 GOLDEN_PENDING = {
-    "softmax_cross_entropy_with_logits/labels_broadcast": "the core wants a probability target of the logits' "
-    "shape (TensorFlow broadcasts the labels)",
+    f"softmax_cross_entropy_with_logits/labels_broadcast-{cid}": "TensorFlow accepts these labels only through "
+    "its flattening to 2-D (labels of more dimensions than the logits, or another split of the same rows); "
+    "this dialect broadcasts the labels to the logits' shape (NumPy rules) and refuses them"
+    for cid in ("labels_rank3-rows1", "logits_rank1", "rows_resplit")
 }
 
 #: Golden cases where TensorFlow's backward is not the derivative of its forward (labels whose rows do not
@@ -92,7 +101,14 @@ GOLDEN_GRAD_DEVIATIONS = {
     **{
         f"softmax_cross_entropy_with_logits/{cid}": "TensorFlow's backward softmax - labels assumes rows "
         "summing to 1; the derivative of its forward is sum(labels) * softmax - labels"
-        for cid in ("unnormalised", "negative_labels")
+        for cid in (
+            "unnormalised",
+            "negative_labels",
+            "labels_broadcast-classes1",
+            "labels_broadcast-1x1",
+            "labels_broadcast-rank3-classes1",
+            "labels_broadcast-axis0-classes1",
+        )
     },
     **{
         f"weighted_cross_entropy_with_logits/pos_weight-large_logits-float{b}": "TensorFlow differentiates its "
@@ -113,7 +129,58 @@ def _spec(activation: str, target: str, axis: int) -> CrossEntropySpec:
         # softmax: TensorFlow computes -sum(labels * log_softmax) for any real labels (its own
         # testSingleClass feeds -1); sigmoid labels below 0 stay refused
         probs_nonnegative=activation != "softmax",
+        # softmax probabilities: TensorFlow's kernel broadcasts the (flattened) labels against the logits
+        broadcast_target=activation == "softmax" and target == "probs",
     )
+
+
+def _check_broadcast_labels(labels: Any, logits: Any, axis: int) -> None:
+    """Refuse the labels shapes TensorFlow 2.21 refuses (shapes only; no array is read).
+
+    TensorFlow moves ``axis`` last in both arrays with a permutation built from the logits' rank
+    (only when ``axis != -1``), flattens both to 2-D (``_flatten_outer_dims``: ``(rows, classes)``,
+    which fails on a 0-d array) and its kernel broadcasts the two matrices; the loss is reshaped to
+    the logits' shape without the axis and the gradient to the logits' shape.  So the labels work
+    when their rows are 1 or the logits' rows and their classes 1 or the logits' classes.  The core
+    broadcasts the labels to the logits' shape (NumPy rules, ``broadcast_target``); the labels
+    TensorFlow accepts only through its flattening (more dimensions than the logits, or another
+    split of the same rows) are refused here.
+    """
+    lshape = getattr(labels, "shape", None)
+    if lshape is None:
+        return
+    lshape, shape = tuple(lshape), tuple(logits.shape)
+    if not lshape:
+        raise InvalidArgumentError(
+            "labels must have at least one dimension (a probability distribution along the class axis, "
+            f"broadcasting to the logits' shape {shape}); got a scalar"
+        )
+    if axis != -1 and len(lshape) != len(shape):
+        raise InvalidArgumentError(
+            f"labels must have the logits' rank {len(shape)} when axis={axis} (TensorFlow moves the axis last "
+            f"in both); got labels of shape {lshape}"
+        )
+    if not shape or not -len(shape) <= axis < len(shape):
+        return  # the core names the logits' error
+    if axis != -1:
+        a = axis % len(shape)
+        lshape = lshape[:a] + lshape[a + 1 :] + lshape[a : a + 1]
+        shape = shape[:a] + shape[a + 1 :] + shape[a : a + 1]
+    rows, lrows = math.prod(shape[:-1]), math.prod(lshape[:-1])
+    if lrows not in (1, rows) or lshape[-1] not in (1, shape[-1]):
+        raise InvalidArgumentError(
+            f"labels of shape {tuple(labels.shape)} must broadcast to the logits' shape {tuple(logits.shape)} "
+            f"(TensorFlow flattens both to (rows, classes) with the class axis last: labels of {lrows} rows and "
+            f"{lshape[-1]} classes against {rows} rows and {shape[-1]} classes; rows must be 1 or {rows}, "
+            f"classes 1 or {shape[-1]})"
+        )
+    fits = len(lshape) <= len(shape) and all(s in (1, t) for s, t in zip(lshape[::-1], shape[::-1]))
+    if not fits:
+        raise InvalidArgumentError(
+            f"labels of shape {tuple(labels.shape)} must broadcast to the logits' shape {tuple(logits.shape)} "
+            "(NumPy rules); TensorFlow also accepts labels of more dimensions or another split of the same rows "
+            "through its flattening to 2-D, which this dialect does not (reshape the labels to the logits' shape)"
+        )
 
 
 def _int_axis(axis: Any) -> int:
@@ -131,7 +198,10 @@ def softmax_cross_entropy_with_logits(
     Parameters
     ----------
     labels : array
-        A probability distribution per item, of the logits' shape (cast to the logits' dtype).
+        A probability distribution per item, of the logits' shape (cast to the logits' dtype), or
+        broadcasting to it as TensorFlow broadcasts its flattened ``(rows, classes)`` labels: ``(C,)``,
+        ``(1, C)``, ``(N, 1)`` (one value for every class of a row), ``(1, 1)``, ``(1,)``; at least
+        1-D, and of the logits' rank when ``axis != -1``.
     logits : array
         Unnormalised scores, at least 1-D.
     axis : int
@@ -155,7 +225,9 @@ def softmax_cross_entropy_with_logits(
     >>> print(np.round(softmax_cross_entropy_with_logits(labels=labels, logits=logits), 6))  # TF: [0.16984604 0.82474494]
     [0.169846 0.824745]
     """
-    return Call(_spec("softmax", "probs", _int_axis(axis)), logits, labels, names=_NAMES)
+    axis = _int_axis(axis)
+    _check_broadcast_labels(labels, logits, axis)
+    return Call(_spec("softmax", "probs", axis), logits, labels, names=_NAMES)
 
 
 @dialect_function
