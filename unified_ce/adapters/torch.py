@@ -115,8 +115,6 @@ SEMANTICS = {
 GOLDEN_PENDING = {
     "binary_cross_entropy_with_logits/target_outside01-none": "targets outside [0, 1] (PyTorch computes the "
     "formula; the core refuses negative probability targets eagerly and gives NaN lazily)",
-    "binary_cross_entropy_with_logits/target_f32_input_f64": "float64 input with a float32 target: PyTorch "
-    "returns float32, the core promotes to float64",
 }
 
 #: Golden cases (``unified_ce/conformance/golden/torch.json``) where PyTorch raises but this dialect
@@ -518,7 +516,12 @@ def _bce_translate(input: Any, target: Any, weight: Any, reduction: Reduction, p
     # pos_weight=None is pos_weight 1: PyTorch evaluates (1 - y) x + (1 + (p - 1) y)(log1p(exp(-|x|)) + max(-x, 0))
     # either way, which decides the value at infinite logits (x = inf, y = 0 gives inf, not nan)
     pos_weight = 1.0 if pos_weight is None else pos_weight
-    return Call(_bce_spec(reduction), input, target, class_weight=pos_weight, sample_weight=weight, names=_BCE_NAMES)
+    spec = _bce_spec(reduction)
+    if target.dtype == xp.float32 and input.dtype == xp.float64:
+        # PyTorch's result has the target's dtype (its kernel starts with (1 - target) * input in the target's
+        # dtype): float64 input with a float32 target gives a float32 loss (golden target_f32_input_f64)
+        spec = spec.replace(compute_dtype="float32")
+    return Call(spec, input, target, class_weight=pos_weight, sample_weight=weight, names=_BCE_NAMES)
 
 
 @dialect_function
