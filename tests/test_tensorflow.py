@@ -100,8 +100,10 @@ def test_weighted_pos_weight_per_class() -> None:
     np.testing.assert_allclose(weighted_cross_entropy_with_logits(z, x, q), want, rtol=1e-12)
 
 
-# labels shapes TensorFlow 2.21 refuses (golden: labels_broadcast-*-error) or accepts only through its
-# flattening to 2-D (GOLDEN_PENDING): each raises a ValueError naming the labels and the form wanted
+# labels shapes TensorFlow 2.21 refuses (golden: labels_broadcast-*-error), or accepts only through its
+# flattening to 2-D with axis != -1 (not translated): each raises a ValueError naming the labels and the form
+# wanted (with axis=-1 those shapes are reshaped to TensorFlow's (rows, classes) view: golden labels_rank3-rows1,
+# logits_rank1, rows_resplit)
 @pytest.mark.parametrize(
     ("labels_shape", "logits_shape", "axis", "wanted"),
     [
@@ -111,8 +113,7 @@ def test_weighted_pos_weight_per_class() -> None:
         ((2, 1, 5), (2, 3, 5), -1, "rows must be 1 or 6"),
         ((4, 5), (4, 1), -1, "classes 1 or 1"),
         ((5,), (5, 4), 0, "the logits' rank 2 when axis=0"),
-        ((1, 1, 5), (4, 5), -1, "NumPy rules"),
-        ((6, 5), (2, 3, 5), -1, "NumPy rules"),
+        ((5, 3, 2), (5, 2, 3), 0, "NumPy rules, with axis=0"),  # another split of the rows, axis != -1
     ],
 )
 def test_softmax_labels_shapes_refused(labels_shape: tuple, logits_shape: tuple, axis: int, wanted: str) -> None:

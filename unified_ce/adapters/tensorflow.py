@@ -33,7 +33,7 @@ derivative, ``sum(labels) * softmax - labels`` (TensorFlow's registered backward
 -1) works on inputs of rank > 2, where TensorFlow 2.21 fails inside its own ``tf.range``; softmax labels
 that TensorFlow accepts only through its flattening to 2-D (more dimensions than the logits, e.g.
 ``(1, 1, C)`` against ``(N, C)``, or another split of the same rows, ``(6, C)`` against ``(2, 3, C)``)
-raise.  Errors
+are reshaped to its ``(rows, classes)`` view (with ``axis`` other than -1, another split raises).  Errors
 are :class:`~unified_ce.InvalidArgumentError` (a ``ValueError``) / :class:`~unified_ce.InvalidTypeError`
 (a ``TypeError``) where TensorFlow raises ``ValueError`` or its ``InvalidArgumentError`` (an
 ``OpError``, which unified_ce cannot subclass without importing TensorFlow).
@@ -88,12 +88,7 @@ GOLDEN_DEVIATIONS = {
 }
 
 #: Golden cases this dialect cannot run yet (the spec lacks what they need), with the reason.
-GOLDEN_PENDING = {
-    f"softmax_cross_entropy_with_logits/labels_broadcast-{cid}": "TensorFlow accepts these labels only through "
-    "its flattening to 2-D (labels of more dimensions than the logits, or another split of the same rows); "
-    "this dialect broadcasts the labels to the logits' shape (NumPy rules) and refuses them"
-    for cid in ("labels_rank3-rows1", "logits_rank1", "rows_resplit")
-}
+GOLDEN_PENDING: dict[str, str] = {}
 
 #: Golden cases where TensorFlow's backward is not the derivative of its forward (labels whose rows do not
 #: sum to 1: TensorFlow returns softmax - labels); the gradient here is that derivative.
@@ -134,7 +129,7 @@ def _spec(activation: str, target: str, axis: int) -> CrossEntropySpec:
     )
 
 
-def _check_broadcast_labels(labels: Any, logits: Any, axis: int) -> None:
+def _check_broadcast_labels(labels: Any, logits: Any, axis: int) -> Any:
     """Refuse the labels shapes TensorFlow 2.21 refuses (shapes only; no array is read).
 
     TensorFlow moves ``axis`` last in both arrays with a permutation built from the logits' rank
@@ -144,11 +139,13 @@ def _check_broadcast_labels(labels: Any, logits: Any, axis: int) -> None:
     when their rows are 1 or the logits' rows and their classes 1 or the logits' classes.  The core
     broadcasts the labels to the logits' shape (NumPy rules, ``broadcast_target``); the labels
     TensorFlow accepts only through its flattening (more dimensions than the logits, or another
-    split of the same rows) are refused here.
+    split of the same rows) are reshaped here (class axis last): one row to ``(classes,)``, the
+    logits' rows to the logits' leading shape; with another ``axis`` they are refused.  Returns the
+    labels to pass on.
     """
     lshape = getattr(labels, "shape", None)
     if lshape is None:
-        return
+        return labels
     lshape, shape = tuple(lshape), tuple(logits.shape)
     if not lshape:
         raise InvalidArgumentError(
@@ -161,7 +158,7 @@ def _check_broadcast_labels(labels: Any, logits: Any, axis: int) -> None:
             f"in both); got labels of shape {lshape}"
         )
     if not shape or not -len(shape) <= axis < len(shape):
-        return  # the core names the logits' error
+        return labels  # the core names the logits' error
     if axis != -1:
         a = axis % len(shape)
         lshape = lshape[:a] + lshape[a + 1 :] + lshape[a : a + 1]
@@ -175,12 +172,16 @@ def _check_broadcast_labels(labels: Any, logits: Any, axis: int) -> None:
             f"classes 1 or {shape[-1]})"
         )
     fits = len(lshape) <= len(shape) and all(s in (1, t) for s, t in zip(lshape[::-1], shape[::-1]))
+    if not fits and axis == -1:  # TensorFlow's (rows, classes) view of the labels, as a NumPy broadcast
+        lead = () if lrows == 1 else shape[:-1]
+        return namespace_of({"labels": labels}).reshape(labels, (*lead, lshape[-1]))
     if not fits:
         raise InvalidArgumentError(
             f"labels of shape {tuple(labels.shape)} must broadcast to the logits' shape {tuple(logits.shape)} "
-            "(NumPy rules); TensorFlow also accepts labels of more dimensions or another split of the same rows "
+            f"(NumPy rules, with axis={axis}); TensorFlow also accepts another split of the same rows there "
             "through its flattening to 2-D, which this dialect does not (reshape the labels to the logits' shape)"
         )
+    return labels
 
 
 def _int_axis(axis: Any) -> int:
@@ -226,7 +227,7 @@ def softmax_cross_entropy_with_logits(
     [0.169846 0.824745]
     """
     axis = _int_axis(axis)
-    _check_broadcast_labels(labels, logits, axis)
+    labels = _check_broadcast_labels(labels, logits, axis)
     return Call(_spec("softmax", "probs", axis), logits, labels, names=_NAMES)
 
 
