@@ -392,7 +392,8 @@ def add_cases(R: Recorder) -> None:  # noqa: C901, PLR0915 - a flat list of case
          [logits((2, 3), F64), np.array([[1.0, -100.0, 0.0], [0.0, 1.0, -100.0]])], tags=["ignore"],
          note="the phi kernel ignores label == -100 (kIgnoreIndex)")
     case("label_outside01-none", "binary_cross_entropy_with_logits", {"reduction": "none"},
-         [logits((N, C), F64), rng.uniform(-1, 2, (N, C))], tags=["soft_target"])
+         [logits((N, C), F64), rng.uniform(-1, 2, (N, C))], tags=["soft_target"],
+         invalid="labels outside [0, 1] (probabilities)")
     case("label_shape-error", "binary_cross_entropy_with_logits", {}, [logits((N, C), F64),
          probs01((N, C + 1), F64)], tags=["error"])
     case("label_broadcast", "binary_cross_entropy_with_logits", {}, [logits((N, C), F64), probs01((C,), F64)],

@@ -110,8 +110,6 @@ GOLDEN_PENDING = {
     "the number of nonzero soft-label entries (data-dependent); unified_ce raises instead",
     "binary_cross_entropy_with_logits/label_minus100-none": "Paddle's kernel gives 0 where label == -100 "
     "(kIgnoreIndex); the core has no ignore value for probability targets",
-    "binary_cross_entropy_with_logits/label_outside01-none": "labels outside [0, 1]: Paddle computes the formula, "
-    "the core refuses negative probability targets",
 }
 
 #: Golden cases where Paddle's backward is not the derivative of its own forward: the gradient is

@@ -112,10 +112,7 @@ SEMANTICS = {
 
 
 #: Golden cases this dialect does not reproduce yet, with the reason.
-GOLDEN_PENDING = {
-    "binary_cross_entropy_with_logits/target_outside01-none": "targets outside [0, 1] (PyTorch computes the "
-    "formula; the core refuses negative probability targets eagerly and gives NaN lazily)",
-}
+GOLDEN_PENDING: dict[str, str] = {}
 
 #: Golden cases (``unified_ce/conformance/golden/torch.json``) where PyTorch raises but this dialect
 #: deliberately accepts the input, with the reason.
