@@ -130,15 +130,20 @@ def _label_smoothing(value: Any) -> Any:
     return v
 
 
-def _min_shifted_logit(value: Any) -> Any:
-    if value is None:
-        return None
-    v = as_real(value)
-    if v is None or not math.isfinite(v):
-        raise InvalidTypeError(f"min_shifted_logit must be a finite float or None; got {value!r}")
-    if v > 0:
-        raise InvalidArgumentError(f"min_shifted_logit must be <= 0; got {value!r}")
-    return v
+def _nonpositive_or_none(name: str, what: str = "") -> Callable[[Any], Any]:
+    """A finite float <= 0 or None (``what``: what the value is, for the message)."""
+
+    def check(value: Any) -> Any:
+        if value is None:
+            return None
+        v = as_real(value)
+        if v is None or not math.isfinite(v):
+            raise InvalidTypeError(f"{name} must be a finite float or None; got {value!r}")
+        if v > 0:
+            raise InvalidArgumentError(f"{name} must be <= 0{what}; got {value!r}")
+        return v
+
+    return check
 
 
 def _positive_or_none(name: str) -> Callable[[Any], Any]:
@@ -161,17 +166,6 @@ def _probs_clip(value: Any) -> Any:
         raise InvalidTypeError(f"probs_clip must be a float in [0, 0.5); got {value!r}")
     if not 0.0 <= v < 0.5:
         raise InvalidArgumentError(f"probs_clip must be a float in [0, 0.5); got {value!r}")
-    return v
-
-
-def _min_log(value: Any) -> Any:
-    if value is None:
-        return None
-    v = as_real(value)
-    if v is None or not math.isfinite(v):
-        raise InvalidTypeError(f"min_log must be a finite float or None; got {value!r}")
-    if v > 0:
-        raise InvalidArgumentError(f"min_log must be <= 0 (a log-probability); got {value!r}")
     return v
 
 
@@ -234,7 +228,7 @@ FIELDS: tuple[Field, ...] = (
     _row("kl_eps", 0.0, _finite("kl_eps", minimum=0), "terms", ALL_KERNELS, (0.0, 1e-7)),  # probs targets only
     _row("scale", 1.0, _finite("scale"), "reduce", ALL_KERNELS, (1.0, 0.5, -2.0)),
     _row("keepdims", False, _bool("keepdims"), "validate reduce", ALL_KERNELS, (False, True), (bool,)),
-    _row("min_shifted_logit", None, _min_shifted_logit, "transforms", NO_KERNEL, (None, -64.0, -1.0), (type(None),)),
+    _row("min_shifted_logit", None, _nonpositive_or_none("min_shifted_logit"), "transforms", NO_KERNEL, (None, -64.0, -1.0), (type(None),)),
     _row("probs_sum_to_one", False, _bool("probs_sum_to_one"), "validate terms", ALL_KERNELS, (False, True), (bool,)),
     _row("probs_nonnegative", True, _bool("probs_nonnegative"), "validate terms", ALL_KERNELS, (True, False),
          (bool,)),
@@ -250,7 +244,7 @@ FIELDS: tuple[Field, ...] = (
     _choices("probs_normalize", "none", ("none", "before_clip", "after_clip"), "transforms", NO_KERNEL),
     _row("probs_clip", 0.0, _probs_clip, "transforms", NO_KERNEL, (0.0, 1e-7)),
     _row("log_eps", 0.0, _finite("log_eps", minimum=0), "transforms", NO_KERNEL, (0.0, 1e-12)),
-    _row("min_log", None, _min_log, "transforms", NO_KERNEL, (None, -100.0), (type(None),)),
+    _row("min_log", None, _nonpositive_or_none("min_log", " (a log-probability)"), "transforms", NO_KERNEL, (None, -100.0), (type(None),)),
     _choices("min_log_grad", "zero", ("zero", "unclamped"), "transforms", NO_KERNEL),
     _row("probs_grad_floor", None, _positive_or_none("probs_grad_floor"), "transforms", NO_KERNEL, (None, 1e-12)),
     _row("probs_in_range", False, _bool("probs_in_range"), "validate transforms", NO_KERNEL, (False, True), (bool,)),

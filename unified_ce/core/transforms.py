@@ -88,7 +88,7 @@ def _nan_where(inp: Inputs, bad: Any, v: Any) -> Any:
     return inp.xp.where(bad, inp.xp.asarray(math.nan, dtype=v.dtype, device=inp.device), v)
 
 
-def _out_of_range(inp: Inputs, v: Any) -> Any:
+def _out_of_range(v: Any) -> Any:
     """``v`` not in [0, 1] (NaN included)."""
     return ~((v >= 0.0) & (v <= 1.0))
 
@@ -118,14 +118,10 @@ def _log(inp: Inputs, b: Any) -> tuple[Any, Any, Any]:
     xp, spec = inp.xp, inp.spec
     z = keep_order(b) + _in_dtype(inp, spec.log_eps, b) if spec.log_eps else b  # (1 - p) + e, also under XLA
     if spec.min_log is None:
-        y = xp.log(z)
-    else:  # log(0) = -inf, clamped below -- without NumPy's divide-by-zero warning
-        zero = z == 0.0
-        y = xp.where(
-            zero, xp.asarray(-math.inf, dtype=z.dtype, device=inp.device), xp.log(z + xp.astype(zero, z.dtype))
-        )
-    if spec.min_log is None:
-        return y, z, None
+        return xp.log(z), z, None
+    # log(0) = -inf, clamped below -- without NumPy's divide-by-zero warning
+    zero = z == 0.0
+    y = xp.where(zero, xp.asarray(-math.inf, dtype=z.dtype, device=inp.device), xp.log(z + xp.astype(zero, z.dtype)))
     keep = y >= spec.min_log
     return xp.maximum(y, xp.asarray(spec.min_log, dtype=y.dtype, device=inp.device)), z, keep
 
@@ -144,7 +140,7 @@ def _probs_forward(inp: Inputs) -> tuple[Any, ...]:
         b = b / s2
     y, z, keep = _log(inp, b)
     if spec.probs_in_range and inp.lazy:  # the whole item, also where an index target reads another class
-        y = _nan_where(inp, csum(inp, inp.xp.astype(_out_of_range(inp, p), y.dtype)) > 0, y)
+        y = _nan_where(inp, csum(inp, inp.xp.astype(_out_of_range(p), y.dtype)) > 0, y)
     return y, z, keep, a, inside, s1, b, s2
 
 
@@ -193,7 +189,7 @@ def binary_loss(inp: Inputs, q: Any) -> Any:
     pos = q * y1 if inp.cw is None else (inp.cw * q) * y1
     loss = -(pos + (1.0 - q) * y0)
     if inp.spec.probs_in_range and inp.lazy:
-        loss = _nan_where(inp, _out_of_range(inp, inp.x) | _out_of_range(inp, q), loss)
+        loss = _nan_where(inp, _out_of_range(inp.x) | _out_of_range(q), loss)
     return loss
 
 
